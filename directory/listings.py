@@ -1,0 +1,335 @@
+"""Reading the directory: services, organisations, the taxonomy, with filters and pages."""
+
+import math
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Generic, TypeVar
+
+from sqlalchemy import func, or_
+from sqlalchemy.orm import selectinload
+from sqlalchemy.sql import Select
+from sqlmodel import Session, col, select
+
+from directory.models import (
+    District,
+    Language,
+    Location,
+    Organization,
+    Service,
+    ServiceAtLocation,
+    ServiceStatus,
+    ServiceTargetGroup,
+    ServiceTaxonomyTerm,
+    TargetGroup,
+    TaxonomyTerm,
+)
+from lotse.errors import NotFound
+from lotse.i18n import N_
+from lotse.timeutil import utcnow
+
+T = TypeVar("T")
+
+# Statuses a visitor sees when browsing; inactive and defunct listings stay reachable by id.
+LISTED_STATUSES = (ServiceStatus.active, ServiceStatus.temporarily_closed)
+TARGET_GROUP_EVERYONE = "everyone"
+
+
+class ServiceNotFound(NotFound):
+    message = N_("This service does not exist or is no longer listed.")
+
+
+class OrganizationNotFound(NotFound):
+    message = N_("This organisation does not exist or is no longer listed.")
+
+
+class UnknownFilterValue(NotFound):
+    code = "unknown_filter_value"
+    message = N_("There is no %(what)s with the code “%(code)s”.")
+
+
+@dataclass(frozen=True)
+class Page(Generic[T]):
+    items: Sequence[T]
+    total: int
+    page: int
+    per_page: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, math.ceil(self.total / self.per_page))
+
+    @property
+    def has_next(self) -> bool:
+        return self.page < self.pages
+
+    @property
+    def has_previous(self) -> bool:
+        return self.page > 1
+
+
+@dataclass(frozen=True)
+class ServiceFilters:
+    category: str | None = None
+    district: str | None = None
+    target_group: str | None = None
+    language: str | None = None
+    text: str | None = None
+
+    def active(self) -> dict[str, str]:
+        return {name: value for name, value in vars(self).items() if value}
+
+
+def _service_loading() -> list:
+    return [
+        selectinload(Service.organization),  # type: ignore[arg-type]
+        selectinload(Service.categories),  # type: ignore[arg-type]
+        selectinload(Service.target_groups),  # type: ignore[arg-type]
+        selectinload(Service.languages),  # type: ignore[arg-type]
+        selectinload(Service.schedules),  # type: ignore[arg-type]
+        selectinload(Service.locations).selectinload(Location.district),  # type: ignore[arg-type]
+        selectinload(Service.locations).selectinload(Location.addresses),  # type: ignore[arg-type]
+    ]
+
+
+def category_term_ids(*, session: Session, code: str) -> list[uuid.UUID]:
+    """The term with this code and, for a top-level category, all its children."""
+    term = session.exec(select(TaxonomyTerm).where(TaxonomyTerm.code == code)).first()
+    if term is None:
+        raise UnknownFilterValue(what=N_("category"), code=code)
+    children = session.exec(
+        select(TaxonomyTerm.id).where(TaxonomyTerm.parent_id == term.id)
+    ).all()
+    return [term.id, *children]
+
+
+def _require_code(session: Session, model: type[District] | type[TargetGroup], code: str,
+                  what: str) -> None:
+    if session.exec(select(model.id).where(model.code == code)).first() is None:
+        raise UnknownFilterValue(what=what, code=code)
+
+
+def _filtered(session: Session, filters: ServiceFilters) -> Select:
+    query = select(Service).where(col(Service.status).in_(LISTED_STATUSES))
+    if filters.category:
+        term_ids = category_term_ids(session=session, code=filters.category)
+        query = query.where(
+            select(ServiceTaxonomyTerm.service_id)
+            .where(
+                ServiceTaxonomyTerm.service_id == Service.id,
+                col(ServiceTaxonomyTerm.taxonomy_term_id).in_(term_ids),
+            )
+            .exists()
+        )
+    if filters.district:
+        _require_code(session, District, filters.district, N_("district"))
+        query = query.where(
+            select(ServiceAtLocation.id)
+            .join(Location, col(Location.id) == ServiceAtLocation.location_id)
+            .join(District, col(District.id) == Location.district_id)
+            .where(ServiceAtLocation.service_id == Service.id, District.code == filters.district)
+            .exists()
+        )
+    if filters.target_group:
+        _require_code(session, TargetGroup, filters.target_group, N_("target group"))
+        # An offer for everyone is also an offer for each group.
+        codes = {filters.target_group, TARGET_GROUP_EVERYONE}
+        query = query.where(
+            select(ServiceTargetGroup.service_id)
+            .join(TargetGroup, col(TargetGroup.id) == ServiceTargetGroup.target_group_id)
+            .where(ServiceTargetGroup.service_id == Service.id, col(TargetGroup.code).in_(codes))
+            .exists()
+        )
+    if filters.language:
+        query = query.where(
+            select(Language.id)
+            .where(Language.service_id == Service.id, Language.code == filters.language)
+            .exists()
+        )
+    if filters.text:
+        pattern = f"%{filters.text.strip()}%"
+        query = query.where(
+            or_(
+                col(Service.name).ilike(pattern),
+                col(Service.description).ilike(pattern),
+                select(Organization.id)
+                .where(Organization.id == Service.organization_id,
+                       col(Organization.name).ilike(pattern))
+                .exists(),
+            )
+        )
+    return query
+
+
+def list_services(
+    *, session: Session, filters: ServiceFilters, page: int = 1, per_page: int = 20
+) -> Page[Service]:
+    query = _filtered(session, filters)
+    total = session.exec(
+        select(func.count()).select_from(query.subquery())  # type: ignore[call-overload]
+    ).one()
+    rows = session.exec(
+        query.options(*_service_loading())
+        .order_by(func.lower(Service.name), Service.id)
+        .offset((page - 1) * per_page)
+        .limit(per_page)
+    ).all()
+    return Page(items=list(rows), total=total, page=page, per_page=per_page)
+
+
+def get_service(*, session: Session, service_id: uuid.UUID) -> Service:
+    service = session.exec(
+        select(Service)
+        .where(Service.id == service_id)
+        .options(
+            *_service_loading(),
+            selectinload(Service.phones),  # type: ignore[arg-type]
+            selectinload(Service.required_documents),  # type: ignore[arg-type]
+            selectinload(Service.locations).selectinload(Location.accessibility),  # type: ignore[arg-type]
+            selectinload(Service.organization).selectinload(Organization.phones),  # type: ignore[arg-type]
+        )
+    ).first()
+    if service is None:
+        raise ServiceNotFound()
+    return service
+
+
+def get_organization(*, session: Session, organization_id: uuid.UUID) -> Organization:
+    organization = session.exec(
+        select(Organization)
+        .where(Organization.id == organization_id)
+        .options(
+            selectinload(Organization.phones),  # type: ignore[arg-type]
+            selectinload(Organization.locations).selectinload(Location.addresses),  # type: ignore[arg-type]
+            selectinload(Organization.locations).selectinload(Location.district),  # type: ignore[arg-type]
+            selectinload(Organization.locations).selectinload(Location.accessibility),  # type: ignore[arg-type]
+        )
+    ).first()
+    if organization is None:
+        raise OrganizationNotFound()
+    return organization
+
+
+def services_of_organization(*, session: Session, organization_id: uuid.UUID) -> list[Service]:
+    return list(
+        session.exec(
+            select(Service)
+            .where(Service.organization_id == organization_id,
+                   col(Service.status).in_(LISTED_STATUSES))
+            .options(*_service_loading())
+            .order_by(func.lower(Service.name))
+        ).all()
+    )
+
+
+@dataclass
+class Neighbours:
+    """What else a case manager may want on the same trip or from the same provider."""
+
+    at_same_location: list[Service] = field(default_factory=list)
+    of_same_provider: list[Service] = field(default_factory=list)
+
+
+def neighbours(*, session: Session, service: Service) -> Neighbours:
+    location_ids = [location.id for location in service.locations]
+    same_location = session.exec(
+        select(Service)
+        .join(ServiceAtLocation, col(ServiceAtLocation.service_id) == Service.id)
+        .where(
+            col(ServiceAtLocation.location_id).in_(location_ids),
+            Service.id != service.id,
+            col(Service.status).in_(LISTED_STATUSES),
+        )
+        .options(*_service_loading())
+        .distinct()
+        .order_by(Service.name)
+    ).all()
+    shown = {s.id for s in same_location}
+    same_provider = [
+        s
+        for s in services_of_organization(session=session, organization_id=service.organization_id)
+        if s.id != service.id and s.id not in shown
+    ]
+    return Neighbours(at_same_location=list(same_location), of_same_provider=same_provider)
+
+
+@dataclass
+class CategoryNode:
+    term: TaxonomyTerm
+    service_count: int
+    children: list["CategoryNode"] = field(default_factory=list)
+
+
+def taxonomy_tree(*, session: Session) -> list[CategoryNode]:
+    """Both levels of the taxonomy with the number of listed services in each."""
+    terms = session.exec(
+        select(TaxonomyTerm).order_by(TaxonomyTerm.term_order, TaxonomyTerm.name)
+    ).all()
+    counts = dict(
+        session.exec(
+            select(ServiceTaxonomyTerm.taxonomy_term_id, func.count(ServiceTaxonomyTerm.service_id))
+            .join(Service, col(Service.id) == ServiceTaxonomyTerm.service_id)
+            .where(col(Service.status).in_(LISTED_STATUSES))
+            .group_by(ServiceTaxonomyTerm.taxonomy_term_id)
+        ).all()
+    )
+    # A parent counts each service once, even if it sits in two of its children.
+    parent_counts = dict(
+        session.exec(
+            select(TaxonomyTerm.parent_id, func.count(func.distinct(ServiceTaxonomyTerm.service_id)))
+            .join(ServiceTaxonomyTerm, col(ServiceTaxonomyTerm.taxonomy_term_id) == TaxonomyTerm.id)
+            .join(Service, col(Service.id) == ServiceTaxonomyTerm.service_id)
+            .where(col(TaxonomyTerm.parent_id).is_not(None),
+                   col(Service.status).in_(LISTED_STATUSES))
+            .group_by(TaxonomyTerm.parent_id)
+        ).all()
+    )
+    nodes = {
+        term.id: CategoryNode(
+            term=term,
+            service_count=parent_counts.get(term.id, 0) if term.parent_id is None
+            else counts.get(term.id, 0),
+        )
+        for term in terms
+    }
+    roots = []
+    for term in terms:
+        if term.parent_id is None:
+            roots.append(nodes[term.id])
+        else:
+            nodes[term.parent_id].children.append(nodes[term.id])
+    return roots
+
+
+def get_category(*, session: Session, code: str) -> TaxonomyTerm:
+    term = session.exec(select(TaxonomyTerm).where(TaxonomyTerm.code == code)).first()
+    if term is None:
+        raise UnknownFilterValue(what=N_("category"), code=code)
+    return term
+
+
+def districts(*, session: Session) -> list[District]:
+    return list(session.exec(select(District).order_by(District.name)).all())
+
+
+def target_groups(*, session: Session) -> list[TargetGroup]:
+    return list(session.exec(select(TargetGroup).order_by(TargetGroup.sort_order)).all())
+
+
+def spoken_languages(*, session: Session) -> list[str]:
+    """Language codes spoken at any listed service, most common first."""
+    rows = session.exec(
+        select(Language.code, func.count(Language.id))
+        .join(Service, col(Service.id) == Language.service_id)
+        .where(col(Service.status).in_(LISTED_STATUSES))
+        .group_by(Language.code)
+        .order_by(func.count(Language.id).desc(), Language.code)
+    ).all()
+    return [code for code, _ in rows]
+
+
+def is_stale(service: Service, *, stale_after_days: int, now: datetime | None = None) -> bool:
+    if service.assured_at is None:
+        return True
+    return (now or utcnow()) - service.assured_at > timedelta(days=stale_after_days)

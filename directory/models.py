@@ -1,0 +1,481 @@
+"""The directory's tables, aligned with Open Referral HSDS 3.0, plus what this field needs.
+
+HSDS core: organization, service, location, service_at_location, address, phone, schedule,
+taxonomy, taxonomy_term, language, accessibility, cost_option, required_document, contact.
+Lotse adds: translation (every human text, per language, with provenance and staleness),
+target_group and the structured eligibility fields on service, district, capacity and
+verification fields.
+"""
+
+import uuid
+from datetime import datetime, time
+from enum import StrEnum
+
+from sqlalchemy import Column, Index, String, Text, UniqueConstraint
+from sqlmodel import Field, Relationship, SQLModel
+
+from lotse.db import UTCDateTime
+from lotse.timeutil import utcnow
+
+
+class ServiceStatus(StrEnum):
+    active = "active"
+    inactive = "inactive"
+    defunct = "defunct"
+    temporarily_closed = "temporarily_closed"
+
+
+class CapacityStatus(StrEnum):
+    has_places = "has_places"
+    no_places = "no_places"
+    waitlist = "waitlist"
+    assessment_needed = "assessment_needed"
+
+
+class TranslationKind(StrEnum):
+    source = "source"
+    human = "human"
+    machine = "machine"
+
+
+def _id() -> uuid.UUID:
+    return uuid.uuid4()
+
+
+def _created_at() -> datetime:
+    return utcnow()
+
+
+class Timestamped(SQLModel):
+    created_at: datetime = Field(default_factory=_created_at, sa_type=UTCDateTime, nullable=False)
+    updated_at: datetime = Field(default_factory=_created_at, sa_type=UTCDateTime, nullable=False)
+
+
+# --- taxonomy and eligibility vocabularies -------------------------------------------------
+
+
+class Taxonomy(SQLModel, table=True):
+    id: uuid.UUID = Field(default_factory=_id, primary_key=True)
+    name: str = Field(max_length=200)
+    description: str | None = Field(default=None, sa_type=Text)
+    uri: str | None = Field(default=None, max_length=500)
+    version: str | None = Field(default=None, max_length=50)
+
+
+class TaxonomyTermBase(SQLModel):
+    code: str = Field(max_length=80, unique=True, index=True)
+    name: str = Field(max_length=200)
+    description: str | None = Field(default=None, sa_type=Text)
+
+
+class TaxonomyTerm(TaxonomyTermBase, table=True):
+    __tablename__ = "taxonomy_term"
+
+    id: uuid.UUID = Field(default_factory=_id, primary_key=True)
+    taxonomy_id: uuid.UUID = Field(foreign_key="taxonomy.id", index=True)
+    parent_id: uuid.UUID | None = Field(default=None, foreign_key="taxonomy_term.id", index=True)
+    term_order: int = 0
+
+    @property
+    def is_top_level(self) -> bool:
+        return self.parent_id is None
+
+
+class TargetGroup(SQLModel, table=True):
+    """Who an offer is for: a structured eligibility tag (EU citizens, § 24 AufenthG, ...)."""
+
+    __tablename__ = "target_group"
+
+    id: uuid.UUID = Field(default_factory=_id, primary_key=True)
+    code: str = Field(max_length=40, unique=True, index=True)
+    name: str = Field(max_length=200)
+    sort_order: int = 0
+
+
+class District(SQLModel, table=True):
+    id: uuid.UUID = Field(default_factory=_id, primary_key=True)
+    code: str = Field(max_length=40, unique=True, index=True)
+    name: str = Field(max_length=120)
+    latitude: float
+    longitude: float
+
+
+# --- organisations, locations, services ----------------------------------------------------
+
+
+class OrganizationBase(SQLModel):
+    name: str = Field(max_length=300, index=True)
+    alternate_name: str | None = Field(default=None, max_length=300)
+    description: str = Field(default="", sa_type=Text)
+    email: str | None = Field(default=None, max_length=300)
+    website: str | None = Field(default=None, max_length=500)
+    is_demo: bool = Field(default=False, description="Invented demo content, not a real offer")
+
+
+class Organization(OrganizationBase, Timestamped, table=True):
+    id: uuid.UUID = Field(default_factory=_id, primary_key=True)
+
+    locations: list["Location"] = Relationship(back_populates="organization")
+    services: list["Service"] = Relationship(back_populates="organization")
+    phones: list["Phone"] = Relationship(back_populates="organization")
+
+
+class LocationBase(SQLModel):
+    name: str = Field(max_length=300)
+    description: str | None = Field(default=None, sa_type=Text)
+    location_type: str = Field(default="physical", max_length=20)
+    latitude: float
+    longitude: float
+    transportation: str | None = Field(default=None, sa_type=Text)
+    barrier_free: bool | None = Field(default=None, description="None means unknown")
+
+
+class Location(LocationBase, Timestamped, table=True):
+    id: uuid.UUID = Field(default_factory=_id, primary_key=True)
+    organization_id: uuid.UUID = Field(foreign_key="organization.id", index=True)
+    district_id: uuid.UUID | None = Field(default=None, foreign_key="district.id", index=True)
+
+    organization: Organization = Relationship(back_populates="locations")
+    district: District | None = Relationship()
+    addresses: list["Address"] = Relationship(back_populates="location")
+    accessibility: list["Accessibility"] = Relationship(back_populates="location")
+
+    @property
+    def address(self) -> "Address | None":
+        return self.addresses[0] if self.addresses else None
+
+
+class Address(SQLModel, table=True):
+    id: uuid.UUID = Field(default_factory=_id, primary_key=True)
+    location_id: uuid.UUID = Field(foreign_key="location.id", index=True)
+    attention: str | None = Field(default=None, max_length=200)
+    address_1: str = Field(max_length=300)
+    address_2: str | None = Field(default=None, max_length=300)
+    city: str = Field(max_length=120)
+    region: str | None = Field(default=None, max_length=120)
+    state_province: str = Field(max_length=120)
+    postal_code: str = Field(max_length=20, index=True)
+    country: str = Field(default="DE", max_length=2)
+    address_type: str = Field(default="physical", max_length=20)
+
+    location: Location = Relationship(back_populates="addresses")
+
+    @property
+    def one_line(self) -> str:
+        return f"{self.address_1}, {self.postal_code} {self.city}"
+
+
+class Accessibility(SQLModel, table=True):
+    id: uuid.UUID = Field(default_factory=_id, primary_key=True)
+    location_id: uuid.UUID = Field(foreign_key="location.id", index=True)
+    description: str | None = Field(default=None, sa_type=Text)
+    details: str | None = Field(default=None, sa_type=Text)
+    url: str | None = Field(default=None, max_length=500)
+
+    location: Location = Relationship(back_populates="accessibility")
+
+
+class ServiceBase(SQLModel):
+    name: str = Field(max_length=300, index=True)
+    alternate_name: str | None = Field(default=None, max_length=300)
+    description: str = Field(default="", sa_type=Text)
+    url: str | None = Field(default=None, max_length=500)
+    email: str | None = Field(default=None, max_length=300)
+    status: ServiceStatus = Field(
+        default=ServiceStatus.active, sa_column=Column(String(30), nullable=False)
+    )
+    alert: str | None = Field(default=None, sa_type=Text)
+    application_process: str | None = Field(default=None, sa_type=Text)
+    fees_description: str | None = Field(default=None, sa_type=Text)
+    eligibility_description: str | None = Field(default=None, sa_type=Text)
+    minimum_age: int | None = Field(default=None, ge=0, le=130)
+    maximum_age: int | None = Field(default=None, ge=0, le=130)
+    # Structured eligibility and cross-cutting filters (Lotse, not HSDS).
+    women_only: bool = False
+    referral_required: bool = False
+    free_of_charge: bool = True
+    appointment_only: bool = False
+    languages_note: str | None = Field(default=None, sa_type=Text)
+    hours_note: str | None = Field(default=None, sa_type=Text)
+    capacity_status: CapacityStatus = Field(
+        default=CapacityStatus.has_places, sa_column=Column(String(30), nullable=False)
+    )
+    capacity_note: str | None = Field(default=None, sa_type=Text)
+    capacity_updated_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    assured_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    assured_by: str | None = Field(default=None, max_length=200)
+
+
+class ServiceTaxonomyTerm(SQLModel, table=True):
+    __tablename__ = "service_taxonomy_term"
+
+    service_id: uuid.UUID = Field(foreign_key="service.id", primary_key=True)
+    taxonomy_term_id: uuid.UUID = Field(foreign_key="taxonomy_term.id", primary_key=True)
+
+
+class ServiceTargetGroup(SQLModel, table=True):
+    __tablename__ = "service_target_group"
+
+    service_id: uuid.UUID = Field(foreign_key="service.id", primary_key=True)
+    target_group_id: uuid.UUID = Field(foreign_key="target_group.id", primary_key=True)
+
+
+class ServiceAtLocation(SQLModel, table=True):
+    __tablename__ = "service_at_location"
+    __table_args__ = (UniqueConstraint("service_id", "location_id"),)
+
+    id: uuid.UUID = Field(default_factory=_id, primary_key=True)
+    service_id: uuid.UUID = Field(foreign_key="service.id", index=True)
+    location_id: uuid.UUID = Field(foreign_key="location.id", index=True)
+    description: str | None = Field(default=None, sa_type=Text)
+
+
+class Service(ServiceBase, Timestamped, table=True):
+    id: uuid.UUID = Field(default_factory=_id, primary_key=True)
+    organization_id: uuid.UUID = Field(foreign_key="organization.id", index=True)
+
+    organization: Organization = Relationship(back_populates="services")
+    categories: list[TaxonomyTerm] = Relationship(link_model=ServiceTaxonomyTerm)
+    target_groups: list[TargetGroup] = Relationship(link_model=ServiceTargetGroup)
+    locations: list[Location] = Relationship(link_model=ServiceAtLocation)
+    schedules: list["Schedule"] = Relationship(back_populates="service")
+    languages: list["Language"] = Relationship(back_populates="service")
+    phones: list["Phone"] = Relationship(back_populates="service")
+    required_documents: list["RequiredDocument"] = Relationship(back_populates="service")
+    cost_options: list["CostOption"] = Relationship(back_populates="service")
+    contacts: list["Contact"] = Relationship(back_populates="service")
+
+
+class Schedule(SQLModel, table=True):
+    """One weekly opening slot (HSDS schedule with freq=WEEKLY and one byday)."""
+
+    id: uuid.UUID = Field(default_factory=_id, primary_key=True)
+    service_id: uuid.UUID | None = Field(default=None, foreign_key="service.id", index=True)
+    location_id: uuid.UUID | None = Field(default=None, foreign_key="location.id", index=True)
+    weekday: int = Field(ge=1, le=7, description="ISO weekday, 1 = Monday")
+    opens_at: time
+    closes_at: time = Field(description="Earlier than opens_at: the slot runs past midnight")
+    description: str | None = Field(default=None, sa_type=Text)
+
+    service: Service | None = Relationship(back_populates="schedules")
+
+    @property
+    def crosses_midnight(self) -> bool:
+        return self.closes_at <= self.opens_at
+
+
+class Language(SQLModel, table=True):
+    id: uuid.UUID = Field(default_factory=_id, primary_key=True)
+    service_id: uuid.UUID | None = Field(default=None, foreign_key="service.id", index=True)
+    location_id: uuid.UUID | None = Field(default=None, foreign_key="location.id", index=True)
+    code: str = Field(max_length=12, index=True)
+    name: str | None = Field(default=None, max_length=100)
+    note: str | None = Field(default=None, sa_type=Text)
+
+    service: Service | None = Relationship(back_populates="languages")
+
+
+class Phone(SQLModel, table=True):
+    id: uuid.UUID = Field(default_factory=_id, primary_key=True)
+    organization_id: uuid.UUID | None = Field(
+        default=None, foreign_key="organization.id", index=True
+    )
+    service_id: uuid.UUID | None = Field(default=None, foreign_key="service.id", index=True)
+    location_id: uuid.UUID | None = Field(default=None, foreign_key="location.id", index=True)
+    number: str = Field(max_length=60)
+    type: str = Field(default="voice", max_length=20)
+    description: str | None = Field(default=None, sa_type=Text)
+
+    organization: Organization | None = Relationship(back_populates="phones")
+    service: Service | None = Relationship(back_populates="phones")
+
+
+class RequiredDocument(SQLModel, table=True):
+    __tablename__ = "required_document"
+
+    id: uuid.UUID = Field(default_factory=_id, primary_key=True)
+    service_id: uuid.UUID = Field(foreign_key="service.id", index=True)
+    document: str = Field(sa_type=Text)
+    sort_order: int = 0
+
+    service: Service = Relationship(back_populates="required_documents")
+
+
+class CostOption(SQLModel, table=True):
+    __tablename__ = "cost_option"
+
+    id: uuid.UUID = Field(default_factory=_id, primary_key=True)
+    service_id: uuid.UUID = Field(foreign_key="service.id", index=True)
+    option: str | None = Field(default=None, sa_type=Text)
+    amount: float | None = None
+    currency: str | None = Field(default="EUR", max_length=3)
+    amount_description: str | None = Field(default=None, sa_type=Text)
+
+    service: Service = Relationship(back_populates="cost_options")
+
+
+class Contact(SQLModel, table=True):
+    id: uuid.UUID = Field(default_factory=_id, primary_key=True)
+    organization_id: uuid.UUID | None = Field(
+        default=None, foreign_key="organization.id", index=True
+    )
+    service_id: uuid.UUID | None = Field(default=None, foreign_key="service.id", index=True)
+    name: str | None = Field(default=None, max_length=200)
+    title: str | None = Field(default=None, max_length=200)
+    department: str | None = Field(default=None, max_length=200)
+    email: str | None = Field(default=None, max_length=300)
+
+    service: Service | None = Relationship(back_populates="contacts")
+
+
+# --- translations ---------------------------------------------------------------------------
+
+
+class Translation(SQLModel, table=True):
+    """One human text field of one record in one language.
+
+    ``source_hash`` is the hash of the German source text when the translation was made; when
+    the source changes, the translation is outdated until someone renews it.
+    """
+
+    __table_args__ = (
+        UniqueConstraint("entity_type", "entity_id", "field", "language"),
+        Index("ix_translation_lookup", "entity_type", "language", "entity_id"),
+    )
+
+    id: uuid.UUID = Field(default_factory=_id, primary_key=True)
+    entity_type: str = Field(max_length=40)
+    entity_id: uuid.UUID
+    field: str = Field(max_length=60)
+    language: str = Field(max_length=12)
+    text: str = Field(sa_type=Text)
+    kind: TranslationKind = Field(
+        default=TranslationKind.human, sa_column=Column(String(20), nullable=False)
+    )
+    source_hash: str | None = Field(default=None, max_length=64)
+    updated_at: datetime = Field(default_factory=_created_at, sa_type=UTCDateTime)
+
+
+# --- read models of the JSON API ------------------------------------------------------------
+
+
+class CategoryRead(SQLModel):
+    id: uuid.UUID
+    code: str
+    name: str
+    parent_code: str | None = None
+
+
+class CategoryTreeRead(CategoryRead):
+    service_count: int
+    children: list["CategoryTreeRead"] = []
+
+
+class TargetGroupRead(SQLModel):
+    code: str
+    name: str
+
+
+class AddressRead(SQLModel):
+    address_1: str
+    postal_code: str
+    city: str
+    country: str
+
+
+class LocationRead(SQLModel):
+    id: uuid.UUID
+    name: str
+    latitude: float
+    longitude: float
+    district: str | None
+    district_name: str | None
+    address: AddressRead | None
+    barrier_free: bool | None
+    accessibility: str | None = None
+    transportation: str | None = None
+
+
+class OpeningSlotRead(SQLModel):
+    weekday: int = Field(description="ISO weekday, 1 = Monday")
+    opens_at: time
+    closes_at: time
+
+
+class LanguageRead(SQLModel):
+    code: str
+    name: str | None
+
+
+class OrganizationRef(SQLModel):
+    id: uuid.UUID
+    name: str
+    is_demo: bool
+
+
+class ServiceSummaryRead(SQLModel):
+    id: uuid.UUID
+    name: str
+    description: str
+    status: ServiceStatus
+    organization: OrganizationRef
+    categories: list[CategoryRead]
+    target_groups: list[str]
+    languages: list[str]
+    locations: list[LocationRead]
+    free_of_charge: bool
+    women_only: bool
+    appointment_only: bool
+    capacity_status: CapacityStatus
+    open_now: bool
+    assured_at: datetime | None
+    stale: bool
+    url: str = Field(description="The service's page in Lotse")
+
+
+class ServiceRead(ServiceSummaryRead):
+    alternate_name: str | None
+    alert: str | None
+    eligibility: str | None
+    target_group_details: list[TargetGroupRead]
+    minimum_age: int | None
+    maximum_age: int | None
+    referral_required: bool
+    languages_note: str | None
+    language_details: list[LanguageRead]
+    fees: str | None
+    application_process: str | None
+    required_documents: list[str]
+    phones: list[str]
+    email: str | None
+    website: str | None
+    opening_hours: list[OpeningSlotRead]
+    hours_note: str | None
+    capacity_note: str | None
+    capacity_updated_at: datetime | None
+    assured_by: str | None
+    language: str = Field(description="Language of the texts in this response")
+    untranslated_fields: list[str] = Field(
+        description="Text fields shown in German because no translation exists"
+    )
+
+
+class OrganizationRead(SQLModel):
+    id: uuid.UUID
+    name: str
+    description: str
+    email: str | None
+    website: str | None
+    phones: list[str]
+    is_demo: bool
+    locations: list[LocationRead]
+    services: list[ServiceSummaryRead]
+    url: str
+
+
+class ServicePage(SQLModel):
+    items: list[ServiceSummaryRead]
+    total: int
+    page: int
+    per_page: int
+    pages: int

@@ -1,0 +1,63 @@
+"""The application factory: one FastAPI app for the pages and the JSON API."""
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from urllib.parse import urlsplit
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+from sqlalchemy.engine import Engine
+
+from lotse import PROJECT_ROOT, __version__, health
+from lotse.db import make_engine
+from lotse.errors import install_error_handlers
+from lotse.middleware import LanguageMiddleware, SecurityHeadersMiddleware
+from lotse.migrate import ensure_current
+from lotse.settings import Settings, get_settings
+
+logger = logging.getLogger("lotse")
+
+
+def create_app(
+    settings: Settings | None = None, *, engine: Engine | None = None, check_database: bool = True
+) -> FastAPI:
+    settings = settings or get_settings()
+    engine = engine or make_engine(settings.database_url)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if check_database:
+            # Refuse to serve from a database that is missing or behind the code.
+            ensure_current(engine)
+        yield
+
+    app = FastAPI(
+        title="Lotse",
+        version=__version__,
+        summary="Service directory and closed-loop referrals for a city's integration management",
+        docs_url="/api/docs",
+        redoc_url=None,
+        openapi_url="/api/openapi.json",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.engine = engine
+
+    tile_host = urlsplit(settings.map_tile_url.replace("{s}", "a"))
+    tile_source = f"{tile_host.scheme}://{tile_host.netloc.replace('a.', '*.', 1)}"
+    app.add_middleware(SecurityHeadersMiddleware, img_sources=tile_source)
+    app.add_middleware(LanguageMiddleware)
+    install_error_handlers(app)
+
+    app.mount("/static", StaticFiles(directory=PROJECT_ROOT / "static"), name="static")
+
+    from directory import api as directory_api
+    from directory import views as directory_views
+    from lotse import views as lotse_views
+
+    app.include_router(health.router)
+    app.include_router(lotse_views.router)
+    app.include_router(directory_api.router)
+    app.include_router(directory_views.router)
+    return app

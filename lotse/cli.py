@@ -1,0 +1,150 @@
+"""The ``lotse`` command: database, seed data and the web server."""
+
+import logging
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from sqlmodel import Session
+
+from lotse import migrate
+from lotse.db import DatabaseError, check_connection, describe_url, make_engine
+from lotse.settings import get_settings
+
+app = typer.Typer(
+    help=(
+        "Lotse: service directory and closed-loop referrals for a city's integration management.\n\n"
+        "Configuration comes from LOTSE_* environment variables or a .env file; "
+        "LOTSE_DATABASE_URL chooses the database (SQLite file by default, "
+        "postgresql+psycopg://user@host/db for production).\n\n"
+        "A new installation: `lotse db upgrade`, then `lotse seed`, then `lotse serve`."
+    ),
+    no_args_is_help=True,
+    rich_markup_mode=None,
+)
+db_app = typer.Typer(help="Create and migrate the database schema (Alembic).", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+
+console = Console(stderr=True)
+
+
+def _fail(message: str) -> None:
+    console.print(f"[bold red]Error:[/] {message}", highlight=False)
+    raise typer.Exit(code=1)
+
+
+def _settings():  # noqa: ANN202 - the Settings type, but errors must be caught first
+    try:
+        return get_settings()
+    except ValueError as error:
+        _fail(f"invalid configuration:\n{error}")
+        raise  # unreachable, keeps type checkers calm
+
+
+@db_app.command("upgrade")
+def db_upgrade(
+    revision: Annotated[str, typer.Argument(help="Target revision")] = "head",
+) -> None:
+    """Migrate the database to the newest schema (or to REVISION)."""
+    settings = _settings()
+    engine = make_engine(settings.database_url)
+    try:
+        check_connection(engine)
+        migrate.upgrade(settings.database_url, revision)
+    except DatabaseError as error:
+        _fail(str(error))
+    console.print(f"Database {describe_url(settings.database_url)} is at revision "
+                  f"{migrate.current_revision(engine)}.")
+
+
+@db_app.command("downgrade")
+def db_downgrade(revision: Annotated[str, typer.Argument(help="Target revision, e.g. -1 or base")]) -> None:
+    """Undo migrations down to REVISION."""
+    settings = _settings()
+    try:
+        check_connection(make_engine(settings.database_url))
+        migrate.downgrade(settings.database_url, revision)
+    except DatabaseError as error:
+        _fail(str(error))
+    console.print(f"Downgraded to {revision}.")
+
+
+@db_app.command("current")
+def db_current() -> None:
+    """Show the database's schema revision and whether it is up to date."""
+    settings = _settings()
+    engine = make_engine(settings.database_url)
+    try:
+        check_connection(engine)
+    except DatabaseError as error:
+        _fail(str(error))
+    current, head = migrate.current_revision(engine), migrate.head_revision()
+    state = "up to date" if current == head else f"behind (newest is {head}); run `lotse db upgrade`"
+    console.print(f"{describe_url(settings.database_url)}: revision {current or 'none'}, {state}")
+
+
+@app.command()
+def seed(
+    region: Annotated[str | None, typer.Option(help="Region folder in seed_data/")] = None,
+    seed_dir: Annotated[Path | None, typer.Option(help="Seed data folder")] = None,
+) -> None:
+    """Load the taxonomy and a region's demo directory (default: Hagen). Safe to run again."""
+    from directory.seed import SeedError
+    from directory.seed import seed as load_seed
+
+    settings = _settings()
+    engine = make_engine(settings.database_url)
+    try:
+        migrate.ensure_current(engine)
+    except DatabaseError as error:
+        _fail(str(error))
+    with Session(engine) as session, Progress(
+        TextColumn("Seeding {task.description}"), BarColumn(), MofNCompleteColumn(),
+        TimeElapsedColumn(), console=console, transient=not sys.stderr.isatty(),
+    ) as progress:
+        task = progress.add_task(region or settings.region, total=None)
+        try:
+            report = load_seed(
+                session=session,
+                seed_dir=seed_dir or settings.seed_dir,
+                region=region or settings.region,
+                timezone=settings.timezone,
+                progress=lambda done, total: progress.update(task, completed=done, total=total),
+            )
+        except SeedError as error:
+            session.rollback()
+            _fail(f"the seed data is inconsistent, nothing was changed:\n{error}")
+        session.commit()
+    counts = ", ".join(f"{count} {name}" for name, count in report.counts.items())
+    console.print(f"Seed loaded: {report.created} created, {report.updated} updated, "
+                  f"{report.deleted} removed. The directory holds {counts}.")
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on")] = 8000,
+    workers: Annotated[int, typer.Option(help="Worker processes")] = 1,
+    reload: Annotated[bool, typer.Option(help="Restart on code changes (development)")] = False,
+) -> None:
+    """Serve the web pages and the API."""
+    import uvicorn
+
+    settings = _settings()
+    try:
+        migrate.ensure_current(make_engine(settings.database_url))
+    except DatabaseError as error:
+        _fail(str(error))
+    logging.basicConfig(level=settings.log_level)
+    console.print(f"Lotse serves http://{host}:{port} (database {describe_url(settings.database_url)})")
+    uvicorn.run(
+        "lotse.asgi:app", host=host, port=port, workers=workers, reload=reload,
+        proxy_headers=True, log_level=settings.log_level.lower(),
+    )
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,168 @@
+"""Errors of our own and their one mapping to HTTP: JSON for the API, a page for people."""
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import Response
+
+from lotse.i18n import N_, gettext
+
+logger = logging.getLogger("lotse")
+
+
+class LotseError(Exception):
+    """A domain error with a message for the user (marked for translation)."""
+
+    status_code = 400
+    code = "bad_request"
+    message = N_("The request could not be processed.")
+
+    def __init__(self, message: str | None = None, **variables: Any) -> None:
+        self.message = message or self.message
+        self.variables = variables
+        super().__init__(self.message % variables if variables else self.message)
+
+    def translated(self) -> str:
+        return gettext(self.message, **self.variables)
+
+
+class NotFound(LotseError):
+    status_code = 404
+    code = "not_found"
+    message = N_("This page does not exist or is no longer available.")
+
+
+class Conflict(LotseError):
+    status_code = 409
+    code = "conflict"
+
+
+def is_api_request(request: Request) -> bool:
+    path = request.url.path
+    return path.startswith(("/api/", "/hsds/")) or path == "/healthz"
+
+
+_VALIDATION_MESSAGES = {
+    "uuid_parsing": N_("is not a valid ID"),
+    "uuid_type": N_("is not a valid ID"),
+    "int_parsing": N_("must be a whole number"),
+    "int_from_float": N_("must be a whole number"),
+    "float_parsing": N_("must be a number"),
+    "bool_parsing": N_("must be yes or no (true/false)"),
+    "greater_than_equal": N_("must be at least %(limit)s"),
+    "greater_than": N_("must be greater than %(limit)s"),
+    "less_than_equal": N_("must be at most %(limit)s"),
+    "less_than": N_("must be less than %(limit)s"),
+    "missing": N_("is required"),
+    "string_too_long": N_("is too long (at most %(limit)s characters)"),
+    "string_too_short": N_("is too short (at least %(limit)s characters)"),
+    "enum": N_("must be one of: %(expected)s"),
+    "literal_error": N_("must be one of: %(expected)s"),
+    "string_pattern_mismatch": N_("has an invalid format"),
+    "time_parsing": N_("must be a time like 14:30"),
+    "date_parsing": N_("must be a date like 2026-03-31"),
+}
+
+
+def describe_validation_errors(errors: list[dict[str, Any]]) -> list[dict[str, str]]:
+    """Each problem as a field name and a sentence in the user's language."""
+    problems = []
+    for error in errors:
+        location = [str(part) for part in error.get("loc", ()) if part not in ("body",)]
+        field = location[-1] if location else ""
+        context = error.get("ctx") or {}
+        template = _VALIDATION_MESSAGES.get(error.get("type", ""), N_("has an invalid value"))
+        variables = {
+            "limit": context.get("ge", context.get("gt", context.get("le", context.get("lt",
+                     context.get("max_length", context.get("min_length", "")))))),
+            "expected": context.get("expected", ""),
+        }
+        problems.append(
+            {
+                "field": field,
+                "location": ".".join(location),
+                "message": gettext(template, **variables)
+                if "%(" in template
+                else gettext(template),
+            }
+        )
+    return problems
+
+
+def _error_response(
+    request: Request,
+    *,
+    status_code: int,
+    code: str,
+    message: str,
+    details: list[dict[str, str]] | None = None,
+) -> Response:
+    if is_api_request(request):
+        body: dict[str, Any] = {"error": {"code": code, "message": message}}
+        if details:
+            body["error"]["details"] = details
+        return JSONResponse(body, status_code=status_code)
+    from lotse.templating import render
+
+    return render(
+        request,
+        "errors/error.html",
+        {"status_code": status_code, "message": message, "details": details or []},
+        status_code=status_code,
+    )
+
+
+_HTTP_MESSAGES = {
+    404: NotFound.message,
+    405: N_("This action is not possible here."),
+    401: N_("Please log in to continue."),
+    403: N_("You are not allowed to do this."),
+}
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(LotseError)
+    async def lotse_error(request: Request, error: LotseError) -> Response:
+        return _error_response(
+            request, status_code=error.status_code, code=error.code, message=error.translated()
+        )
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(request: Request, error: RequestValidationError) -> Response:
+        return _error_response(
+            request,
+            status_code=422,
+            code="invalid_request",
+            message=gettext("Some of the information in the request is not valid."),
+            details=describe_validation_errors(list(error.errors())),
+        )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, error: StarletteHTTPException) -> Response:
+        template = _HTTP_MESSAGES.get(error.status_code, N_("The request could not be processed."))
+        codes = {404: "not_found", 405: "method_not_allowed", 401: "unauthorized", 403: "forbidden"}
+        response = _error_response(
+            request,
+            status_code=error.status_code,
+            code=codes.get(error.status_code, "http_error"),
+            message=gettext(template),
+        )
+        if error.headers:
+            response.headers.update(error.headers)
+        return response
+
+    @app.exception_handler(Exception)
+    async def unexpected_error(request: Request, error: Exception) -> Response:
+        logger.exception("Unhandled error on %s %s", request.method, request.url.path)
+        return _error_response(
+            request,
+            status_code=500,
+            code="internal_error",
+            message=gettext(
+                "Something went wrong on our side. Nothing was changed. Please try again later."
+            ),
+        )

@@ -1,0 +1,27 @@
+"""Liveness and readiness for load balancers and monitoring."""
+
+from typing import Literal
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+
+from lotse.db import DatabaseError
+from lotse.migrate import ensure_current
+
+router = APIRouter(tags=["health"])
+
+
+class Health(BaseModel):
+    status: Literal["ok", "unavailable"]
+    database: str
+
+
+@router.get("/healthz", name="healthz", response_model=Health)
+def healthz(request: Request) -> JSONResponse:
+    try:
+        ensure_current(request.app.state.engine)
+    except DatabaseError as error:
+        message = str(error).splitlines()[0]
+        return JSONResponse({"status": "unavailable", "database": message}, status_code=503)
+    return JSONResponse({"status": "ok", "database": "ok"})

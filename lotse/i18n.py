@@ -1,0 +1,136 @@
+"""Interface languages: Babel catalogs, the language of the current request, and gettext.
+
+The catalogs live in ``lotse/locale/<lang>/LC_MESSAGES/messages.po`` and are compiled in memory
+at start-up, so adding a language is translation work only: extract, translate, restart.
+"""
+
+from contextvars import ContextVar
+from dataclasses import dataclass
+from functools import cache
+from io import BytesIO
+from pathlib import Path
+
+from babel import Locale, negotiate_locale
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from babel.support import NullTranslations, Translations
+
+LOCALE_DIR = Path(__file__).parent / "locale"
+DEFAULT_LANGUAGE = "de"
+# Message ids in code and templates are English, so English needs no catalog.
+SOURCE_LANGUAGE = "en"
+LANGUAGE_COOKIE = "lotse_lang"
+
+
+@dataclass(frozen=True)
+class LanguageInfo:
+    code: str
+    native_name: str
+    direction: str = "ltr"
+
+
+# Every language Lotse knows (DESIGN.md); the interface offers those with a catalog.
+KNOWN_LANGUAGES: dict[str, LanguageInfo] = {
+    info.code: info
+    for info in (
+        LanguageInfo("de", "Deutsch"),
+        LanguageInfo("en", "English"),
+        LanguageInfo("uk", "Українська"),
+        LanguageInfo("ru", "Русский"),
+        LanguageInfo("ar", "العربية", "rtl"),
+        LanguageInfo("tr", "Türkçe"),
+        LanguageInfo("ro", "Română"),
+        LanguageInfo("bg", "Български"),
+        LanguageInfo("pl", "Polski"),
+        LanguageInfo("el", "Ελληνικά"),
+        LanguageInfo("it", "Italiano"),
+        LanguageInfo("fa", "فارسی", "rtl"),
+        LanguageInfo("ku", "Kurmancî"),
+        LanguageInfo("de-x-ls", "Leichte Sprache"),
+    )
+}
+
+
+@cache
+def _catalogs() -> dict[str, NullTranslations]:
+    catalogs: dict[str, NullTranslations] = {SOURCE_LANGUAGE: NullTranslations()}
+    for po_path in sorted(LOCALE_DIR.glob("*/LC_MESSAGES/messages.po")):
+        code = po_path.parent.parent.name
+        with po_path.open("rb") as po_file:
+            catalog = read_po(po_file, locale=code.split("-")[0])
+        buffer = BytesIO()
+        write_mo(buffer, catalog)
+        buffer.seek(0)
+        catalogs[code] = Translations(buffer)
+    return catalogs
+
+
+def ui_languages() -> list[LanguageInfo]:
+    """The languages the interface can be shown in, German first."""
+    codes = _catalogs().keys()
+    return [info for code, info in KNOWN_LANGUAGES.items() if code in codes]
+
+
+def language_info(code: str) -> LanguageInfo:
+    return KNOWN_LANGUAGES.get(code, KNOWN_LANGUAGES[DEFAULT_LANGUAGE])
+
+
+def is_ui_language(code: str | None) -> bool:
+    return code is not None and code in _catalogs()
+
+
+def negotiate(*, chosen: str | None, accept_language: str | None) -> str:
+    """User choice first, then the browser's Accept-Language, then German."""
+    if is_ui_language(chosen):
+        return chosen  # type: ignore[return-value]
+    if accept_language:
+        preferred = []
+        for part in accept_language.split(","):
+            tag, _, quality = part.strip().partition(";q=")
+            try:
+                weight = float(quality) if quality else 1.0
+            except ValueError:
+                continue
+            if tag and tag != "*":
+                preferred.append((weight, tag.replace("_", "-")))
+        ordered = [tag for _, tag in sorted(preferred, key=lambda item: -item[0])]
+        match = negotiate_locale(ordered, list(_catalogs()), sep="-")
+        if match:
+            return match
+    return DEFAULT_LANGUAGE
+
+
+_current_language: ContextVar[str] = ContextVar("lotse_language", default=DEFAULT_LANGUAGE)
+
+
+def set_language(code: str) -> None:
+    _current_language.set(code if is_ui_language(code) else DEFAULT_LANGUAGE)
+
+
+def get_language() -> str:
+    return _current_language.get()
+
+
+def babel_locale() -> Locale:
+    return Locale.parse(get_language().split("-")[0])
+
+
+def gettext(message: str, **variables: object) -> str:
+    text = _catalogs()[get_language()].ugettext(message)
+    return text % variables if variables else text
+
+
+def ngettext(singular: str, plural: str, n: int, **variables: object) -> str:
+    text = _catalogs()[get_language()].ungettext(singular, plural, n)
+    return text % {"num": n, **variables}
+
+
+def pgettext(context: str, message: str) -> str:
+    return _catalogs()[get_language()].upgettext(context, message)
+
+
+_ = gettext
+
+
+def N_(message: str) -> str:  # noqa: N802 - the gettext convention for "mark, translate later"
+    return message

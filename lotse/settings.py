@@ -1,0 +1,68 @@
+"""All configuration in one object, read from ``LOTSE_*`` environment variables or ``.env``."""
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from lotse import PROJECT_ROOT
+
+DEFAULT_SECRET = "insecure-development-secret-change-me"  # noqa: S105 - refused in production
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="LOTSE_", env_file=".env", extra="ignore")
+
+    environment: Literal["development", "demo", "production"] = "development"
+    database_url: str = f"sqlite:///{PROJECT_ROOT / 'lotse.db'}"
+    secret_key: SecretStr = SecretStr(DEFAULT_SECRET)
+    base_url: str = "http://127.0.0.1:8000"
+
+    default_language: str = "de"
+    timezone: str = "Europe/Berlin"
+    # ISO 3166-2 subdivision whose public holidays count as closing days.
+    holiday_subdivision: str = "NW"
+    region: str = "hagen"
+    municipality_name: str = "Hagen"
+    seed_dir: Path = PROJECT_ROOT / "seed_data"
+
+    public_directory: bool = True
+    stale_after_days: int = 183
+    map_tile_url: str = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
+    map_attribution: str = "© OpenStreetMap contributors"
+
+    log_level: str = "INFO"
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_driver(cls, value: str) -> str:
+        if not value.startswith(("sqlite:", "postgresql")):
+            raise ValueError(
+                "LOTSE_DATABASE_URL must be a sqlite:/// path or a postgresql+psycopg:// URL"
+            )
+        if value.startswith("postgresql://"):
+            value = "postgresql+psycopg://" + value.removeprefix("postgresql://")
+        return value
+
+    @model_validator(mode="after")
+    def _no_default_secret_in_production(self) -> "Settings":
+        if self.environment == "production" and self.secret_key.get_secret_value() in (
+            DEFAULT_SECRET,
+            "",
+        ):
+            raise ValueError(
+                "LOTSE_SECRET_KEY must be set to a long random value when "
+                "LOTSE_ENVIRONMENT=production"
+            )
+        return self
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,119 @@
+"""Jinja2 environment: gettext from the request's language, formatting in the user's locale."""
+
+from datetime import date, datetime, time
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from babel import Locale
+from babel.dates import format_date, format_datetime, format_time, get_day_names
+from babel.numbers import format_decimal
+from fastapi import Request
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from fastapi.templating import Jinja2Templates
+from starlette.responses import HTMLResponse
+
+from lotse import PROJECT_ROOT, i18n
+from lotse.settings import get_settings
+
+
+def _raw_gettext(message: str) -> str:
+    return i18n.gettext(message)
+
+
+def _raw_ngettext(singular: str, plural: str, n: int) -> str:
+    return i18n._catalogs()[i18n.get_language()].ungettext(singular, plural, n)
+
+
+def _raw_pgettext(context: str, message: str) -> str:
+    return i18n.pgettext(context, message)
+
+
+def _raw_npgettext(context: str, singular: str, plural: str, n: int) -> str:
+    return i18n._catalogs()[i18n.get_language()].unpgettext(context, singular, plural, n)
+
+
+def local_time(value: datetime) -> datetime:
+    return value.astimezone(ZoneInfo(get_settings().timezone))
+
+
+def _format_date(value: date | datetime | None, format: str = "medium") -> str:  # noqa: A002
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        value = local_time(value).date()
+    return format_date(value, format=format, locale=i18n.babel_locale())
+
+
+def _format_datetime(value: datetime | None, format: str = "medium") -> str:  # noqa: A002
+    if value is None:
+        return ""
+    return format_datetime(
+        value, format=format, tzinfo=ZoneInfo(get_settings().timezone), locale=i18n.babel_locale()
+    )
+
+
+def _format_time(value: time) -> str:
+    return format_time(value, format="short", locale=i18n.babel_locale())
+
+
+def _format_number(value: float, digits: int = 1) -> str:
+    return format_decimal(round(value, digits), locale=i18n.babel_locale())
+
+
+def _weekday_name(iso_weekday: int, width: str = "wide") -> str:
+    return str(get_day_names(width, locale=i18n.babel_locale())[iso_weekday - 1])
+
+
+def _language_name(code: str) -> str:
+    """A language's name in the interface language, e.g. "Ukrainisch" for uk in German."""
+    try:
+        name = Locale.parse(code.split("-")[0]).get_display_name(i18n.babel_locale())
+    except (ValueError, TypeError):
+        return code
+    return name[:1].upper() + name[1:] if name else code
+
+
+def _build() -> Jinja2Templates:
+    env = Environment(
+        loader=FileSystemLoader(PROJECT_ROOT / "templates"),
+        autoescape=select_autoescape(),
+        extensions=["jinja2.ext.i18n"],
+    )
+    env.policies["ext.i18n.trimmed"] = True
+    env.install_gettext_callables(  # type: ignore[attr-defined]
+        _raw_gettext, _raw_ngettext, newstyle=True, pgettext=_raw_pgettext,
+        npgettext=_raw_npgettext,
+    )
+    env.filters.update(
+        format_date=_format_date,
+        format_datetime=_format_datetime,
+        format_time=_format_time,
+        format_number=_format_number,
+        weekday_name=_weekday_name,
+        language_name=_language_name,
+    )
+    env.globals.update(
+        settings=get_settings(),
+        ui_languages=i18n.ui_languages,
+        language_info=i18n.language_info,
+        current_language=i18n.get_language,
+    )
+    return Jinja2Templates(env=env)
+
+
+templates = _build()
+
+
+def render(
+    request: Request, name: str, context: dict[str, Any] | None = None, status_code: int = 200
+) -> HTMLResponse:
+    language = i18n.get_language()
+    info = i18n.language_info(language)
+    response = templates.TemplateResponse(
+        request,
+        name,
+        {"lang": language, "dir": info.direction, **(context or {})},
+        status_code=status_code,
+    )
+    response.headers["Content-Language"] = language
+    return response
