@@ -56,9 +56,13 @@ def _location(location: Location, loc: Localizer, *, detailed: bool = False) -> 
         district=location.district.code if location.district else None,
         district_name=location.district.name if location.district else None,
         address=AddressRead(
-            address_1=address.address_1, postal_code=address.postal_code,
-            city=address.city, country=address.country,
-        ) if address else None,
+            address_1=address.address_1,
+            postal_code=address.postal_code,
+            city=address.city,
+            country=address.country,
+        )
+        if address
+        else None,
         barrier_free=location.barrier_free,
         accessibility=loc.text(accessibility, "description") if accessibility else None,
         transportation=loc.text(location, "transportation") or None if detailed else None,
@@ -102,8 +106,14 @@ def service_summary(request: Request, service: Service, loc: Localizer) -> Servi
 
 
 TEXT_FIELDS = (
-    "name", "description", "eligibility_description", "application_process", "fees_description",
-    "languages_note", "hours_note", "alert",
+    "name",
+    "description",
+    "eligibility_description",
+    "application_process",
+    "fees_description",
+    "languages_note",
+    "hours_note",
+    "alert",
 )
 
 
@@ -111,9 +121,13 @@ TEXT_FIELDS = (
 def list_services(
     request: Request,
     session: SessionDep,
-    category: Annotated[CodeParam, Query(description="Taxonomy code; a top-level code includes its children")] = None,
+    category: Annotated[
+        CodeParam, Query(description="Taxonomy code; a top-level code includes its children")
+    ] = None,
     district: Annotated[CodeParam, Query(description="District code, e.g. mitte")] = None,
-    target_group: Annotated[CodeParam, Query(description="Target group code, e.g. ukraine_24")] = None,
+    target_group: Annotated[
+        CodeParam, Query(description="Target group code, e.g. ukraine_24")
+    ] = None,
     language: Annotated[CodeParam, Query(description="Spoken language code, e.g. uk")] = None,
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
     per_page: Annotated[int, Query(ge=1, le=500)] = 50,
@@ -132,7 +146,10 @@ def list_services(
     loc.load(service.organization for service in result.items)
     return ServicePage(
         items=[service_summary(request, service, loc) for service in result.items],
-        total=result.total, page=result.page, per_page=result.per_page, pages=result.pages,
+        total=result.total,
+        page=result.page,
+        per_page=result.per_page,
+        pages=result.pages,
     )
 
 
@@ -145,12 +162,16 @@ def get_service(
 ) -> ServiceRead:
     """Everything about one service, texts in the requested language where translated."""
     service = listings.get_service(session=session, service_id=service_id)
-    loc = _localizer(session, lang).load([service, service.organization, *service.required_documents])
+    loc = _localizer(session, lang).load(
+        [service, service.organization, *service.required_documents]
+    )
     loc.load(service.target_groups)
     return ServiceRead(
         **{
             **_summary_fields(request, service, loc),
-            "locations": [_location(location, loc, detailed=True) for location in service.locations],
+            "locations": [
+                _location(location, loc, detailed=True) for location in service.locations
+            ],
         },
         alternate_name=service.alternate_name,
         alert=loc.text(service, "alert") or None,
@@ -188,15 +209,22 @@ def get_taxonomy(session: SessionDep, lang: LanguageParam = None) -> list[Catego
     """The two-level category taxonomy with the number of listed services per category."""
     tree = listings.taxonomy_tree(session=session)
     loc = _localizer(session, lang)
-    loc.load([node.term for node in tree] + [child.term for node in tree for child in node.children])
+    loc.load(
+        [node.term for node in tree] + [child.term for node in tree for child in node.children]
+    )
     return [
         CategoryTreeRead(
-            id=node.term.id, code=node.term.code, name=loc.text(node.term, "name"),
+            id=node.term.id,
+            code=node.term.code,
+            name=loc.text(node.term, "name"),
             service_count=node.service_count,
             children=[
                 CategoryTreeRead(
-                    id=child.term.id, code=child.term.code, name=loc.text(child.term, "name"),
-                    parent_code=node.term.code, service_count=child.service_count,
+                    id=child.term.id,
+                    code=child.term.code,
+                    name=loc.text(child.term, "name"),
+                    parent_code=node.term.code,
+                    service_count=child.service_count,
                 )
                 for child in node.children
             ],
@@ -205,8 +233,9 @@ def get_taxonomy(session: SessionDep, lang: LanguageParam = None) -> list[Catego
     ]
 
 
-@router.get("/organizations/{organization_id}", name="api_organization",
-            response_model=OrganizationRead)
+@router.get(
+    "/organizations/{organization_id}", name="api_organization", response_model=OrganizationRead
+)
 def get_organization(
     request: Request,
     session: SessionDep,

@@ -56,7 +56,7 @@ def _open_intervals(
     slots: Sequence[Slot], first_day: date, days: int, tz: ZoneInfo
 ) -> list[tuple[datetime, datetime]]:
     """Concrete opening intervals starting on the given days; none on public holidays."""
-    intervals = []
+    intervals: list[tuple[datetime, datetime]] = []
     for offset in range(days):
         day = first_day + timedelta(days=offset)
         if is_public_holiday(day):

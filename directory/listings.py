@@ -9,8 +9,8 @@ from typing import Generic, TypeVar
 
 from sqlalchemy import func, or_
 from sqlalchemy.orm import selectinload
-from sqlalchemy.sql import Select
 from sqlmodel import Session, col, select
+from sqlmodel.sql.expression import SelectOfScalar
 
 from directory.models import (
     District,
@@ -46,7 +46,18 @@ class OrganizationNotFound(NotFound):
 
 class UnknownFilterValue(NotFound):
     code = "unknown_filter_value"
-    message = N_("There is no %(what)s with the code “%(code)s”.")
+
+
+class UnknownCategory(UnknownFilterValue):
+    message = N_("There is no category with the code “%(code)s”.")
+
+
+class UnknownDistrict(UnknownFilterValue):
+    message = N_("There is no district with the code “%(code)s”.")
+
+
+class UnknownTargetGroup(UnknownFilterValue):
+    message = N_("There is no target group with the code “%(code)s”.")
 
 
 @dataclass(frozen=True)
@@ -97,20 +108,22 @@ def category_term_ids(*, session: Session, code: str) -> list[uuid.UUID]:
     """The term with this code and, for a top-level category, all its children."""
     term = session.exec(select(TaxonomyTerm).where(TaxonomyTerm.code == code)).first()
     if term is None:
-        raise UnknownFilterValue(what=N_("category"), code=code)
-    children = session.exec(
-        select(TaxonomyTerm.id).where(TaxonomyTerm.parent_id == term.id)
-    ).all()
+        raise UnknownCategory(code=code)
+    children = session.exec(select(TaxonomyTerm.id).where(TaxonomyTerm.parent_id == term.id)).all()
     return [term.id, *children]
 
 
-def _require_code(session: Session, model: type[District] | type[TargetGroup], code: str,
-                  what: str) -> None:
+def _require_code(
+    session: Session,
+    model: type[District] | type[TargetGroup],
+    code: str,
+    error: type[UnknownFilterValue],
+) -> None:
     if session.exec(select(model.id).where(model.code == code)).first() is None:
-        raise UnknownFilterValue(what=what, code=code)
+        raise error(code=code)
 
 
-def _filtered(session: Session, filters: ServiceFilters) -> Select:
+def _filtered(session: Session, filters: ServiceFilters) -> SelectOfScalar[Service]:
     query = select(Service).where(col(Service.status).in_(LISTED_STATUSES))
     if filters.category:
         term_ids = category_term_ids(session=session, code=filters.category)
@@ -123,7 +136,7 @@ def _filtered(session: Session, filters: ServiceFilters) -> Select:
             .exists()
         )
     if filters.district:
-        _require_code(session, District, filters.district, N_("district"))
+        _require_code(session, District, filters.district, UnknownDistrict)
         query = query.where(
             select(ServiceAtLocation.id)
             .join(Location, col(Location.id) == ServiceAtLocation.location_id)
@@ -132,7 +145,7 @@ def _filtered(session: Session, filters: ServiceFilters) -> Select:
             .exists()
         )
     if filters.target_group:
-        _require_code(session, TargetGroup, filters.target_group, N_("target group"))
+        _require_code(session, TargetGroup, filters.target_group, UnknownTargetGroup)
         # An offer for everyone is also an offer for each group.
         codes = {filters.target_group, TARGET_GROUP_EVERYONE}
         query = query.where(
@@ -154,8 +167,10 @@ def _filtered(session: Session, filters: ServiceFilters) -> Select:
                 col(Service.name).ilike(pattern),
                 col(Service.description).ilike(pattern),
                 select(Organization.id)
-                .where(Organization.id == Service.organization_id,
-                       col(Organization.name).ilike(pattern))
+                .where(
+                    Organization.id == Service.organization_id,
+                    col(Organization.name).ilike(pattern),
+                )
                 .exists(),
             )
         )
@@ -166,12 +181,10 @@ def list_services(
     *, session: Session, filters: ServiceFilters, page: int = 1, per_page: int = 20
 ) -> Page[Service]:
     query = _filtered(session, filters)
-    total = session.exec(
-        select(func.count()).select_from(query.subquery())  # type: ignore[call-overload]
-    ).one()
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
     rows = session.exec(
         query.options(*_service_loading())
-        .order_by(func.lower(Service.name), Service.id)
+        .order_by(func.lower(Service.name), col(Service.id))
         .offset((page - 1) * per_page)
         .limit(per_page)
     ).all()
@@ -215,8 +228,9 @@ def services_of_organization(*, session: Session, organization_id: uuid.UUID) ->
     return list(
         session.exec(
             select(Service)
-            .where(Service.organization_id == organization_id,
-                   col(Service.status).in_(LISTED_STATUSES))
+            .where(
+                Service.organization_id == organization_id, col(Service.status).in_(LISTED_STATUSES)
+            )
             .options(*_service_loading())
             .order_by(func.lower(Service.name))
         ).all()
@@ -264,31 +278,39 @@ class CategoryNode:
 def taxonomy_tree(*, session: Session) -> list[CategoryNode]:
     """Both levels of the taxonomy with the number of listed services in each."""
     terms = session.exec(
-        select(TaxonomyTerm).order_by(TaxonomyTerm.term_order, TaxonomyTerm.name)
+        select(TaxonomyTerm).order_by(col(TaxonomyTerm.term_order), col(TaxonomyTerm.name))
     ).all()
     counts = dict(
         session.exec(
-            select(ServiceTaxonomyTerm.taxonomy_term_id, func.count(ServiceTaxonomyTerm.service_id))
+            select(
+                ServiceTaxonomyTerm.taxonomy_term_id,
+                func.count(col(ServiceTaxonomyTerm.service_id)),
+            )
             .join(Service, col(Service.id) == ServiceTaxonomyTerm.service_id)
             .where(col(Service.status).in_(LISTED_STATUSES))
-            .group_by(ServiceTaxonomyTerm.taxonomy_term_id)
+            .group_by(col(ServiceTaxonomyTerm.taxonomy_term_id))
         ).all()
     )
     # A parent counts each service once, even if it sits in two of its children.
     parent_counts = dict(
         session.exec(
-            select(TaxonomyTerm.parent_id, func.count(func.distinct(ServiceTaxonomyTerm.service_id)))
+            select(
+                TaxonomyTerm.parent_id,
+                func.count(func.distinct(col(ServiceTaxonomyTerm.service_id))),
+            )
             .join(ServiceTaxonomyTerm, col(ServiceTaxonomyTerm.taxonomy_term_id) == TaxonomyTerm.id)
             .join(Service, col(Service.id) == ServiceTaxonomyTerm.service_id)
-            .where(col(TaxonomyTerm.parent_id).is_not(None),
-                   col(Service.status).in_(LISTED_STATUSES))
-            .group_by(TaxonomyTerm.parent_id)
+            .where(
+                col(TaxonomyTerm.parent_id).is_not(None), col(Service.status).in_(LISTED_STATUSES)
+            )
+            .group_by(col(TaxonomyTerm.parent_id))
         ).all()
     )
     nodes = {
         term.id: CategoryNode(
             term=term,
-            service_count=parent_counts.get(term.id, 0) if term.parent_id is None
+            service_count=parent_counts.get(term.id, 0)
+            if term.parent_id is None
             else counts.get(term.id, 0),
         )
         for term in terms
@@ -305,7 +327,7 @@ def taxonomy_tree(*, session: Session) -> list[CategoryNode]:
 def get_category(*, session: Session, code: str) -> TaxonomyTerm:
     term = session.exec(select(TaxonomyTerm).where(TaxonomyTerm.code == code)).first()
     if term is None:
-        raise UnknownFilterValue(what=N_("category"), code=code)
+        raise UnknownCategory(code=code)
     return term
 
 
@@ -314,17 +336,17 @@ def districts(*, session: Session) -> list[District]:
 
 
 def target_groups(*, session: Session) -> list[TargetGroup]:
-    return list(session.exec(select(TargetGroup).order_by(TargetGroup.sort_order)).all())
+    return list(session.exec(select(TargetGroup).order_by(col(TargetGroup.sort_order))).all())
 
 
 def spoken_languages(*, session: Session) -> list[str]:
     """Language codes spoken at any listed service, most common first."""
     rows = session.exec(
-        select(Language.code, func.count(Language.id))
+        select(Language.code, func.count(col(Language.id)))
         .join(Service, col(Service.id) == Language.service_id)
         .where(col(Service.status).in_(LISTED_STATUSES))
         .group_by(Language.code)
-        .order_by(func.count(Language.id).desc(), Language.code)
+        .order_by(func.count(col(Language.id)).desc(), Language.code)
     ).all()
     return [code for code, _ in rows]
 

@@ -49,13 +49,22 @@ M = TypeVar("M", bound=SQLModel)
 
 
 _SERVICE_CHILDREN = (
-    col(ServiceTaxonomyTerm.service_id), col(ServiceTargetGroup.service_id),
-    col(ServiceAtLocation.service_id), col(Schedule.service_id), col(Language.service_id),
-    col(Phone.service_id), col(RequiredDocument.service_id), col(CostOption.service_id),
+    col(ServiceTaxonomyTerm.service_id),
+    col(ServiceTargetGroup.service_id),
+    col(ServiceAtLocation.service_id),
+    col(Schedule.service_id),
+    col(Language.service_id),
+    col(Phone.service_id),
+    col(RequiredDocument.service_id),
+    col(CostOption.service_id),
 )
 _LOCATION_CHILDREN = (
-    col(ServiceAtLocation.location_id), col(Address.location_id), col(Accessibility.location_id),
-    col(Schedule.location_id), col(Language.location_id), col(Phone.location_id),
+    col(ServiceAtLocation.location_id),
+    col(Address.location_id),
+    col(Accessibility.location_id),
+    col(Schedule.location_id),
+    col(Language.location_id),
+    col(Phone.location_id),
 )
 
 
@@ -100,7 +109,7 @@ class _Writer:
                 changed = True
         if changed:
             if hasattr(row, "updated_at"):
-                row.updated_at = utcnow()  # type: ignore[attr-defined]
+                row.updated_at = utcnow()
             self.report.updated += 1
         return row
 
@@ -113,14 +122,17 @@ class _Writer:
     def prune(self, model: type[Any], scope: Any, keep: Iterable[Any], key: Any = None) -> None:
         """Delete rows in ``scope`` whose key (default: id) is not in ``keep``."""
         key_column = key if key is not None else model.id
-        result = self.session.exec(  # type: ignore[call-overload]
-            delete(model).where(scope, col(key_column).not_in(list(keep)))
-        )
+        result = self.session.exec(delete(model).where(scope, col(key_column).not_in(list(keep))))
         self.report.deleted += result.rowcount or 0
 
     def translate(
-        self, record_type: str, record_id: uuid.UUID, field_name: str, source: str | None,
-        translations: dict[str, dict[str, Any]], seed_field: str | None = None,
+        self,
+        record_type: str,
+        record_id: uuid.UUID,
+        field_name: str,
+        source: str | None,
+        translations: dict[str, dict[str, Any]],
+        seed_field: str | None = None,
     ) -> None:
         wanted = set()
         for language, texts in translations.items():
@@ -131,8 +143,12 @@ class _Writer:
             self.upsert(
                 Translation,
                 stable_id("translation", record_type, str(record_id), field_name, language),
-                entity_type=record_type, entity_id=record_id, field=field_name,
-                language=language, text=text, kind=TranslationKind.human,
+                entity_type=record_type,
+                entity_id=record_id,
+                field=field_name,
+                language=language,
+                text=text,
+                kind=TranslationKind.human,
                 source_hash=source_hash(source),
             )
         self.prune(
@@ -180,18 +196,38 @@ def seed_taxonomy(writer: _Writer, seed_dir: Path) -> None:
     writer.upsert(Taxonomy, taxonomy_id, name=data["name"], uri=None, version="1")
     for order, parent in enumerate(data["terms"]):
         parent_id = stable_id("taxonomy_term", parent["code"])
-        writer.upsert(TaxonomyTerm, parent_id, code=parent["code"], name=parent["de"],
-                      taxonomy_id=taxonomy_id, parent_id=None, term_order=order)
-        writer.translate("taxonomy_term", parent_id, "name", parent["de"], {"en": {"name": parent["en"]}})
+        writer.upsert(
+            TaxonomyTerm,
+            parent_id,
+            code=parent["code"],
+            name=parent["de"],
+            taxonomy_id=taxonomy_id,
+            parent_id=None,
+            term_order=order,
+        )
+        writer.translate(
+            "taxonomy_term", parent_id, "name", parent["de"], {"en": {"name": parent["en"]}}
+        )
         for child_order, child in enumerate(parent["children"]):
             child_id = stable_id("taxonomy_term", child["code"])
-            writer.upsert(TaxonomyTerm, child_id, code=child["code"], name=child["de"],
-                          taxonomy_id=taxonomy_id, parent_id=parent_id, term_order=child_order)
-            writer.translate("taxonomy_term", child_id, "name", child["de"], {"en": {"name": child["en"]}})
+            writer.upsert(
+                TaxonomyTerm,
+                child_id,
+                code=child["code"],
+                name=child["de"],
+                taxonomy_id=taxonomy_id,
+                parent_id=parent_id,
+                term_order=child_order,
+            )
+            writer.translate(
+                "taxonomy_term", child_id, "name", child["de"], {"en": {"name": child["en"]}}
+            )
     for order, group in enumerate(data["target_groups"]):
         group_id = stable_id("target_group", group["code"])
         writer.upsert(TargetGroup, group_id, code=group["code"], name=group["de"], sort_order=order)
-        writer.translate("target_group", group_id, "name", group["de"], {"en": {"name": group["en"]}})
+        writer.translate(
+            "target_group", group_id, "name", group["de"], {"en": {"name": group["en"]}}
+        )
 
 
 def seed_districts(writer: _Writer, region_dir: Path) -> dict[str, uuid.UUID]:
@@ -199,15 +235,22 @@ def seed_districts(writer: _Writer, region_dir: Path) -> dict[str, uuid.UUID]:
     ids = {}
     for district in gazetteer["districts"]:
         district_id = stable_id("district", district["code"])
-        writer.upsert(District, district_id, code=district["code"], name=district["name"],
-                      latitude=district["latitude"], longitude=district["longitude"])
+        writer.upsert(
+            District,
+            district_id,
+            code=district["code"],
+            name=district["name"],
+            latitude=district["latitude"],
+            longitude=district["longitude"],
+        )
         ids[district["code"]] = district_id
     return ids
 
 
 class _DirectoryLoader:
-    def __init__(self, writer: _Writer, *, districts: dict[str, uuid.UUID], timezone: str,
-                 state: str) -> None:
+    def __init__(
+        self, writer: _Writer, *, districts: dict[str, uuid.UUID], timezone: str, state: str
+    ) -> None:
         self.w = writer
         self.session = writer.session
         self.districts = districts
@@ -219,9 +262,16 @@ class _DirectoryLoader:
     def organization(self, data: dict[str, Any], where: str) -> None:
         org_id = stable_id("organization", data["key"])
         tr = data.get("translations", {})
-        self.w.upsert(Organization, org_id, name=data["name"], description=data.get("description", ""),
-                      email=data.get("email"), website=data.get("website"),
-                      alternate_name=data.get("alternate_name"), is_demo=bool(data.get("is_demo", True)))
+        self.w.upsert(
+            Organization,
+            org_id,
+            name=data["name"],
+            description=data.get("description", ""),
+            email=data.get("email"),
+            website=data.get("website"),
+            alternate_name=data.get("alternate_name"),
+            is_demo=bool(data.get("is_demo", True)),
+        )
         for name in ("name", "description"):
             self.w.translate("organization", org_id, name, data.get(name), tr)
         phones = [data["phone"]] if data.get("phone") else []
@@ -230,32 +280,43 @@ class _DirectoryLoader:
         location_ids = {}
         for location in data.get("locations", []):
             location_ids[location["key"]] = self.location(org_id, location, where)
-        service_ids = [self.service(org_id, service, location_ids, where)
-                       for service in data.get("services", [])]
+        service_ids = [
+            self.service(org_id, service, location_ids, where)
+            for service in data.get("services", [])
+        ]
         self._remove_dropped(Service, org_id, service_ids, _SERVICE_CHILDREN)
         self._remove_dropped(Location, org_id, location_ids.values(), _LOCATION_CHILDREN)
 
-    def _remove_dropped(self, model: type[Service] | type[Location], org_id: uuid.UUID,
-                        keep: Iterable[uuid.UUID], children: tuple[Any, ...]) -> None:
+    def _remove_dropped(
+        self,
+        model: type[Service] | type[Location],
+        org_id: uuid.UUID,
+        keep: Iterable[uuid.UUID],
+        children: tuple[Any, ...],
+    ) -> None:
         """Rows a file no longer lists go, together with what hangs on them."""
         dropped = self.session.exec(
-            select(model.id).where(model.organization_id == org_id, col(model.id).not_in(list(keep)))
+            select(model.id).where(
+                model.organization_id == org_id, col(model.id).not_in(list(keep))
+            )
         ).all()
         if not dropped:
             return
         for child_column in children:
-            self.session.exec(delete(child_column.class_).where(child_column.in_(dropped)))  # type: ignore[call-overload]
-        self.session.exec(delete(Translation).where(col(Translation.entity_id).in_(dropped)))  # type: ignore[call-overload]
-        self.session.exec(delete(model).where(col(model.id).in_(dropped)))  # type: ignore[call-overload]
+            self.session.exec(delete(child_column.class_).where(child_column.in_(dropped)))
+        self.session.exec(delete(Translation).where(col(Translation.entity_id).in_(dropped)))
+        self.session.exec(delete(model).where(col(model.id).in_(dropped)))
         self.w.report.deleted += len(dropped)
 
-    def _phones(self, owner_column: Any, owner_id: uuid.UUID, kind: str, key: str,
-                numbers: list[str]) -> None:
+    def _phones(
+        self, owner_column: Any, owner_id: uuid.UUID, kind: str, key: str, numbers: list[str]
+    ) -> None:
         ids = []
         for index, number in enumerate(numbers):
             phone_id = stable_id("phone", kind, key, str(index))
-            self.w.upsert(Phone, phone_id, number=number, type="voice",
-                          **{owner_column.key: owner_id})
+            self.w.upsert(
+                Phone, phone_id, number=number, type="voice", **{owner_column.key: owner_id}
+            )
             ids.append(phone_id)
         self.w.prune(Phone, owner_column == owner_id, ids)
 
@@ -265,29 +326,58 @@ class _DirectoryLoader:
             raise SeedError(f"{where}: location {key} names unknown district {data['district']!r}")
         location_id = stable_id("location", key)
         tr = data.get("translations", {})
-        self.w.upsert(Location, location_id, organization_id=org_id, name=data["name"],
-                      latitude=float(data["latitude"]), longitude=float(data["longitude"]),
-                      district_id=self.districts[data["district"]],
-                      transportation=data.get("transit"), barrier_free=data.get("barrier_free"))
-        self.w.translate("location", location_id, "transportation", data.get("transit"), tr, "transit")
+        self.w.upsert(
+            Location,
+            location_id,
+            organization_id=org_id,
+            name=data["name"],
+            latitude=float(data["latitude"]),
+            longitude=float(data["longitude"]),
+            district_id=self.districts[data["district"]],
+            transportation=data.get("transit"),
+            barrier_free=data.get("barrier_free"),
+        )
+        self.w.translate(
+            "location", location_id, "transportation", data.get("transit"), tr, "transit"
+        )
         address_id = stable_id("address", key)
-        self.w.upsert(Address, address_id, location_id=location_id, address_1=data["address_1"],
-                      postal_code=data["postal_code"], city=data.get("city", "Hagen"),
-                      state_province=self.state, country="DE")
+        self.w.upsert(
+            Address,
+            address_id,
+            location_id=location_id,
+            address_1=data["address_1"],
+            postal_code=data["postal_code"],
+            city=data.get("city", "Hagen"),
+            state_province=self.state,
+            country="DE",
+        )
         self.w.prune(Address, col(Address.location_id) == location_id, [address_id])
         accessibility_ids = []
         if data.get("accessibility"):
             accessibility_id = stable_id("accessibility", key)
-            self.w.upsert(Accessibility, accessibility_id, location_id=location_id,
-                          description=data["accessibility"])
-            self.w.translate("accessibility", accessibility_id, "description",
-                             data["accessibility"], tr, "accessibility")
+            self.w.upsert(
+                Accessibility,
+                accessibility_id,
+                location_id=location_id,
+                description=data["accessibility"],
+            )
+            self.w.translate(
+                "accessibility",
+                accessibility_id,
+                "description",
+                data["accessibility"],
+                tr,
+                "accessibility",
+            )
             accessibility_ids.append(accessibility_id)
-        self.w.prune(Accessibility, col(Accessibility.location_id) == location_id, accessibility_ids)
+        self.w.prune(
+            Accessibility, col(Accessibility.location_id) == location_id, accessibility_ids
+        )
         return location_id
 
-    def service(self, org_id: uuid.UUID, data: dict[str, Any], locations: dict[str, uuid.UUID],
-                where: str) -> uuid.UUID:
+    def service(
+        self, org_id: uuid.UUID, data: dict[str, Any], locations: dict[str, uuid.UUID], where: str
+    ) -> uuid.UUID:
         key = data["key"]
         service_id = stable_id("service", key)
         tr = data.get("translations", {})
@@ -299,20 +389,33 @@ class _DirectoryLoader:
         except ValueError as error:
             raise SeedError(f"{where}: service {key}: {error}") from error
         fields = {
-            "name": data["name"], "description": data.get("description", ""),
+            "name": data["name"],
+            "description": data.get("description", ""),
             "eligibility_description": data.get("eligibility"),
             "application_process": data.get("application_process"),
-            "fees_description": data.get("fees"), "languages_note": data.get("languages_note"),
-            "hours_note": data.get("hours_note"), "alert": data.get("alert"),
+            "fees_description": data.get("fees"),
+            "languages_note": data.get("languages_note"),
+            "hours_note": data.get("hours_note"),
+            "alert": data.get("alert"),
         }
         self.w.upsert(
-            Service, service_id, organization_id=org_id, url=data.get("url"), email=data.get("email"),
-            status=status, minimum_age=data.get("min_age"), maximum_age=data.get("max_age"),
-            women_only=bool(data.get("women_only")), referral_required=bool(data.get("referral_required")),
+            Service,
+            service_id,
+            organization_id=org_id,
+            url=data.get("url"),
+            email=data.get("email"),
+            status=status,
+            minimum_age=data.get("min_age"),
+            maximum_age=data.get("max_age"),
+            women_only=bool(data.get("women_only")),
+            referral_required=bool(data.get("referral_required")),
             free_of_charge=bool(data.get("free_of_charge", True)),
             appointment_only=bool(data.get("appointment_only")),
-            capacity_status=capacity_status, capacity_note=capacity.get("note"),
-            capacity_updated_at=verified, assured_at=verified, assured_by=data.get("assured_by"),
+            capacity_status=capacity_status,
+            capacity_note=capacity.get("note"),
+            capacity_updated_at=verified,
+            assured_at=verified,
+            assured_by=data.get("assured_by"),
             **fields,
         )
         seed_names = {"eligibility_description": "eligibility", "fees_description": "fees"}
@@ -323,61 +426,96 @@ class _DirectoryLoader:
         self._schedules(service_id, key, data.get("hours") or {}, where)
         self._languages(service_id, key, data.get("languages", []))
         self._documents(service_id, key, data.get("required_documents", []), tr)
-        self._phones(Phone.service_id, service_id, "service", key,
-                     [data["phone"]] if data.get("phone") else [])
+        self._phones(
+            Phone.service_id,
+            service_id,
+            "service",
+            key,
+            [data["phone"]] if data.get("phone") else [],
+        )
         cost_ids = []
         if not data.get("free_of_charge", True) and data.get("fees"):
             cost_id = stable_id("cost_option", key)
-            self.w.upsert(CostOption, cost_id, service_id=service_id, option=data["fees"], currency="EUR")
+            self.w.upsert(
+                CostOption, cost_id, service_id=service_id, option=data["fees"], currency="EUR"
+            )
             cost_ids.append(cost_id)
         self.w.prune(CostOption, col(CostOption.service_id) == service_id, cost_ids)
         return service_id
 
-    def _links(self, service_id: uuid.UUID, data: dict[str, Any], locations: dict[str, uuid.UUID],
-               where: str) -> None:
+    def _links(
+        self,
+        service_id: uuid.UUID,
+        data: dict[str, Any],
+        locations: dict[str, uuid.UUID],
+        where: str,
+    ) -> None:
         key = data["key"]
         term_ids = []
         for code in data.get("categories") or []:
             if code not in self.terms:
                 raise SeedError(f"{where}: service {key} names unknown category {code!r}")
             term_ids.append(self.terms[code])
-            self.w.link(ServiceTaxonomyTerm, service_id=service_id, taxonomy_term_id=self.terms[code])
+            self.w.link(
+                ServiceTaxonomyTerm, service_id=service_id, taxonomy_term_id=self.terms[code]
+            )
         if not term_ids:
             raise SeedError(f"{where}: service {key} needs at least one category")
-        self.w.prune(ServiceTaxonomyTerm, col(ServiceTaxonomyTerm.service_id) == service_id,
-                     term_ids, key=ServiceTaxonomyTerm.taxonomy_term_id)
+        self.w.prune(
+            ServiceTaxonomyTerm,
+            col(ServiceTaxonomyTerm.service_id) == service_id,
+            term_ids,
+            key=ServiceTaxonomyTerm.taxonomy_term_id,
+        )
 
         group_ids = []
         for code in data.get("target_groups") or ["everyone"]:
             if code not in self.groups:
                 raise SeedError(f"{where}: service {key} names unknown target group {code!r}")
             group_ids.append(self.groups[code])
-            self.w.link(ServiceTargetGroup, service_id=service_id, target_group_id=self.groups[code])
-        self.w.prune(ServiceTargetGroup, col(ServiceTargetGroup.service_id) == service_id,
-                     group_ids, key=ServiceTargetGroup.target_group_id)
+            self.w.link(
+                ServiceTargetGroup, service_id=service_id, target_group_id=self.groups[code]
+            )
+        self.w.prune(
+            ServiceTargetGroup,
+            col(ServiceTargetGroup.service_id) == service_id,
+            group_ids,
+            key=ServiceTargetGroup.target_group_id,
+        )
 
         link_ids = []
         for location_key in data.get("locations") or []:
             if location_key not in locations:
                 raise SeedError(f"{where}: service {key} names unknown location {location_key!r}")
             link_id = stable_id("service_at_location", key, location_key)
-            self.w.upsert(ServiceAtLocation, link_id, service_id=service_id,
-                          location_id=locations[location_key])
+            self.w.upsert(
+                ServiceAtLocation,
+                link_id,
+                service_id=service_id,
+                location_id=locations[location_key],
+            )
             link_ids.append(link_id)
         if not link_ids:
             raise SeedError(f"{where}: service {key} needs at least one location")
         self.w.prune(ServiceAtLocation, col(ServiceAtLocation.service_id) == service_id, link_ids)
 
-    def _schedules(self, service_id: uuid.UUID, key: str, hours: dict[str, list[list[str]]],
-                   where: str) -> None:
+    def _schedules(
+        self, service_id: uuid.UUID, key: str, hours: dict[str, list[list[str]]], where: str
+    ) -> None:
         ids = []
         for day, slots in hours.items():
             if day not in WEEKDAYS:
                 raise SeedError(f"{where}: service {key}: unknown weekday {day!r}")
             for index, (opens, closes) in enumerate(slots):
                 schedule_id = stable_id("schedule", key, day, str(index))
-                self.w.upsert(Schedule, schedule_id, service_id=service_id, weekday=WEEKDAYS[day],
-                              opens_at=_parse_time(opens, where), closes_at=_parse_time(closes, where))
+                self.w.upsert(
+                    Schedule,
+                    schedule_id,
+                    service_id=service_id,
+                    weekday=WEEKDAYS[day],
+                    opens_at=_parse_time(opens, where),
+                    closes_at=_parse_time(closes, where),
+                )
                 ids.append(schedule_id)
         self.w.prune(Schedule, col(Schedule.service_id) == service_id, ids)
 
@@ -385,18 +523,29 @@ class _DirectoryLoader:
         ids = []
         for code in dict.fromkeys(codes):
             language_id = stable_id("language", key, code)
-            self.w.upsert(Language, language_id, service_id=service_id, code=code,
-                          name=_language_name(code))
+            self.w.upsert(
+                Language, language_id, service_id=service_id, code=code, name=_language_name(code)
+            )
             ids.append(language_id)
         self.w.prune(Language, col(Language.service_id) == service_id, ids)
 
-    def _documents(self, service_id: uuid.UUID, key: str, documents: list[str],
-                   translations: dict[str, dict[str, Any]]) -> None:
+    def _documents(
+        self,
+        service_id: uuid.UUID,
+        key: str,
+        documents: list[str],
+        translations: dict[str, dict[str, Any]],
+    ) -> None:
         ids = []
         for index, document in enumerate(documents):
             document_id = stable_id("required_document", key, str(index))
-            self.w.upsert(RequiredDocument, document_id, service_id=service_id, document=document,
-                          sort_order=index)
+            self.w.upsert(
+                RequiredDocument,
+                document_id,
+                service_id=service_id,
+                document=document,
+                sort_order=index,
+            )
             per_language = {
                 language: {"document": texts["required_documents"][index]}
                 for language, texts in translations.items()
@@ -424,8 +573,9 @@ def seed(
     districts = seed_districts(writer, region_dir)
     session.flush()
     gazetteer = _read_json(region_dir / "gazetteer.json")
-    loader = _DirectoryLoader(writer, districts=districts, timezone=timezone,
-                              state=gazetteer.get("state", ""))
+    loader = _DirectoryLoader(
+        writer, districts=districts, timezone=timezone, state=gazetteer.get("state", "")
+    )
     organizations = [
         (path.name, organization)
         for path in sorted(region_dir.glob("directory*.json"))
@@ -441,5 +591,5 @@ def seed(
             progress(done, len(organizations))
     session.flush()
     for model in (Organization, Service, Location, TaxonomyTerm, District, Translation):
-        writer.report.counts[model.__tablename__] = len(session.exec(select(model.id)).all())
+        writer.report.counts[str(model.__tablename__)] = len(session.exec(select(model.id)).all())
     return writer.report

@@ -64,8 +64,10 @@ def service_list(
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
 ) -> HTMLResponse:
     filters = listings.ServiceFilters(
-        category=category or None, district=district or None,
-        target_group=target_group or None, language=language or None,
+        category=category or None,
+        district=district or None,
+        target_group=target_group or None,
+        language=language or None,
         text=(q or "").strip() or None,
     )
     result = listings.list_services(session=session, filters=filters, page=page, per_page=20)
@@ -75,7 +77,9 @@ def service_list(
     loc: Localizer = context["loc"]
     loc.load(result.items)
     loc.load(service.organization for service in result.items)
-    loc.load([node.term for node in tree] + [c.term for node in tree for c in node.children] + groups)
+    loc.load(
+        [node.term for node in tree] + [c.term for node in tree for c in node.children] + groups
+    )
     current_category = (
         listings.get_category(session=session, code=filters.category) if filters.category else None
     )
@@ -104,9 +108,17 @@ def service_detail(request: Request, session: SessionDep, service_id: uuid.UUID)
     nearby = listings.neighbours(session=session, service=service)
     context = _page_context(request, session)
     loc: Localizer = context["loc"]
-    loc.load([service, service.organization, *service.required_documents, *service.categories,
-              *service.target_groups, *service.locations,
-              *(a for location in service.locations for a in location.accessibility)])
+    loc.load(
+        [
+            service,
+            service.organization,
+            *service.required_documents,
+            *service.categories,
+            *service.target_groups,
+            *service.locations,
+            *(a for location in service.locations for a in location.accessibility),
+        ]
+    )
     loc.load(nearby.at_same_location + nearby.of_same_provider)
     return render(
         request,
@@ -121,8 +133,9 @@ def service_detail(request: Request, session: SessionDep, service_id: uuid.UUID)
     )
 
 
-@router.get("/organizations/{organization_id}", name="organization_detail",
-            response_class=HTMLResponse)
+@router.get(
+    "/organizations/{organization_id}", name="organization_detail", response_class=HTMLResponse
+)
 def organization_detail(
     request: Request, session: SessionDep, organization_id: uuid.UUID
 ) -> HTMLResponse:

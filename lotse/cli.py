@@ -16,7 +16,8 @@ from lotse.settings import get_settings
 
 app = typer.Typer(
     help=(
-        "Lotse: service directory and closed-loop referrals for a city's integration management.\n\n"
+        "Lotse: service directory and closed-loop referrals for a city's integration "
+        "management.\n\n"
         "Configuration comes from LOTSE_* environment variables or a .env file; "
         "LOTSE_DATABASE_URL chooses the database (SQLite file by default, "
         "postgresql+psycopg://user@host/db for production).\n\n"
@@ -36,7 +37,7 @@ def _fail(message: str) -> None:
     raise typer.Exit(code=1)
 
 
-def _settings():  # noqa: ANN202 - the Settings type, but errors must be caught first
+def _settings():
     try:
         return get_settings()
     except ValueError as error:
@@ -56,12 +57,16 @@ def db_upgrade(
         migrate.upgrade(settings.database_url, revision)
     except DatabaseError as error:
         _fail(str(error))
-    console.print(f"Database {describe_url(settings.database_url)} is at revision "
-                  f"{migrate.current_revision(engine)}.")
+    console.print(
+        f"Database {describe_url(settings.database_url)} is at revision "
+        f"{migrate.current_revision(engine)}."
+    )
 
 
 @db_app.command("downgrade")
-def db_downgrade(revision: Annotated[str, typer.Argument(help="Target revision, e.g. -1 or base")]) -> None:
+def db_downgrade(
+    revision: Annotated[str, typer.Argument(help="Target revision, e.g. -1 or base")],
+) -> None:
     """Undo migrations down to REVISION."""
     settings = _settings()
     try:
@@ -82,7 +87,9 @@ def db_current() -> None:
     except DatabaseError as error:
         _fail(str(error))
     current, head = migrate.current_revision(engine), migrate.head_revision()
-    state = "up to date" if current == head else f"behind (newest is {head}); run `lotse db upgrade`"
+    state = (
+        "up to date" if current == head else f"behind (newest is {head}); run `lotse db upgrade`"
+    )
     console.print(f"{describe_url(settings.database_url)}: revision {current or 'none'}, {state}")
 
 
@@ -101,10 +108,17 @@ def seed(
         migrate.ensure_current(engine)
     except DatabaseError as error:
         _fail(str(error))
-    with Session(engine) as session, Progress(
-        TextColumn("Seeding {task.description}"), BarColumn(), MofNCompleteColumn(),
-        TimeElapsedColumn(), console=console, transient=not sys.stderr.isatty(),
-    ) as progress:
+    with (
+        Session(engine) as session,
+        Progress(
+            TextColumn("Seeding {task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=console,
+            transient=not sys.stderr.isatty(),
+        ) as progress,
+    ):
         task = progress.add_task(region or settings.region, total=None)
         try:
             report = load_seed(
@@ -119,8 +133,10 @@ def seed(
             _fail(f"the seed data is inconsistent, nothing was changed:\n{error}")
         session.commit()
     counts = ", ".join(f"{count} {name}" for name, count in report.counts.items())
-    console.print(f"Seed loaded: {report.created} created, {report.updated} updated, "
-                  f"{report.deleted} removed. The directory holds {counts}.")
+    console.print(
+        f"Seed loaded: {report.created} created, {report.updated} updated, "
+        f"{report.deleted} removed. The directory holds {counts}."
+    )
 
 
 @app.command()
@@ -139,10 +155,17 @@ def serve(
     except DatabaseError as error:
         _fail(str(error))
     logging.basicConfig(level=settings.log_level)
-    console.print(f"Lotse serves http://{host}:{port} (database {describe_url(settings.database_url)})")
+    console.print(
+        f"Lotse serves http://{host}:{port} (database {describe_url(settings.database_url)})"
+    )
     uvicorn.run(
-        "lotse.asgi:app", host=host, port=port, workers=workers, reload=reload,
-        proxy_headers=True, log_level=settings.log_level.lower(),
+        "lotse.asgi:app",
+        host=host,
+        port=port,
+        workers=workers,
+        reload=reload,
+        proxy_headers=True,
+        log_level=settings.log_level.lower(),
     )
 
 

@@ -77,8 +77,16 @@ def describe_validation_errors(errors: list[dict[str, Any]]) -> list[dict[str, s
         context = error.get("ctx") or {}
         template = _VALIDATION_MESSAGES.get(error.get("type", ""), N_("has an invalid value"))
         variables = {
-            "limit": context.get("ge", context.get("gt", context.get("le", context.get("lt",
-                     context.get("max_length", context.get("min_length", "")))))),
+            "limit": context.get(
+                "ge",
+                context.get(
+                    "gt",
+                    context.get(
+                        "le",
+                        context.get("lt", context.get("max_length", context.get("min_length", ""))),
+                    ),
+                ),
+            ),
             "expected": context.get("expected", ""),
         }
         problems.append(

@@ -15,7 +15,7 @@ def _cookie(headers: dict[bytes, bytes], name: str) -> str | None:
     cookie: SimpleCookie = SimpleCookie()
     try:
         cookie.load(raw.decode("latin-1"))
-    except Exception:  # noqa: BLE001 - a malformed cookie header is the client's problem
+    except Exception:
         return None
     morsel = cookie.get(name)
     return morsel.value if morsel else None

@@ -1,15 +1,15 @@
 """Jinja2 environment: gettext from the request's language, formatting in the user's locale."""
 
 from datetime import date, datetime, time
-from typing import Any
+from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from babel import Locale
 from babel.dates import format_date, format_datetime, format_time, get_day_names
 from babel.numbers import format_decimal
 from fastapi import Request
-from jinja2 import Environment, FileSystemLoader, select_autoescape
 from fastapi.templating import Jinja2Templates
+from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.responses import HTMLResponse
 
 from lotse import PROJECT_ROOT, i18n
@@ -36,7 +36,7 @@ def local_time(value: datetime) -> datetime:
     return value.astimezone(ZoneInfo(get_settings().timezone))
 
 
-def _format_date(value: date | datetime | None, format: str = "medium") -> str:  # noqa: A002
+def _format_date(value: date | datetime | None, format: str = "medium") -> str:
     if value is None:
         return ""
     if isinstance(value, datetime):
@@ -44,7 +44,7 @@ def _format_date(value: date | datetime | None, format: str = "medium") -> str: 
     return format_date(value, format=format, locale=i18n.babel_locale())
 
 
-def _format_datetime(value: datetime | None, format: str = "medium") -> str:  # noqa: A002
+def _format_datetime(value: datetime | None, format: str = "medium") -> str:
     if value is None:
         return ""
     return format_datetime(
@@ -60,7 +60,9 @@ def _format_number(value: float, digits: int = 1) -> str:
     return format_decimal(round(value, digits), locale=i18n.babel_locale())
 
 
-def _weekday_name(iso_weekday: int, width: str = "wide") -> str:
+def _weekday_name(
+    iso_weekday: int, width: Literal["abbreviated", "narrow", "short", "wide"] = "wide"
+) -> str:
     return str(get_day_names(width, locale=i18n.babel_locale())[iso_weekday - 1])
 
 
@@ -81,7 +83,10 @@ def _build() -> Jinja2Templates:
     )
     env.policies["ext.i18n.trimmed"] = True
     env.install_gettext_callables(  # type: ignore[attr-defined]
-        _raw_gettext, _raw_ngettext, newstyle=True, pgettext=_raw_pgettext,
+        _raw_gettext,
+        _raw_ngettext,
+        newstyle=True,
+        pgettext=_raw_pgettext,
         npgettext=_raw_npgettext,
     )
     env.filters.update(

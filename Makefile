@@ -1,0 +1,66 @@
+# Lotse: `make run` serves the Hagen demo, `make test` runs every test on SQLite and PostgreSQL.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+# Reinstall whenever the dependencies change.
+INSTALLED := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: help install run serve test test-sqlite test-postgresql lint fmt messages bench clean
+
+help:
+	@echo "make run    - set up, migrate, seed the Hagen demo (SQLite) and serve http://$(HOST):$(PORT)"
+	@echo "make test   - lint, then every test on SQLite and on PostgreSQL, browser tests included"
+	@echo "make lint   - ruff and mypy;  make fmt - format the code"
+	@echo "make messages - extract translatable strings and update the catalogs"
+	@echo "make bench  - run the benchmarks in bench/ (not part of make test)"
+
+$(INSTALLED): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit("Lotse needs Python 3.11 or newer, found " + sys.version.split()[0]) if sys.version_info < (3, 11) else None'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	@rm -f $(VENV)/.installed-*
+	@touch $@
+
+install: $(INSTALLED)
+
+run: install
+	$(BIN)/lotse db upgrade
+	$(BIN)/lotse seed
+	LOTSE_ENVIRONMENT=$${LOTSE_ENVIRONMENT:-demo} $(BIN)/lotse serve --host $(HOST) --port $(PORT)
+
+serve: install
+	$(BIN)/lotse serve --host $(HOST) --port $(PORT)
+
+test: lint test-sqlite test-postgresql
+	@echo "All tests passed on SQLite and PostgreSQL."
+
+test-sqlite: install
+	LOTSE_TEST_DB=sqlite $(BIN)/python -m pytest -p no:cacheprovider --junitxml=test-artifacts/sqlite.xml
+	$(BIN)/python tests/check_run.py test-artifacts/sqlite.xml
+
+test-postgresql: install
+	LOTSE_TEST_DB=postgresql $(BIN)/python -m pytest -p no:cacheprovider --junitxml=test-artifacts/postgresql.xml
+	$(BIN)/python tests/check_run.py test-artifacts/postgresql.xml
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+fmt: install
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+messages: install
+	$(BIN)/pybabel extract -F lotse/babel.cfg -k N_ -k _ -o lotse/locale/messages.pot --no-location --sort-output --project Lotse .
+	$(BIN)/pybabel update -i lotse/locale/messages.pot -d lotse/locale --no-fuzzy-matching --ignore-obsolete
+
+bench: install
+	$(BIN)/python -m bench.run
+
+clean:
+	rm -rf $(VENV) test-artifacts lotse.db lotse.db-wal lotse.db-shm

@@ -1,0 +1,211 @@
+"""Test fixtures: one real database per run (SQLite or PostgreSQL), seeded once.
+
+``LOTSE_TEST_DB=sqlite`` (default) or ``LOTSE_TEST_DB=postgresql`` chooses the backend; the
+PostgreSQL server is ``LOTSE_TEST_POSTGRES_URL`` (default: the local server, trust auth). A
+backend that cannot be reached stops the run with an error instead of skipping tests.
+Each test runs in a transaction that is rolled back, so tests never see each other's writes.
+"""
+
+import os
+import socket
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+BACKEND = os.environ.get("LOTSE_TEST_DB", "sqlite")
+POSTGRES_SERVER = os.environ.get(
+    "LOTSE_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+)
+TEST_DATABASE_NAME = f"lotse_test_{os.getpid()}"
+_tmp = Path(tempfile.mkdtemp(prefix="lotse-test-"))
+
+
+def _postgres_url(database: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(POSTGRES_SERVER).set(database=database).render_as_string(hide_password=False)
+
+
+def _recreate_postgres_database(name: str) -> None:
+    from sqlalchemy import create_engine, text
+
+    admin = create_engine(POSTGRES_SERVER, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+    except Exception as error:
+        pytest.exit(
+            f"PostgreSQL is not reachable at {POSTGRES_SERVER} ({error}). Start it or set "
+            "LOTSE_TEST_POSTGRES_URL; tests are never skipped for a missing database.",
+            returncode=3,
+        )
+    finally:
+        admin.dispose()
+
+
+def _drop_postgres_database(name: str) -> None:
+    from sqlalchemy import create_engine, text
+
+    admin = create_engine(POSTGRES_SERVER, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def fresh_database_url(name: str) -> str:
+    """A new, empty database on the backend under test."""
+    if BACKEND == "postgresql":
+        _recreate_postgres_database(name)
+        return _postgres_url(name)
+    path = _tmp / f"{name}.db"
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+    return f"sqlite:///{path}"
+
+
+def drop_database(url: str) -> None:
+    if BACKEND == "postgresql":
+        from sqlalchemy.engine import make_url
+
+        _drop_postgres_database(str(make_url(url).database))
+
+
+if BACKEND not in ("sqlite", "postgresql"):
+    raise SystemExit(f"LOTSE_TEST_DB must be sqlite or postgresql, not {BACKEND!r}")
+
+DATABASE_URL = fresh_database_url(TEST_DATABASE_NAME)
+# Settings are read once per process; point them at the test database before any import.
+os.environ["LOTSE_DATABASE_URL"] = DATABASE_URL
+os.environ.setdefault("LOTSE_ENVIRONMENT", "development")
+
+from fastapi.testclient import TestClient  # noqa: E402
+from sqlalchemy.engine import Engine  # noqa: E402
+from sqlmodel import Session  # noqa: E402
+
+from lotse import migrate  # noqa: E402
+from lotse.app import create_app  # noqa: E402
+from lotse.db import get_session, make_engine  # noqa: E402
+from lotse.settings import get_settings  # noqa: E402
+
+
+def pytest_report_header() -> str:
+    return f"lotse database backend: {BACKEND} ({DATABASE_URL})"
+
+
+@pytest.fixture(scope="session")
+def engine() -> Iterator[Engine]:
+    """The test database, migrated to head and seeded with the Hagen demo, once per run."""
+    from directory.seed import seed
+
+    settings = get_settings()
+    migrate.upgrade(DATABASE_URL)
+    engine = make_engine(DATABASE_URL)
+    with Session(engine) as session:
+        seed(session=session, seed_dir=settings.seed_dir, region=settings.region)
+        session.commit()
+    yield engine
+    engine.dispose()
+    drop_database(DATABASE_URL)
+
+
+@pytest.fixture
+def session(engine: Engine) -> Iterator[Session]:
+    """A session whose every write, committed or not, is rolled back after the test."""
+    connection = engine.connect()
+    transaction = connection.begin()
+    session = Session(bind=connection, join_transaction_mode="create_savepoint")
+    try:
+        yield session
+    finally:
+        session.close()
+        transaction.rollback()
+        connection.close()
+
+
+@pytest.fixture
+def app(engine: Engine, session: Session):
+    application = create_app(get_settings(), engine=engine)
+    application.dependency_overrides[get_session] = lambda: session
+    return application
+
+
+@pytest.fixture
+def client(app) -> Iterator[TestClient]:
+    with TestClient(app, headers={"Accept-Language": "de"}) as test_client:
+        yield test_client
+
+
+# --- real-browser tests ---------------------------------------------------------------------
+
+CHROMIUM = os.environ.get("LOTSE_CHROMIUM", "/usr/bin/chromium")
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def live_server(engine: Engine) -> Iterator[str]:
+    """The app served by uvicorn in a thread, on the seeded test database."""
+    import uvicorn
+
+    port = _free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(
+            create_app(get_settings(), engine=engine),
+            host="127.0.0.1",
+            port=port,
+            log_level="warning",
+        )
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            pytest.fail("The live test server did not start")
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[object]:
+    """Headless Chromium from Debian's package; a missing browser fails, never skips."""
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"Chromium not found at {CHROMIUM}: install Debian's chromium package")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            headless=True,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-dev-shm-usage",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+                "--disable-quic",
+            ],
+        )
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser, live_server):
+    context = browser.new_context(locale="de-DE", base_url=live_server)
+    page = context.new_page()
+    yield page
+    context.close()

@@ -1,0 +1,144 @@
+"""The Hagen demo: complete, realistic, honest about being demo data, and idempotent."""
+
+import json
+import shutil
+from datetime import time
+
+from sqlalchemy import func
+from sqlmodel import Session, col, select
+
+from directory.models import (
+    District,
+    Language,
+    Location,
+    Organization,
+    Schedule,
+    Service,
+    ServiceAtLocation,
+    ServiceTaxonomyTerm,
+    TaxonomyTerm,
+    Translation,
+)
+from directory.seed import seed, stable_id
+from lotse.settings import get_settings
+
+
+def count(session: Session, model) -> int:
+    return session.exec(select(func.count()).select_from(model)).one()
+
+
+def test_demo_directory_is_large_and_complete(session):
+    assert count(session, Service) >= 150
+    assert count(session, Organization) >= 60
+    assert {d.code for d in session.exec(select(District))} == {
+        "mitte",
+        "nord",
+        "hohenlimburg",
+        "eilpe-dahl",
+        "haspe",
+    }
+
+
+def test_every_top_level_category_and_district_has_services(session):
+    rows = session.exec(
+        select(TaxonomyTerm.parent_id, func.count(func.distinct(ServiceTaxonomyTerm.service_id)))
+        .join(ServiceTaxonomyTerm, ServiceTaxonomyTerm.taxonomy_term_id == TaxonomyTerm.id)
+        .where(col(TaxonomyTerm.parent_id).is_not(None))
+        .group_by(TaxonomyTerm.parent_id)
+    ).all()
+    top_level = session.exec(
+        select(TaxonomyTerm).where(col(TaxonomyTerm.parent_id).is_(None))
+    ).all()
+    assert len(top_level) == 10
+    assert {parent for parent, n in rows if n > 0} == {term.id for term in top_level}
+
+    per_district = session.exec(
+        select(District.code, func.count(func.distinct(ServiceAtLocation.service_id)))
+        .join(Location, Location.district_id == District.id)
+        .join(ServiceAtLocation, ServiceAtLocation.location_id == Location.id)
+        .group_by(District.code)
+    ).all()
+    assert len(per_district) == 5 and all(n >= 10 for _, n in per_district)
+
+
+def test_every_service_is_usable_by_a_case_manager(session):
+    services = session.exec(select(Service)).all()
+    with_hours = set(session.exec(select(Schedule.service_id)).all())
+    with_languages = set(session.exec(select(Language.service_id)).all())
+    with_category = set(session.exec(select(ServiceTaxonomyTerm.service_id)).all())
+    with_location = set(session.exec(select(ServiceAtLocation.service_id)).all())
+    for service in services:
+        assert service.description.strip(), service.name
+        assert service.id in with_category, service.name
+        assert service.id in with_location, service.name
+        assert service.id in with_languages, service.name
+        assert service.id in with_hours or service.status != "active", service.name
+        assert service.assured_at is not None, service.name
+    for location in session.exec(select(Location)).all():
+        assert 51.2 < location.latitude < 51.5 and 7.3 < location.longitude < 7.7, location.name
+
+
+def test_most_services_have_english_names_and_descriptions(session):
+    total = count(session, Service)
+    translated = session.exec(
+        select(func.count(func.distinct(Translation.entity_id))).where(
+            Translation.entity_type == "service",
+            Translation.language == "en",
+            Translation.field == "description",
+        )
+    ).one()
+    assert translated / total >= 0.8
+
+
+def test_kim_case_management_is_the_real_public_offer(session):
+    kim = session.exec(select(Service).where(col(Service.name).contains("KIM"))).first()
+    assert kim is not None
+    assert not kim.organization.is_demo
+    location = kim.locations[0]
+    assert location.address.address_1 == "Berliner Platz 22"
+    assert location.name == "Rathaus II"
+    phones = [phone.number for phone in kim.phones or kim.organization.phones]
+    assert any("207-5820" in number for number in phones)
+    hours = {(s.weekday, s.opens_at, s.closes_at) for s in kim.schedules}
+    assert hours == {(day, time(8), time(15)) for day in (1, 2, 3, 4)}
+
+
+def test_public_authorities_are_not_demo_and_everything_else_is_marked(session):
+    real = session.exec(select(Organization).where(Organization.is_demo == False)).all()  # noqa: E712
+    names = " ".join(org.name for org in real)
+    assert "Ausländerbehörde" in names and "Einbürgerung" in names
+    demo = session.exec(select(Organization).where(Organization.is_demo == True)).all()  # noqa: E712
+    assert len(demo) >= 50
+    assert all(org.name.endswith("(Demo)") for org in demo)
+
+
+def test_seeding_twice_changes_nothing(session):
+    settings = get_settings()
+    before = session.exec(select(func.max(Service.updated_at))).one()
+    report = seed(session=session, seed_dir=settings.seed_dir, region=settings.region)
+    assert report.changed == 0, report
+    assert session.exec(select(func.max(Service.updated_at))).one() == before
+
+
+def test_an_edited_seed_file_updates_in_place_and_drops_removed_entries(session, tmp_path):
+    settings = get_settings()
+    seed_dir = tmp_path / "seed_data"
+    shutil.copytree(settings.seed_dir, seed_dir)
+    path = sorted((seed_dir / settings.region).glob("directory*.json"))[0]
+    data = json.loads(path.read_text())
+    organization = data["organizations"][-1]
+    edited, removed = organization["services"][0], organization["services"][-1]
+    edited["description"] = "Geänderte Beschreibung für den Test."
+    if len(organization["services"]) > 1:
+        organization["services"].pop()
+    path.write_text(json.dumps(data, ensure_ascii=False))
+    services_before = count(session, Service)
+
+    report = seed(session=session, seed_dir=seed_dir, region=settings.region)
+
+    assert report.updated >= 1
+    changed = session.get(Service, stable_id("service", edited["key"]))
+    assert changed.description == "Geänderte Beschreibung für den Test."
+    if removed is not edited:
+        assert count(session, Service) == services_before - 1
+        assert session.get(Service, stable_id("service", removed["key"])) is None
