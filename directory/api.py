@@ -1,11 +1,14 @@
 """The directory's JSON API under /api/v1."""
 
 import uuid
-from typing import Annotated
+from datetime import time
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path, Query, Request
 
 from directory import hours, listings
+from directory.dependencies import GeocoderDep, SearchEngineDep
+from directory.find import SearchParams, explain, find_services
 from directory.models import (
     AddressRead,
     CategoryRead,
@@ -16,6 +19,9 @@ from directory.models import (
     OpeningSlotRead,
     OrganizationRead,
     OrganizationRef,
+    PlaceRead,
+    SearchHitRead,
+    SearchPage,
     Service,
     ServicePage,
     ServiceRead,
@@ -257,4 +263,114 @@ def get_organization(
         locations=[_location(location, loc, detailed=True) for location in organization.locations],
         services=[service_summary(request, service, loc) for service in services],
         url=str(request.url_for("organization_detail", organization_id=organization.id)),
+    )
+
+
+@router.get("/search", name="api_search", response_model=SearchPage)
+def search(
+    request: Request,
+    session: SessionDep,
+    engine: SearchEngineDep,
+    geocoder: GeocoderDep,
+    q: Annotated[
+        str, Query(max_length=200, description="Words in any language; typos are fine")
+    ] = "",
+    near: Annotated[
+        str, Query(max_length=200, description="Address, street, postcode, district or place")
+    ] = "",
+    lat: Annotated[float | None, Query(ge=-90, le=90)] = None,
+    lon: Annotated[float | None, Query(ge=-180, le=180)] = None,
+    radius_km: Annotated[float | None, Query(gt=0, le=1000)] = None,
+    category: CodeParam = None,
+    district: CodeParam = None,
+    target_group: CodeParam = None,
+    language: CodeParam = None,
+    free: Annotated[bool, Query(description="Only free of charge")] = False,
+    barrier_free: bool = False,
+    women_only: bool = False,
+    has_places: Annotated[bool, Query(description="Only services reporting free places")] = False,
+    age: Annotated[int | None, Query(ge=0, le=120)] = None,
+    open_now: bool = False,
+    open_day: Annotated[
+        int | None, Query(ge=1, le=7, description="ISO weekday, 1 = Monday")
+    ] = None,
+    open_time: Annotated[time | None, Query(description="Local time, e.g. 14:30")] = None,
+    sort: Literal["relevance", "distance", "name"] | None = None,
+    page: Annotated[int, Query(ge=1, le=10_000)] = 1,
+    per_page: Annotated[int, Query(ge=1, le=100)] = 20,
+    explain_matches: Annotated[
+        bool, Query(alias="explain", description="Say which fields matched")
+    ] = False,
+    facets: Annotated[bool, Query(description="Count what each filter option would leave")] = False,
+    lang: LanguageParam = None,
+) -> SearchPage:
+    """Search services: typo-tolerant, multilingual, near a place, with filters (AND)."""
+    params = SearchParams(
+        q=q,
+        near=near,
+        lat=lat,
+        lon=lon,
+        radius_km=radius_km,
+        category=category,
+        district=district,
+        target_group=target_group,
+        language=language,
+        free=free,
+        barrier_free=barrier_free,
+        women_only=women_only,
+        has_places=has_places,
+        age=age,
+        open_now=open_now,
+        open_day=open_day,
+        open_time=open_time,
+        sort=sort,
+    )
+    loc = _localizer(session, lang)
+    found = find_services(
+        session=session,
+        engine=engine,
+        geocoder=geocoder,
+        params=params,
+        language=loc.language,
+        now=utcnow(),
+        page=page,
+        per_page=per_page,
+        facets=facets,
+    )
+    session.commit()
+    services = [item.service for item in found.page.items]
+    loc.load(services)
+    loc.load(service.organization for service in services)
+    matches = (
+        explain(session=session, services=services, matched_words=found.result.matched_words)
+        if explain_matches
+        else {}
+    )
+    place = found.place
+    return SearchPage(
+        items=[
+            SearchHitRead(
+                **_summary_fields(request, item.service, loc),
+                score=item.score,
+                distance_km=None if item.distance_km is None else round(item.distance_km, 3),
+                matched=matches.get(item.service.id) if explain_matches else None,
+            )
+            for item in found.page.items
+        ],
+        total=found.page.total,
+        page=page,
+        per_page=per_page,
+        pages=found.page.pages,
+        sort=found.result.sort,
+        place=PlaceRead(
+            name=place.name,
+            kind=place.kind,
+            latitude=place.latitude,
+            longitude=place.longitude,
+            district=place.district,
+        )
+        if place
+        else None,
+        matched_categories=sorted(found.result.matched_categories) if explain_matches else None,
+        facets=found.facets or None,
     )

@@ -13,6 +13,7 @@ from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
 from directory.models import (
+    Address,
     District,
     Language,
     Location,
@@ -92,7 +93,7 @@ class ServiceFilters:
         return {name: value for name, value in vars(self).items() if value}
 
 
-def _service_loading() -> list:
+def service_loading() -> list:
     return [
         selectinload(Service.organization),  # type: ignore[arg-type]
         selectinload(Service.categories),  # type: ignore[arg-type]
@@ -183,7 +184,7 @@ def list_services(
     query = _filtered(session, filters)
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
     rows = session.exec(
-        query.options(*_service_loading())
+        query.options(*service_loading())
         .order_by(func.lower(Service.name), col(Service.id))
         .offset((page - 1) * per_page)
         .limit(per_page)
@@ -196,7 +197,7 @@ def get_service(*, session: Session, service_id: uuid.UUID) -> Service:
         select(Service)
         .where(Service.id == service_id)
         .options(
-            *_service_loading(),
+            *service_loading(),
             selectinload(Service.phones),  # type: ignore[arg-type]
             selectinload(Service.required_documents),  # type: ignore[arg-type]
             selectinload(Service.locations).selectinload(Location.accessibility),  # type: ignore[arg-type]
@@ -231,7 +232,7 @@ def services_of_organization(*, session: Session, organization_id: uuid.UUID) ->
             .where(
                 Service.organization_id == organization_id, col(Service.status).in_(LISTED_STATUSES)
             )
-            .options(*_service_loading())
+            .options(*service_loading())
             .order_by(func.lower(Service.name))
         ).all()
     )
@@ -246,19 +247,29 @@ class Neighbours:
 
 
 def neighbours(*, session: Session, service: Service) -> Neighbours:
-    location_ids = [location.id for location in service.locations]
-    same_location = session.exec(
-        select(Service)
-        .join(ServiceAtLocation, col(ServiceAtLocation.service_id) == Service.id)
-        .where(
-            col(ServiceAtLocation.location_id).in_(location_ids),
-            Service.id != service.id,
-            col(Service.status).in_(LISTED_STATUSES),
+    """Other offers in the same building (same street address), and of the same provider."""
+    addresses = [
+        (location.address.address_1, location.address.postal_code)
+        for location in service.locations
+        if location.address
+    ]
+    same_location: Sequence[Service] = []
+    if addresses:
+        same_address = or_(
+            *(
+                (col(Address.address_1) == street) & (col(Address.postal_code) == postcode)
+                for street, postcode in addresses
+            )
         )
-        .options(*_service_loading())
-        .distinct()
-        .order_by(Service.name)
-    ).all()
+        same_location = session.exec(
+            select(Service)
+            .join(ServiceAtLocation, col(ServiceAtLocation.service_id) == Service.id)
+            .join(Address, col(Address.location_id) == ServiceAtLocation.location_id)
+            .where(same_address, Service.id != service.id, col(Service.status).in_(LISTED_STATUSES))
+            .options(*service_loading())
+            .distinct()
+            .order_by(col(Service.name))
+        ).all()
     shown = {s.id for s in same_location}
     same_provider = [
         s

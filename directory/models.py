@@ -479,3 +479,62 @@ class ServicePage(SQLModel):
     page: int
     per_page: int
     pages: int
+
+
+# --- change log and search log -------------------------------------------------------------
+
+
+class DirectoryChange(SQLModel, table=True):
+    """One committed change to a service (or, with no service, to everything).
+
+    Written in the same transaction as the change itself, so every app process can bring its
+    search index up to date by reading the log. The id is a sequence, not a UUID, because
+    readers follow it in order.
+    """
+
+    __tablename__ = "directory_change"
+
+    id: int | None = Field(default=None, primary_key=True)
+    service_id: uuid.UUID | None = Field(default=None, index=True)
+    changed_at: datetime = Field(default_factory=_created_at, sa_type=UTCDateTime, index=True)
+
+
+class SearchLog(SQLModel, table=True):
+    """A search that found nothing, for the gap reports. Never records who searched."""
+
+    __tablename__ = "search_log"
+
+    id: uuid.UUID = Field(default_factory=_id, primary_key=True)
+    query: str = Field(default="", max_length=200)
+    filters: str = Field(default="{}", sa_type=Text, description="The filters as JSON")
+    language: str = Field(max_length=12)
+    result_count: int = 0
+    created_at: datetime = Field(default_factory=_created_at, sa_type=UTCDateTime, index=True)
+
+
+class PlaceRead(SQLModel):
+    name: str
+    kind: str
+    latitude: float
+    longitude: float
+    district: str | None
+
+
+class SearchHitRead(ServiceSummaryRead):
+    score: float = Field(description="Relevance; comparable only within one search")
+    distance_km: float | None = Field(description="Geodesic distance from the place searched near")
+    matched: dict[str, list[str]] | None = Field(
+        default=None, description="With explain=true: field → the words that matched there"
+    )
+
+
+class SearchPage(SQLModel):
+    items: list[SearchHitRead]
+    total: int
+    page: int
+    per_page: int
+    pages: int
+    sort: str
+    place: PlaceRead | None
+    matched_categories: list[str] | None = None
+    facets: dict[str, dict[str, int]] | None = None

@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 from babel import Locale
 from sqlmodel import Session, SQLModel, col, delete, select
 
+from directory.changes import record_full_change
 from directory.models import (
     Accessibility,
     Address,
@@ -589,6 +590,9 @@ def seed(
         loader.organization(organization, f"{file_name}: {organization['key']}")
         if progress:
             progress(done, len(organizations))
+    if writer.report.changed:
+        # Pruning uses bulk deletes, which the change listener cannot see.
+        record_full_change(session)
     session.flush()
     for model in (Organization, Service, Location, TaxonomyTerm, District, Translation):
         writer.report.counts[str(model.__tablename__)] = len(session.exec(select(model.id)).all())

@@ -1,12 +1,17 @@
 """The directory's pages: home, browsing by category, district and target group, details."""
 
 import uuid
-from typing import Annotated, Any
+from datetime import time
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
+from pydantic import BeforeValidator, Field
 
 from directory import hours, listings
+from directory.dependencies import GeocoderDep, SearchEngineDep
+from directory.find import Found, InvalidSearch, SearchParams, find_services
+from directory.geo import UnknownPlace
 from directory.models import Service
 from directory.translations import Localizer
 from lotse import i18n
@@ -15,8 +20,6 @@ from lotse.templating import render
 from lotse.timeutil import utcnow
 
 router = APIRouter(include_in_schema=False)
-
-CodeQuery = Annotated[str | None, Query(max_length=80, pattern=r"^[a-z0-9_-]*$")]
 
 
 def _page_context(request: Request, session: SessionDep) -> dict[str, Any]:
@@ -52,54 +55,137 @@ def home(request: Request, session: SessionDep) -> HTMLResponse:
     )
 
 
+def _blank_is_none(value: object) -> object:
+    """Empty form fields mean "not set"."""
+    return None if value == "" else value
+
+
+BlankAge = Annotated[Annotated[int, Field(ge=0, le=120)] | None, BeforeValidator(_blank_is_none)]
+BlankWeekday = Annotated[Annotated[int, Field(ge=1, le=7)] | None, BeforeValidator(_blank_is_none)]
+BlankRadius = Annotated[
+    Annotated[float, Field(gt=0, le=100)] | None, BeforeValidator(_blank_is_none)
+]
+BlankTime = Annotated[time | None, BeforeValidator(_blank_is_none)]
+BlankSort = Annotated[
+    Literal["relevance", "distance", "name"] | None, BeforeValidator(_blank_is_none)
+]
+BlankCode = Annotated[
+    str | None, BeforeValidator(_blank_is_none), Query(max_length=80, pattern=r"^[a-z0-9_-]*$")
+]
+
+
 @router.get("/services", name="service_list", response_class=HTMLResponse)
 def service_list(
     request: Request,
     session: SessionDep,
-    q: Annotated[str | None, Query(max_length=200)] = None,
-    category: CodeQuery = None,
-    district: CodeQuery = None,
-    target_group: CodeQuery = None,
-    language: CodeQuery = None,
-    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+    engine: SearchEngineDep,
+    geocoder: GeocoderDep,
+    q: Annotated[str, Query(max_length=200)] = "",
+    near: Annotated[str, Query(max_length=200)] = "",
+    radius_km: BlankRadius = None,
+    category: BlankCode = None,
+    district: BlankCode = None,
+    target_group: BlankCode = None,
+    language: BlankCode = None,
+    free: bool = False,
+    barrier_free: bool = False,
+    women_only: bool = False,
+    has_places: bool = False,
+    age: BlankAge = None,
+    open_now: bool = False,
+    open_day: BlankWeekday = None,
+    open_time: BlankTime = None,
+    sort: BlankSort = None,
+    view: Literal["list", "map"] = "list",
+    page: Annotated[int, Query(ge=1, le=10_000)] = 1,
 ) -> HTMLResponse:
-    filters = listings.ServiceFilters(
-        category=category or None,
-        district=district or None,
-        target_group=target_group or None,
-        language=language or None,
-        text=(q or "").strip() or None,
+    params = SearchParams(
+        q=q.strip(),
+        near=near.strip(),
+        radius_km=radius_km,
+        category=category,
+        district=district,
+        target_group=target_group,
+        language=language,
+        free=free,
+        barrier_free=barrier_free,
+        women_only=women_only,
+        has_places=has_places,
+        age=age,
+        open_now=open_now,
+        open_day=open_day,
+        open_time=open_time,
+        sort=sort,
     )
-    result = listings.list_services(session=session, filters=filters, page=page, per_page=20)
     context = _page_context(request, session)
+    loc: Localizer = context["loc"]
     tree = listings.taxonomy_tree(session=session)
     groups = listings.target_groups(session=session)
-    loc: Localizer = context["loc"]
-    loc.load(result.items)
-    loc.load(service.organization for service in result.items)
     loc.load(
         [node.term for node in tree] + [c.term for node in tree for c in node.children] + groups
     )
-    current_category = (
-        listings.get_category(session=session, code=filters.category) if filters.category else None
+    current_category = listings.get_category(session=session, code=category) if category else None
+    problem = None
+    found = None
+    try:
+        found = find_services(
+            session=session,
+            engine=engine,
+            geocoder=geocoder,
+            params=params,
+            language=i18n.get_language(),
+            now=context["now"],
+            page=page,
+            per_page=20,
+            facets=True,
+        )
+        session.commit()
+    except (UnknownPlace, InvalidSearch) as error:
+        problem = error.translated()
+    if found is not None:
+        loc.load(item.service for item in found.page.items)
+        loc.load(item.service.organization for item in found.page.items)
+    query_items = params.query_string_items()
+    partial = (
+        request.headers.get("HX-Request") == "true"
+        and request.headers.get("HX-History-Restore-Request") != "true"
     )
     return render(
         request,
-        "directory/service_list.html",
+        "directory/_search_results.html" if partial else "directory/service_list.html",
         {
             **context,
-            "result": result,
-            "filters": filters,
-            "query_params": {
-                ("q" if name == "text" else name): value for name, value in filters.active().items()
-            },
+            "found": found,
+            "problem": problem,
+            "params": params,
+            "view": view,
+            "query_items": query_items,
             "tree": tree,
             "current_category": current_category,
             "districts": listings.districts(session=session),
             "target_groups": groups,
             "languages": listings.spoken_languages(session=session),
+            "places": geocoder.gazetteer.suggestions_for_form(),
+            "map_points": _map_points(found, loc) if found and view == "map" else [],
         },
+        status_code=422 if problem else 200,
     )
+
+
+def _map_points(found: Found, loc: Localizer) -> list[dict[str, Any]]:
+    points = []
+    for item in found.page.items:
+        for location in item.service.locations:
+            points.append(
+                {
+                    "lat": location.latitude,
+                    "lon": location.longitude,
+                    "name": loc.text(item.service, "name"),
+                    "url": f"/services/{item.service.id}",
+                    "address": location.address.one_line if location.address else "",
+                }
+            )
+    return points
 
 
 @router.get("/services/{service_id}", name="service_detail", response_class=HTMLResponse)

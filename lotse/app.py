@@ -44,6 +44,16 @@ def create_app(
     app.state.settings = settings
     app.state.engine = engine
 
+    from directory.geo import geocoder_for
+    from directory.indexing import SearchEngine
+
+    app.state.search_engine = SearchEngine(engine, settings)
+    app.state.geocoder = geocoder_for(
+        settings.seed_dir / settings.region / "gazetteer.json",
+        settings.geocoder,
+        settings.nominatim_user_agent,
+    )
+
     tile_host = urlsplit(settings.map_tile_url.replace("{s}", "a"))
     tile_source = f"{tile_host.scheme}://{tile_host.netloc.replace('a.', '*.', 1)}"
     app.add_middleware(SecurityHeadersMiddleware, img_sources=tile_source)

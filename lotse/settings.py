@@ -33,6 +33,11 @@ class Settings(BaseSettings):
     map_tile_url: str = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
     map_attribution: str = "© OpenStreetMap contributors"
 
+    geocoder: Literal["gazetteer", "nominatim"] = "gazetteer"
+    nominatim_user_agent: str = "lotse-integration-directory"
+    # How often a process looks for directory changes made by other processes.
+    search_freshness_seconds: float = 0.25
+
     log_level: str = "INFO"
 
     @field_validator("database_url")

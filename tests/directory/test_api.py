@@ -2,13 +2,7 @@
 
 import uuid
 
-from sqlmodel import col, select
-
-from directory.models import Service
-
-
-def kim(session) -> Service:
-    return session.exec(select(Service).where(col(Service.name).contains("KIM"))).one()
+from tests.demo import kim
 
 
 def test_all_services_on_one_page(client):

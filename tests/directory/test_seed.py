@@ -21,6 +21,7 @@ from directory.models import (
 )
 from directory.seed import seed, stable_id
 from lotse.settings import get_settings
+from tests import demo
 
 
 def count(session: Session, model) -> int:
@@ -91,8 +92,7 @@ def test_most_services_have_english_names_and_descriptions(session):
 
 
 def test_kim_case_management_is_the_real_public_offer(session):
-    kim = session.exec(select(Service).where(col(Service.name).contains("KIM"))).first()
-    assert kim is not None
+    kim = demo.kim(session)
     assert not kim.organization.is_demo
     location = kim.locations[0]
     assert location.address.address_1 == "Berliner Platz 22"

@@ -2,13 +2,10 @@
 
 import re
 
-from sqlmodel import col, select
+from sqlmodel import select
 
-from directory.models import Service, TaxonomyTerm
-
-
-def kim(session) -> Service:
-    return session.exec(select(Service).where(col(Service.name).contains("KIM"))).one()
+from directory.models import TaxonomyTerm
+from tests.demo import kim
 
 
 def text_of(html: str) -> str:

@@ -1,0 +1,20 @@
+"""FastAPI dependencies of the directory: the process's search engine and geocoder."""
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from directory.geo import Geocoder
+from directory.indexing import SearchEngine
+
+
+def get_search_engine(request: Request) -> SearchEngine:
+    return request.app.state.search_engine  # type: ignore[no-any-return]
+
+
+def get_geocoder(request: Request) -> Geocoder:
+    return request.app.state.geocoder  # type: ignore[no-any-return]
+
+
+SearchEngineDep = Annotated[SearchEngine, Depends(get_search_engine)]
+GeocoderDep = Annotated[Geocoder, Depends(get_geocoder)]
