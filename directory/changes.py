@@ -78,10 +78,12 @@ def _affected(session: Any) -> tuple[set[uuid.UUID], bool]:
         if isinstance(row, Service):
             services.add(row.id)
         elif isinstance(row, _BY_SERVICE_ID):
-            if getattr(row, "service_id", None):
-                services.add(row.service_id)
-            if getattr(row, "location_id", None):
-                locations.add(row.location_id)
+            service_id = getattr(row, "service_id", None)
+            location_id = getattr(row, "location_id", None)
+            if service_id is not None:
+                services.add(service_id)
+            if location_id is not None:
+                locations.add(location_id)
         elif isinstance(row, Location):
             locations.add(row.id)
         elif isinstance(row, (Address, Accessibility)):

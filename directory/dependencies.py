@@ -9,11 +9,11 @@ from directory.indexing import SearchEngine
 
 
 def get_search_engine(request: Request) -> SearchEngine:
-    return request.app.state.search_engine  # type: ignore[no-any-return]
+    return request.app.state.search_engine
 
 
 def get_geocoder(request: Request) -> Geocoder:
-    return request.app.state.geocoder  # type: ignore[no-any-return]
+    return request.app.state.geocoder
 
 
 SearchEngineDep = Annotated[SearchEngine, Depends(get_search_engine)]

@@ -177,6 +177,9 @@ def find_services(
                 for loc in service.locations
             )
         items.append(FoundService(service=service, score=hit.score, distance_km=distance))
+    if result.sort == "distance":
+        # The page shows geodesic distances; keep it in the order of the figures shown.
+        items.sort(key=lambda item: (item.distance_km is None, item.distance_km or 0.0))
     if result.total == 0 and not params.is_empty():
         log_empty_search(session=session, params=params, place=place, language=language)
     return Found(

@@ -116,7 +116,7 @@ class Gazetteer:
             _street_key(place.name) if place.kind == "street" else fold(place.name)
             for place in self.places
         ]
-        self._exact = {}
+        self._exact: dict[str, Place] = {}
         for key, place in zip(self._keys, self.places, strict=True):
             self._exact.setdefault(key, place)
 
@@ -128,6 +128,9 @@ class Gazetteer:
         query = text.strip()
         if not query:
             return None
+        whole = fold(query)
+        if whole in self._exact:
+            return self._exact[whole]
         postcode = _POSTCODE.search(query)
         without_postcode = _POSTCODE.sub(" ", query)
         without_city = (
@@ -142,9 +145,13 @@ class Gazetteer:
             for key in (_street_key(name), fold(name)):
                 if key in self._exact:
                     return self._exact[key]
-            match = process.extractOne(
-                _street_key(name), self._keys, scorer=fuzz.ratio, score_cutoff=84
-            ) or process.extractOne(fold(name), self._keys, scorer=fuzz.ratio, score_cutoff=84)
+            match = (
+                process.extractOne(_street_key(name), self._keys, scorer=fuzz.ratio,
+                                   score_cutoff=84)
+                or process.extractOne(fold(name), self._keys, scorer=fuzz.ratio, score_cutoff=84)
+                or process.extractOne(whole, self._keys, scorer=fuzz.token_set_ratio,
+                                      score_cutoff=95)
+            )
             if match:
                 return self.places[match[2]]
         if postcode and postcode.group(1) in self.postcodes:

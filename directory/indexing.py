@@ -228,9 +228,9 @@ class SearchEngine:
                 .order_by(col(DirectoryChange.id))
             ).all()
             fresh = [
-                (change_id, service_id)
+                (int(change_id), service_id)
                 for change_id, service_id in rows
-                if change_id not in self._seen
+                if change_id is not None and change_id not in self._seen
             ]
             if fresh:
                 changed = {service_id for _, service_id in fresh}
@@ -242,7 +242,7 @@ class SearchEngine:
                 removed = service_ids - {doc.service_id for doc in docs}
                 self._index.update(docs, removed)
                 self._seen.update(change_id for change_id, _ in fresh)
-        self._advance(now, [change_id for change_id, _ in rows])
+        self._advance(now, [int(change_id) for change_id, _ in rows if change_id is not None])
 
     def _advance(self, now: float, present: list[int]) -> None:
         """Move the low-water mark past ids that are processed or given up."""

@@ -256,43 +256,55 @@ class Synonyms:
 
 
 class CategoryMatcher:
-    """Finds the categories a query asks for, from names and synonyms in any language."""
+    """Finds the categories a query asks for, from names and synonyms in any language.
+
+    A category matches when most query words match words of its phrases; its strength is the
+    share of the query it explains times how completely its best phrase is matched, so
+    "housing" asks for *housing* (a whole phrase) more than for *housing benefit* (half of one).
+    """
 
     def __init__(self, synonyms: Synonyms, names: dict[str, list[str]]) -> None:
         self.codes = sorted(set(synonyms.categories) | set(names))
         self.vocabulary = Vocabulary()
-        docs = [
-            IndexDoc(
-                service_id=uuid.UUID(int=index),
-                name=code,
-                texts=[(1.0, phrase) for phrase in synonyms.categories.get(code, [])]
-                + [(1.0, name) for name in names.get(code, [])],
-                categories=(code,),
-            )
-            for index, code in enumerate(self.codes)
-        ]
+        self.phrases: list[list[list[str]]] = []
+        docs = []
+        for index, code in enumerate(self.codes):
+            texts = [*synonyms.categories.get(code, []), *names.get(code, [])]
+            self.phrases.append([words for words in map(query_tokens, texts) if words])
+            docs.append(IndexDoc(service_id=uuid.UUID(int=index), name=code,
+                                 texts=[(1.0, text) for text in texts], categories=(code,)))
         self.segment = Segment(docs, 0, self.vocabulary)
         self._cache: dict[str, list[tuple[int, float]]] = {}
 
     def match(self, words: Sequence[str]) -> dict[str, float]:
-        """Category code → strength (0..1), for categories matching most of the query."""
+        """Category code → strength (0..1)."""
         if not words or not self.codes:
             return {}
         scores = np.zeros(len(self.codes), dtype=np.float32)
         matched = np.zeros(len(self.codes), dtype=np.int16)
+        hits: dict[str, float] = {}
         for word in words:
             best = np.zeros(len(self.codes), dtype=np.float32)
             for word_id, similarity in self._similar(word):
-                hit = self.segment.postings.get(word_id)
-                if hit is not None:
-                    slots, _ = hit
+                hit_word = self.vocabulary.words[word_id]
+                hits[hit_word] = max(hits.get(hit_word, 0.0), similarity)
+                posting = self.segment.postings.get(word_id)
+                if posting is not None:
+                    slots, _ = posting
                     np.maximum.at(best, slots, similarity)
             scores += best
             matched += best >= 0.7
         result = {}
         needed = 1 if len(words) <= 2 else math.ceil(len(words) / 2)
         for index in np.flatnonzero((matched >= needed) & (scores > 0)).tolist():
-            result[self.codes[index]] = float(scores[index]) / len(words)
+            completeness = max(
+                (sum(hits.get(word, 0.0) for word in phrase) / len(phrase)
+                 for phrase in self.phrases[index]),
+                default=0.0,
+            )
+            strength = float(scores[index]) / len(words) * completeness
+            if strength >= 0.3:
+                result[self.codes[index]] = strength
         return result
 
     def _similar(self, word: str) -> list[tuple[int, float]]:
@@ -374,7 +386,7 @@ class SearchIndex:
         self.slot_of: dict[uuid.UUID, int] = {}
         self._columns = _Columns()
         self._append(docs)
-        self._match_cache: dict[str, list[tuple[int, float]]] = {}
+        self._match_cache: dict[str, list[tuple[int, float, bool]]] = {}
 
     # -- building and updating --
 
@@ -420,22 +432,25 @@ class SearchIndex:
 
     def _similar(self, word: str) -> list[tuple[int, float, bool]]:
         """Vocabulary matches of a query word: (word id, similarity, is it a synonym)."""
-        cached = self._match_cache.get(word)
-        if cached is None:
-            direct = self.vocabulary.similar(word)
-            cached = [(word_id, similarity, False) for word_id, similarity in direct]
-            # Synonyms of the word as typed and of what its typos most likely meant.
-            meant = {word: 1.0}
-            for word_id, similarity in direct[:5]:
-                if similarity >= 0.7:
-                    meant.setdefault(self.vocabulary.words[word_id], similarity)
-            for source, certainty in meant.items():
-                for equivalent in self.synonyms.words.get(source, ()):
-                    for word_id, similarity in self.vocabulary.similar(equivalent, limit=10):
-                        cached.append((word_id, 0.8 * certainty * similarity, True))
-            if len(self._match_cache) > 50_000:
-                self._match_cache.clear()
-            self._match_cache[word] = cached
+        found = self._match_cache.get(word)
+        if found is not None:
+            return found
+        direct = self.vocabulary.similar(word)
+        cached: list[tuple[int, float, bool]] = [
+            (word_id, similarity, False) for word_id, similarity in direct
+        ]
+        # Synonyms of the word as typed and of what its typos most likely meant.
+        meant = {word: 1.0}
+        for word_id, similarity in direct[:5]:
+            if similarity >= 0.7:
+                meant.setdefault(self.vocabulary.words[word_id], similarity)
+        for source, certainty in meant.items():
+            for equivalent in self.synonyms.words.get(source, ()):
+                for word_id, similarity in self.vocabulary.similar(equivalent, limit=10):
+                    cached.append((word_id, 0.8 * certainty * similarity, True))
+        if len(self._match_cache) > 50_000:
+            self._match_cache.clear()
+        self._match_cache[word] = cached
         return cached
 
     def _frequency(self, word_id: int) -> int:

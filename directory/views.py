@@ -70,7 +70,8 @@ BlankSort = Annotated[
     Literal["relevance", "distance", "name"] | None, BeforeValidator(_blank_is_none)
 ]
 BlankCode = Annotated[
-    str | None, BeforeValidator(_blank_is_none), Query(max_length=80, pattern=r"^[a-z0-9_-]*$")
+    Annotated[str, Field(max_length=80, pattern=r"^[a-z0-9_-]+$")] | None,
+    BeforeValidator(_blank_is_none),
 ]
 
 
