@@ -146,11 +146,13 @@ class Gazetteer:
                 if key in self._exact:
                     return self._exact[key]
             match = (
-                process.extractOne(_street_key(name), self._keys, scorer=fuzz.ratio,
-                                   score_cutoff=84)
+                process.extractOne(
+                    _street_key(name), self._keys, scorer=fuzz.ratio, score_cutoff=84
+                )
                 or process.extractOne(fold(name), self._keys, scorer=fuzz.ratio, score_cutoff=84)
-                or process.extractOne(whole, self._keys, scorer=fuzz.token_set_ratio,
-                                      score_cutoff=95)
+                or process.extractOne(
+                    whole, self._keys, scorer=fuzz.token_set_ratio, score_cutoff=95
+                )
             )
             if match:
                 return self.places[match[2]]

@@ -271,8 +271,14 @@ class CategoryMatcher:
         for index, code in enumerate(self.codes):
             texts = [*synonyms.categories.get(code, []), *names.get(code, [])]
             self.phrases.append([words for words in map(query_tokens, texts) if words])
-            docs.append(IndexDoc(service_id=uuid.UUID(int=index), name=code,
-                                 texts=[(1.0, text) for text in texts], categories=(code,)))
+            docs.append(
+                IndexDoc(
+                    service_id=uuid.UUID(int=index),
+                    name=code,
+                    texts=[(1.0, text) for text in texts],
+                    categories=(code,),
+                )
+            )
         self.segment = Segment(docs, 0, self.vocabulary)
         self._cache: dict[str, list[tuple[int, float]]] = {}
 
@@ -298,8 +304,10 @@ class CategoryMatcher:
         needed = 1 if len(words) <= 2 else math.ceil(len(words) / 2)
         for index in np.flatnonzero((matched >= needed) & (scores > 0)).tolist():
             completeness = max(
-                (sum(hits.get(word, 0.0) for word in phrase) / len(phrase)
-                 for phrase in self.phrases[index]),
+                (
+                    sum(hits.get(word, 0.0) for word in phrase) / len(phrase)
+                    for phrase in self.phrases[index]
+                ),
                 default=0.0,
             )
             strength = float(scores[index]) / len(words) * completeness

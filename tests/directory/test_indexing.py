@@ -51,7 +51,9 @@ def test_an_edit_writes_a_change_row(session):
     kim.description = kim.description + " Auch per Video."
     session.add(kim)
     session.flush()
-    changes = session.exec(select(DirectoryChange).where(DirectoryChange.service_id == kim.id)).all()
+    changes = session.exec(
+        select(DirectoryChange).where(DirectoryChange.service_id == kim.id)
+    ).all()
     assert len(session.exec(select(DirectoryChange)).all()) == before + 1
     assert changes
 
@@ -105,7 +107,8 @@ def test_another_process_sees_a_change_within_a_second(committed):
     kim = demo.kim(session)
     other = subprocess.Popen(
         [sys.executable, "-c", SECOND_PROCESS, "Seepferdchenkurs"],
-        stdout=subprocess.PIPE, text=True,
+        stdout=subprocess.PIPE,
+        text=True,
         env={**os.environ, "LOTSE_DATABASE_URL": DATABASE_URL},
     )
     try:

@@ -35,8 +35,7 @@ def category_codes(item: dict) -> set[str]:
     return {category["code"] for category in item["categories"]}
 
 
-LANGUAGE_COURSES = {"integrationskurs", "berufssprachkurs", "alphabetisierung",
-                    "deutschkurs-offen"}
+LANGUAGE_COURSES = {"integrationskurs", "berufssprachkurs", "alphabetisierung", "deutschkurs-offen"}
 HOUSING = {"wohnungssuche", "wohnraumsicherung", "notunterkunft"}
 
 
@@ -97,7 +96,9 @@ def test_synonyms_connect_course_names(client):
 def test_explain_names_the_matching_fields(client):
     item = search(client, q="Deutschkurs", explain="true")["items"][0]
     assert item["matched"]["name"]
-    assert all(field in ("name", "description", "provider", "category") for field in item["matched"])
+    assert all(
+        field in ("name", "description", "provider", "category") for field in item["matched"]
+    )
     assert item["score"] > 0
 
 
@@ -147,9 +148,15 @@ def test_category_filter_includes_children(client):
 @pytest.mark.parametrize(
     ("params", "check"),
     [
-        ({"district": "hohenlimburg"}, lambda i: "hohenlimburg" in {l["district"] for l in i["locations"]}),
+        (
+            {"district": "hohenlimburg"},
+            lambda i: "hohenlimburg" in {loc["district"] for loc in i["locations"]},
+        ),
         ({"language": "uk"}, lambda i: "uk" in i["languages"]),
-        ({"target_group": "ukraine_24"}, lambda i: {"ukraine_24", "everyone"} & set(i["target_groups"])),
+        (
+            {"target_group": "ukraine_24"},
+            lambda i: {"ukraine_24", "everyone"} & set(i["target_groups"]),
+        ),
         ({"free": "true"}, lambda i: i["free_of_charge"]),
         ({"women_only": "true"}, lambda i: i["women_only"]),
         ({"has_places": "true"}, lambda i: i["capacity_status"] == "has_places"),
@@ -179,7 +186,7 @@ def test_filters_combine_with_and(client):
     assert combined
     for item in combined:
         assert category_codes(item) & (LANGUAGE_COURSES | {"sprachcafe", "dolmetschen"})
-        assert "mitte" in {l["district"] for l in item["locations"]}
+        assert "mitte" in {loc["district"] for loc in item["locations"]}
         assert item["free_of_charge"]
     assert len(combined) < total(client, category="sprache")
 
@@ -209,8 +216,13 @@ def test_unknown_filter_codes_and_bad_values_are_clear(client):
 
 def run(session, app, now: datetime, **params):
     return find_services(
-        session=session, engine=app.state.search_engine, geocoder=app.state.geocoder,
-        params=SearchParams(**params), language="de", now=now, per_page=300,
+        session=session,
+        engine=app.state.search_engine,
+        geocoder=app.state.geocoder,
+        params=SearchParams(**params),
+        language="de",
+        now=now,
+        per_page=300,
     )
 
 
@@ -250,10 +262,12 @@ def test_night_shelter_is_open_after_midnight(session, app):
 def test_public_holidays_are_closed(session, app):
     kim = demo.kim(session)
     # 2026-12-24 is a Thursday (a working day), 2026-06-04 is Corpus Christi (NRW holiday).
-    assert kim.id in open_ids(session, app, datetime(2026, 12, 24, 10, 0, tzinfo=BERLIN),
-                              open_now=True)
-    assert kim.id not in open_ids(session, app, datetime(2026, 6, 4, 10, 0, tzinfo=BERLIN),
-                                  open_now=True)
+    assert kim.id in open_ids(
+        session, app, datetime(2026, 12, 24, 10, 0, tzinfo=BERLIN), open_now=True
+    )
+    assert kim.id not in open_ids(
+        session, app, datetime(2026, 6, 4, 10, 0, tzinfo=BERLIN), open_now=True
+    )
 
 
 # --- places and distances -------------------------------------------------------------------
@@ -328,8 +342,18 @@ def test_htmx_requests_get_only_the_results(client):
 
 
 def test_empty_form_fields_are_ignored(client):
-    page = client.get("/services", params={"q": "", "age": "", "radius_km": "", "open_day": "",
-                                           "open_time": "", "sort": "", "district": ""})
+    page = client.get(
+        "/services",
+        params={
+            "q": "",
+            "age": "",
+            "radius_km": "",
+            "open_day": "",
+            "open_time": "",
+            "sort": "",
+            "district": "",
+        },
+    )
     assert page.status_code == 200
 
 
