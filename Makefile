@@ -29,7 +29,7 @@ install: $(INSTALLED)
 
 run: install
 	$(BIN)/lotse db upgrade
-	$(BIN)/lotse seed
+	LOTSE_ENVIRONMENT=$${LOTSE_ENVIRONMENT:-demo} $(BIN)/lotse seed
 	LOTSE_ENVIRONMENT=$${LOTSE_ENVIRONMENT:-demo} $(BIN)/lotse serve --host $(HOST) --port $(PORT)
 
 serve: install

@@ -4,7 +4,7 @@ import uuid
 from datetime import time
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 
 from directory import hours, listings
 from directory.dependencies import GeocoderDep, SearchEngineDep
@@ -31,9 +31,12 @@ from directory.models import (
 from directory.translations import Localizer
 from lotse import i18n
 from lotse.db import SessionDep
+from lotse.permissions import Access
 from lotse.timeutil import utcnow
 
-router = APIRouter(prefix="/api/v1", tags=["directory"])
+router = APIRouter(
+    prefix="/api/v1", tags=["directory"], dependencies=[Depends(Access.directory())]
+)
 
 LanguageParam = Annotated[
     str | None,

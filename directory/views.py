@@ -4,7 +4,7 @@ import uuid
 from datetime import time
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse
 from pydantic import BeforeValidator, Field
 
@@ -16,10 +16,11 @@ from directory.models import Service
 from directory.translations import Localizer
 from lotse import i18n
 from lotse.db import SessionDep
+from lotse.permissions import Access
 from lotse.templating import render
 from lotse.timeutil import utcnow
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(include_in_schema=False, dependencies=[Depends(Access.directory())])
 
 
 def _page_context(request: Request, session: SessionDep) -> dict[str, Any]:

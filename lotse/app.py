@@ -5,12 +5,13 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from urllib.parse import urlsplit
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.engine import Engine
 
 from lotse import PROJECT_ROOT, __version__, health
 from lotse.db import make_engine
+from lotse.csrf import CsrfCookieMiddleware, csrf_protect
 from lotse.errors import install_error_handlers
 from lotse.middleware import LanguageMiddleware, SecurityHeadersMiddleware
 from lotse.migrate import ensure_current
@@ -33,6 +34,7 @@ def create_app(
         yield
 
     app = FastAPI(
+        dependencies=[Depends(csrf_protect)],
         title="Lotse",
         version=__version__,
         summary="Service directory and closed-loop referrals for a city's integration management",
@@ -58,16 +60,26 @@ def create_app(
     tile_source = f"{tile_host.scheme}://{tile_host.netloc.replace('a.', '*.', 1)}"
     app.add_middleware(SecurityHeadersMiddleware, img_sources=tile_source)
     app.add_middleware(LanguageMiddleware)
+    app.add_middleware(
+        CsrfCookieMiddleware,
+        secret=settings.secret_key.get_secret_value(),
+        secure=settings.base_url.startswith("https"),
+    )
     install_error_handlers(app)
 
     app.mount("/static", StaticFiles(directory=PROJECT_ROOT / "static"), name="static")
 
     from directory import api as directory_api
     from directory import views as directory_views
+    from lotse import account_views, admin_views
     from lotse import views as lotse_views
+    from partners import views as partner_views
 
     app.include_router(health.router)
     app.include_router(lotse_views.router)
+    app.include_router(account_views.router)
+    app.include_router(admin_views.router)
+    app.include_router(partner_views.router)
     app.include_router(directory_api.router)
     app.include_router(directory_views.router)
     return app

@@ -97,10 +97,16 @@ def db_current() -> None:
 def seed(
     region: Annotated[str | None, typer.Option(help="Region folder in seed_data/")] = None,
     seed_dir: Annotated[Path | None, typer.Option(help="Seed data folder")] = None,
+    demo_accounts: Annotated[
+        bool | None,
+        typer.Option(help="Also the demo organisations and one account per role, with public "
+                     "passwords (default: only when LOTSE_ENVIRONMENT=demo)"),
+    ] = None,
 ) -> None:
     """Load the taxonomy and a region's demo directory (default: Hagen). Safe to run again."""
     from directory.seed import SeedError
     from directory.seed import seed as load_seed
+    from lotse.errors import LotseError
 
     settings = _settings()
     engine = make_engine(settings.database_url)
@@ -131,12 +137,99 @@ def seed(
         except SeedError as error:
             session.rollback()
             _fail(f"the seed data is inconsistent, nothing was changed:\n{error}")
+        demo = []
+        if demo_accounts if demo_accounts is not None else settings.environment == "demo":
+            from partners.demo import seed_demo_accounts
+
+            region_dir = (seed_dir or settings.seed_dir) / (region or settings.region)
+            try:
+                demo = seed_demo_accounts(session=session, region_dir=region_dir)
+            except LotseError as error:
+                session.rollback()
+                _fail(f"the demo accounts could not be created, nothing was changed:\n{error}")
         session.commit()
     counts = ", ".join(f"{count} {name}" for name, count in report.counts.items())
     console.print(
         f"Seed loaded: {report.created} created, {report.updated} updated, "
         f"{report.deleted} removed. The directory holds {counts}."
     )
+    if demo:
+        from rich.table import Table
+
+        table = Table(title="Demo accounts (public passwords – for trying Lotse out only)")
+        for column in ("email", "password", "roles"):
+            table.add_column(column)
+        for account in demo:
+            table.add_row(account.email, account.password, ", ".join(account.roles))
+        Console(width=120).print(table)
+
+
+user_app = typer.Typer(help="User accounts.", no_args_is_help=True)
+app.add_typer(user_app, name="user")
+
+
+@user_app.command("create")
+def user_create(
+    email: Annotated[str, typer.Option(help="Login email address")],
+    role: Annotated[
+        list[str],
+        typer.Option(help="Role (repeat for several): case_manager, partner_staff, "
+                     "partner_admin, coordinator, admin"),
+    ],
+    org: Annotated[str, typer.Option(help="Organisation name; created if it does not exist")],
+    name: Annotated[str | None, typer.Option(help="Display name (default: the email)")] = None,
+    generate_password: Annotated[
+        bool, typer.Option(help="Print a one-time password instead of asking for one")
+    ] = False,
+) -> None:
+    """Create a user account, e.g. the first admin of a new installation."""
+    from sqlmodel import select
+
+    from lotse import accounts
+    from lotse.audit import SYSTEM
+    from lotse.errors import LotseError
+    from lotse.models import Role
+    from partners.models import PartnerOrganization
+    from partners.organizations import PartnerIn, create_partner
+
+    try:
+        roles = frozenset(Role(value) for value in role)
+    except ValueError:
+        _fail(f"unknown role in {role}; choose from {', '.join(r.value for r in Role)}")
+    settings = _settings()
+    engine = make_engine(settings.database_url)
+    try:
+        migrate.ensure_current(engine)
+    except DatabaseError as error:
+        _fail(str(error))
+    password = None
+    if not generate_password:
+        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    with Session(engine) as session:
+        partner = session.exec(
+            select(PartnerOrganization).where(PartnerOrganization.name == org)
+        ).first()
+        if partner is None:
+            partner = create_partner(
+                session=session, actor=SYSTEM,
+                partner_in=PartnerIn(name=org, notification_email=None,
+                                     directory_organization_id=None),
+            )
+            console.print(f"Created the organisation {org!r}.")
+        try:
+            user, one_time = accounts.create_user(
+                session=session, actor=SYSTEM,
+                user_in=accounts.NewUser(email=email, display_name=name or email,
+                                         organization_id=partner.id, roles=roles,
+                                         password=password),
+            )
+        except LotseError as error:
+            session.rollback()
+            _fail(error.translated())
+        session.commit()
+    console.print(f"Created {user.email} ({', '.join(sorted(roles))}) in {org}.")
+    if one_time:
+        console.print(f"One-time password (must be changed at the first login): {one_time}")
 
 
 @app.command()

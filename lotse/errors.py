@@ -5,7 +5,9 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from urllib.parse import urlencode
+
+from fastapi.responses import JSONResponse, RedirectResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
@@ -135,9 +137,20 @@ _HTTP_MESSAGES = {
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(LotseError)
     async def lotse_error(request: Request, error: LotseError) -> Response:
-        return _error_response(
+        if not is_api_request(request):
+            if error.status_code == 401:
+                reason = "expired" if error.code == "session_expired" else "required"
+                target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+                query = urlencode({"next": target, "reason": reason})
+                return RedirectResponse(f"/login?{query}", status_code=303)
+            if error.code == "password_change_required":
+                return RedirectResponse("/account/password", status_code=303)
+        response = _error_response(
             request, status_code=error.status_code, code=error.code, message=error.translated()
         )
+        if error.status_code == 401:
+            response.headers["WWW-Authenticate"] = "Bearer"
+        return response
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, error: RequestValidationError) -> Response:

@@ -2,14 +2,15 @@
 
 from typing import Literal
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
 from lotse.db import DatabaseError
 from lotse.migrate import ensure_current
+from lotse.permissions import Access
 
-router = APIRouter(tags=["health"])
+router = APIRouter(tags=["health"], dependencies=[Depends(Access.public())])
 
 
 class Health(BaseModel):

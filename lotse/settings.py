@@ -29,6 +29,7 @@ class Settings(BaseSettings):
     seed_dir: Path = PROJECT_ROOT / "seed_data"
 
     public_directory: bool = True
+    session_timeout_hours: float = 8.0
     stale_after_days: int = 183
     map_tile_url: str = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
     map_attribution: str = "© OpenStreetMap contributors"

@@ -75,6 +75,12 @@ def _language_name(code: str) -> str:
     return name[:1].upper() + name[1:] if name else code
 
 
+def _role_label(role: str) -> str:
+    from lotse.permissions import ROLE_LABELS, Role
+
+    return i18n.gettext(ROLE_LABELS[Role(role)])
+
+
 def _build() -> Jinja2Templates:
     env = Environment(
         loader=FileSystemLoader(PROJECT_ROOT / "templates"),
@@ -102,6 +108,7 @@ def _build() -> Jinja2Templates:
         ui_languages=i18n.ui_languages,
         language_info=i18n.language_info,
         current_language=i18n.get_language,
+        role_label=_role_label,
     )
     return Jinja2Templates(env=env)
 
@@ -112,12 +119,25 @@ templates = _build()
 def render(
     request: Request, name: str, context: dict[str, Any] | None = None, status_code: int = 200
 ) -> HTMLResponse:
+    from lotse.permissions import permissions_of
+
     language = i18n.get_language()
     info = i18n.language_info(language)
+    state = request.scope.get("lotse", {})
+    principal = state.get("principal")
+    granted = permissions_of(principal.roles) if principal else frozenset()
     response = templates.TemplateResponse(
         request,
         name,
-        {"lang": language, "dir": info.direction, **(context or {})},
+        {
+            "lang": language,
+            "dir": info.direction,
+            "principal": principal,
+            "can": lambda permission: permission in granted,
+            "has_role": lambda *roles: bool(principal and principal.has_role(*roles)),
+            "csrf_token": state.get("csrf_token", ""),
+            **(context or {}),
+        },
         status_code=status_code,
     )
     response.headers["Content-Language"] = language

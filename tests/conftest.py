@@ -101,12 +101,14 @@ def pytest_report_header() -> str:
 def engine() -> Iterator[Engine]:
     """The test database, migrated to head and seeded with the Hagen demo, once per run."""
     from directory.seed import seed
+    from partners.demo import seed_demo_accounts
 
     settings = get_settings()
     migrate.upgrade(DATABASE_URL)
     engine = make_engine(DATABASE_URL)
     with Session(engine) as session:
         seed(session=session, seed_dir=settings.seed_dir, region=settings.region)
+        seed_demo_accounts(session=session, region_dir=settings.seed_dir / settings.region)
         session.commit()
     yield engine
     engine.dispose()

@@ -1,0 +1,190 @@
+"""Logging in and out, and each user's own account: password, language, access tokens."""
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from lotse import accounts, audit, auth, i18n
+from lotse.audit import Actor
+from lotse.db import SessionDep
+from lotse.errors import LotseError, NotFound
+from lotse.models import AuditCategory
+from lotse.permissions import Access
+from lotse.templating import render
+from lotse.views import safe_next
+
+router = APIRouter(include_in_schema=False)
+
+SignedIn = Annotated[auth.Principal, Depends(Access.signed_in())]
+SignedInChangingPassword = Annotated[
+    auth.Principal, Depends(Access.signed_in(during_password_change=True))
+]
+TOKEN_VALIDITY_DAYS = (30, 90, 365)
+
+
+def client_ip(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+def _set_session_cookie(request: Request, response: Response, token: str) -> None:
+    settings = request.app.state.settings
+    response.set_cookie(
+        auth.SESSION_COOKIE, token, httponly=True, samesite="lax",
+        secure=request.url.scheme == "https" or settings.base_url.startswith("https"),
+        max_age=int(settings.session_timeout_hours * 3600),
+    )
+
+
+@router.get("/login", name="login", dependencies=[Depends(Access.public())],
+            response_class=HTMLResponse)
+def login_form(request: Request, next: str | None = None, reason: str | None = None) -> Response:
+    return render(request, "account/login.html", {"next": safe_next(next), "reason": reason,
+                                                  "email": ""})
+
+
+@router.post("/login", name="login_submit", dependencies=[Depends(Access.public())])
+def login(
+    request: Request,
+    session: SessionDep,
+    email: Annotated[str, Form(max_length=254)] = "",
+    password: Annotated[str, Form(max_length=1024)] = "",
+    next: Annotated[str, Form(max_length=2000)] = "/",
+) -> Response:
+    try:
+        user = accounts.authenticate(session=session, email=email, password=password,
+                                     ip_address=client_ip(request))
+    except LotseError as error:
+        # Failed attempts are recorded even though the login is refused.
+        session.commit()
+        return render(request, "account/login.html",
+                      {"next": safe_next(next), "error": error.translated(), "email": email},
+                      status_code=error.status_code)
+    old = request.cookies.get(auth.SESSION_COOKIE)
+    if old:
+        auth.end_session(session=session, token=old)
+    token = auth.start_session(session=session, user=user, ip_address=client_ip(request),
+                               user_agent=request.headers.get("user-agent"))
+    session.commit()
+    target = "/account/password" if user.must_change_password else safe_next(next)
+    response = RedirectResponse(target, status_code=303)
+    _set_session_cookie(request, response, token)
+    if user.language and i18n.is_ui_language(user.language):
+        response.set_cookie(i18n.LANGUAGE_COOKIE, user.language, httponly=True, samesite="lax",
+                            max_age=365 * 24 * 3600)
+    return response
+
+
+@router.post("/logout", name="logout")
+def logout(request: Request, session: SessionDep, principal: SignedInChangingPassword) -> Response:
+    token = request.cookies.get(auth.SESSION_COOKIE)
+    if token:
+        accounts.logout(session=session, token=token,
+                        actor=Actor.of(principal.user, client_ip(request)))
+        session.commit()
+    response = RedirectResponse("/login?reason=logged_out", status_code=303)
+    response.delete_cookie(auth.SESSION_COOKIE)
+    return response
+
+
+def _account_page(request: Request, session: SessionDep, principal: auth.Principal,
+                  **extra: object) -> HTMLResponse:
+    from partners.organizations import get_partner
+
+    return render(request, "account/account.html", {
+        "principal": principal,
+        "organization": get_partner(session=session, partner_id=principal.organization_id),
+        "tokens": auth.tokens_of(session=session, user_id=principal.id),
+        "token_validity_days": TOKEN_VALIDITY_DAYS,
+        **extra,
+    }, status_code=422 if extra.get("errors") else 200)
+
+
+@router.get("/account", name="account", response_class=HTMLResponse)
+def account(request: Request, session: SessionDep, principal: SignedIn) -> HTMLResponse:
+    return _account_page(request, session, principal)
+
+
+@router.get("/account/password", name="password_change", response_class=HTMLResponse)
+def password_form(request: Request, principal: SignedInChangingPassword) -> HTMLResponse:
+    return render(request, "account/password.html", {"principal": principal})
+
+
+@router.post("/account/password", name="password_change_submit")
+def change_password(
+    request: Request,
+    session: SessionDep,
+    principal: SignedInChangingPassword,
+    current_password: Annotated[str, Form(max_length=1024)] = "",
+    new_password: Annotated[str, Form(max_length=1024)] = "",
+    repeat_password: Annotated[str, Form(max_length=1024)] = "",
+) -> Response:
+    errors: dict[str, str] = {}
+    if new_password != repeat_password:
+        errors["repeat_password"] = i18n.gettext("The two new passwords are not the same.")
+    else:
+        try:
+            accounts.change_password(session=session, user=principal.user,
+                                     current=current_password, new=new_password,
+                                     actor=Actor.of(principal.user, client_ip(request)))
+        except accounts.WrongCurrentPassword as error:
+            errors["current_password"] = error.translated()
+        except LotseError as error:
+            errors["new_password"] = error.translated()
+    if errors:
+        session.rollback()
+        return render(request, "account/password.html",
+                      {"principal": principal, "errors": errors}, status_code=422)
+    session.commit()
+    return RedirectResponse("/account?changed=password", status_code=303)
+
+
+@router.post("/account/language", name="account_language")
+def change_language(
+    request: Request,
+    session: SessionDep,
+    principal: SignedIn,
+    language: Annotated[str, Form(max_length=12)] = "",
+) -> Response:
+    chosen = language if i18n.is_ui_language(language) else None
+    accounts.set_language(session=session, user=principal.user, language=chosen)
+    session.commit()
+    response = RedirectResponse("/account?changed=language", status_code=303)
+    if chosen:
+        response.set_cookie(i18n.LANGUAGE_COOKIE, chosen, httponly=True, samesite="lax",
+                            max_age=365 * 24 * 3600)
+    return response
+
+
+@router.post("/account/tokens", name="token_create")
+def create_token(
+    request: Request,
+    session: SessionDep,
+    principal: SignedIn,
+    token_name: Annotated[str, Form(max_length=120)] = "",
+    valid_days: Annotated[int, Form()] = 90,
+) -> Response:
+    if not token_name.strip() or valid_days not in TOKEN_VALIDITY_DAYS:
+        return _account_page(request, session, principal, errors={
+            "token_name": i18n.gettext("Give the token a name, e.g. the program that uses it.")
+        })
+    token, secret = auth.create_token(session=session, user=principal.user, name=token_name,
+                                      valid_days=valid_days)
+    audit.record(session=session, actor=Actor.of(principal.user, client_ip(request)),
+                 action="token.created", category=AuditCategory.account,
+                 object_type="api_token", object_id=token.id, name=token.name)
+    session.commit()
+    return _account_page(request, session, principal, new_token=secret)
+
+
+@router.post("/account/tokens/{token_id}/revoke", name="token_revoke")
+def revoke_token(request: Request, session: SessionDep, principal: SignedIn,
+                 token_id: uuid.UUID) -> Response:
+    if not auth.revoke_token(session=session, user_id=principal.id, token_id=token_id):
+        raise NotFound()
+    audit.record(session=session, actor=Actor.of(principal.user, client_ip(request)),
+                 action="token.revoked", category=AuditCategory.account,
+                 object_type="api_token", object_id=token_id)
+    session.commit()
+    return RedirectResponse("/account?changed=token", status_code=303)

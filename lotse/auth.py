@@ -1,0 +1,162 @@
+"""Who is asking: login sessions (cookie) and personal access tokens (Bearer), both server-side.
+
+Sessions and tokens live in the database, so every app process knows them and a logout or a
+disabled account takes effect everywhere at once. Only hashes of the secrets are stored.
+"""
+
+import hashlib
+import secrets
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlmodel import Session, col, select
+
+from lotse.models import ApiToken, AuthSession, Role, User, UserRole
+from lotse.timeutil import utcnow
+
+SESSION_COOKIE = "lotse_session"
+TOKEN_PREFIX = "lotse_pat_"
+# last_seen_at is written at most this often, so reading pages does not write every time.
+TOUCH_INTERVAL = timedelta(seconds=60)
+
+
+def _digest(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class Principal:
+    """The signed-in user as the permission checks see them."""
+
+    user: User
+    roles: frozenset[Role]
+    via_token: bool = False
+    session_id: uuid.UUID | None = None
+    extra: dict[str, object] = field(default_factory=dict, compare=False)
+
+    @property
+    def id(self) -> uuid.UUID:
+        return self.user.id
+
+    @property
+    def organization_id(self) -> uuid.UUID:
+        return self.user.organization_id
+
+    def has_role(self, *roles: Role) -> bool:
+        return bool(self.roles & set(roles))
+
+
+def roles_of(*, session: Session, user_id: uuid.UUID) -> frozenset[Role]:
+    rows = session.exec(select(UserRole.role).where(UserRole.user_id == user_id)).all()
+    return frozenset(Role(role) for role in rows)
+
+
+# --- sessions -------------------------------------------------------------------------------
+
+
+def start_session(
+    *, session: Session, user: User, ip_address: str | None, user_agent: str | None
+) -> str:
+    """A new session with a fresh token (a new id at every login: no session fixation)."""
+    token = secrets.token_urlsafe(32)
+    session.add(
+        AuthSession(token_hash=_digest(token), user_id=user.id, ip_address=ip_address,
+                    user_agent=(user_agent or "")[:300] or None)
+    )
+    session.flush()
+    return token
+
+
+def resolve_session(
+    *, session: Session, token: str, timeout: timedelta, now: datetime | None = None
+) -> Principal | None:
+    now = now or utcnow()
+    row = session.exec(select(AuthSession).where(AuthSession.token_hash == _digest(token))).first()
+    if row is None or row.revoked_at is not None or now - row.last_seen_at > timeout:
+        return None
+    user = session.get(User, row.user_id)
+    if user is None or not user.is_active:
+        return None
+    if now - row.last_seen_at > TOUCH_INTERVAL:
+        row.last_seen_at = now
+        session.add(row)
+        session.flush()
+    return Principal(user=user, roles=roles_of(session=session, user_id=user.id),
+                     session_id=row.id)
+
+
+def end_session(*, session: Session, token: str) -> None:
+    row = session.exec(select(AuthSession).where(AuthSession.token_hash == _digest(token))).first()
+    if row is not None and row.revoked_at is None:
+        row.revoked_at = utcnow()
+        session.add(row)
+        session.flush()
+
+
+def end_all_sessions(*, session: Session, user_id: uuid.UUID) -> int:
+    rows = session.exec(
+        select(AuthSession).where(AuthSession.user_id == user_id,
+                                  col(AuthSession.revoked_at).is_(None))
+    ).all()
+    now = utcnow()
+    for row in rows:
+        row.revoked_at = now
+        session.add(row)
+    session.flush()
+    return len(rows)
+
+
+# --- personal access tokens -----------------------------------------------------------------
+
+
+def create_token(
+    *, session: Session, user: User, name: str, valid_days: int
+) -> tuple[ApiToken, str]:
+    """A new token; the plain secret is returned once and never stored."""
+    secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    token = ApiToken(
+        user_id=user.id, name=name.strip()[:120], prefix=secret[: len(TOKEN_PREFIX) + 6],
+        token_hash=_digest(secret), expires_at=utcnow() + timedelta(days=valid_days),
+    )
+    session.add(token)
+    session.flush()
+    return token, secret
+
+
+def resolve_token(*, session: Session, secret: str, now: datetime | None = None) -> Principal | None:
+    now = now or utcnow()
+    if not secret.startswith(TOKEN_PREFIX):
+        return None
+    token = session.exec(select(ApiToken).where(ApiToken.token_hash == _digest(secret))).first()
+    if token is None or token.revoked_at is not None or token.expires_at <= now:
+        return None
+    user = session.get(User, token.user_id)
+    if user is None or not user.is_active:
+        return None
+    if token.last_used_at is None or now - token.last_used_at > TOUCH_INTERVAL:
+        token.last_used_at = now
+        session.add(token)
+        session.flush()
+    # A token acts with the roles its user has now: it can never do more than its owner.
+    return Principal(user=user, roles=roles_of(session=session, user_id=user.id), via_token=True)
+
+
+def tokens_of(*, session: Session, user_id: uuid.UUID) -> list[ApiToken]:
+    return list(
+        session.exec(
+            select(ApiToken).where(ApiToken.user_id == user_id)
+            .order_by(col(ApiToken.created_at).desc())
+        ).all()
+    )
+
+
+def revoke_token(*, session: Session, user_id: uuid.UUID, token_id: uuid.UUID) -> bool:
+    token = session.get(ApiToken, token_id)
+    if token is None or token.user_id != user_id:
+        return False
+    if token.revoked_at is None:
+        token.revoked_at = utcnow()
+        session.add(token)
+        session.flush()
+    return True

@@ -1,0 +1,142 @@
+"""The shell's tables: user accounts, their sessions and tokens, login attempts, the audit log,
+and installation-wide settings that admins change at run time.
+
+A user belongs to one organisation taking part in Lotse (``partner_organization``, owned by
+the partners domain); the foreign key names that table, so the shell imports nothing from it.
+"""
+
+import uuid
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import Column, Index, String, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from lotse.db import UTCDateTime
+from lotse.timeutil import utcnow
+
+
+class Role(StrEnum):
+    case_manager = "case_manager"
+    partner_staff = "partner_staff"
+    partner_admin = "partner_admin"
+    coordinator = "coordinator"
+    admin = "admin"
+
+
+def _id() -> uuid.UUID:
+    return uuid.uuid4()
+
+
+def _now() -> datetime:
+    return utcnow()
+
+
+class UserBase(SQLModel):
+    email: str = Field(max_length=254, unique=True, index=True)
+    display_name: str = Field(max_length=120)
+    language: str | None = Field(default=None, max_length=12)
+
+
+class User(UserBase, table=True):
+    __tablename__ = "user_account"
+
+    id: uuid.UUID = Field(default_factory=_id, primary_key=True)
+    organization_id: uuid.UUID = Field(foreign_key="partner_organization.id", index=True)
+    password_hash: str = Field(max_length=255)
+    must_change_password: bool = False
+    is_active: bool = True
+    created_at: datetime = Field(default_factory=_now, sa_type=UTCDateTime)
+    updated_at: datetime = Field(default_factory=_now, sa_type=UTCDateTime)
+    password_changed_at: datetime = Field(default_factory=_now, sa_type=UTCDateTime)
+    last_login_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class UserRole(SQLModel, table=True):
+    __tablename__ = "user_role"
+
+    user_id: uuid.UUID = Field(foreign_key="user_account.id", primary_key=True)
+    role: Role = Field(sa_column=Column(String(30), primary_key=True))
+
+
+class AuthSession(SQLModel, table=True):
+    """A server-side login session; the cookie holds a random token, this row its hash."""
+
+    __tablename__ = "auth_session"
+
+    id: uuid.UUID = Field(default_factory=_id, primary_key=True)
+    token_hash: str = Field(max_length=64, unique=True, index=True)
+    user_id: uuid.UUID = Field(foreign_key="user_account.id", index=True)
+    created_at: datetime = Field(default_factory=_now, sa_type=UTCDateTime)
+    last_seen_at: datetime = Field(default_factory=_now, sa_type=UTCDateTime)
+    revoked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    ip_address: str | None = Field(default=None, max_length=64)
+    user_agent: str | None = Field(default=None, max_length=300)
+
+
+class ApiToken(SQLModel, table=True):
+    """A personal access token for machines; only its hash is stored."""
+
+    __tablename__ = "api_token"
+
+    id: uuid.UUID = Field(default_factory=_id, primary_key=True)
+    user_id: uuid.UUID = Field(foreign_key="user_account.id", index=True)
+    name: str = Field(max_length=120)
+    prefix: str = Field(max_length=16, description="The first characters, to recognise it")
+    token_hash: str = Field(max_length=64, unique=True, index=True)
+    created_at: datetime = Field(default_factory=_now, sa_type=UTCDateTime)
+    expires_at: datetime = Field(sa_type=UTCDateTime)
+    last_used_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    revoked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class LoginAttempt(SQLModel, table=True):
+    """Failed logins, per account and per address, shared by every app process."""
+
+    __tablename__ = "login_attempt"
+    __table_args__ = (Index("ix_login_attempt_ip_at", "ip_address", "attempted_at"),)
+
+    id: uuid.UUID = Field(default_factory=_id, primary_key=True)
+    email: str = Field(max_length=254, index=True)
+    ip_address: str = Field(max_length=64)
+    attempted_at: datetime = Field(default_factory=_now, sa_type=UTCDateTime, index=True)
+
+
+class AuditCategory(StrEnum):
+    account = "account"
+    directory = "directory"
+    client_data = "client_data"
+    settings = "settings"
+
+
+class AuditEvent(SQLModel, table=True):
+    """Append-only: who did what to which object, when and from where.
+
+    The migration installs triggers that refuse UPDATE and DELETE on this table.
+    """
+
+    __tablename__ = "audit_event"
+    __table_args__ = (Index("ix_audit_event_object", "object_type", "object_id"),)
+
+    id: uuid.UUID = Field(default_factory=_id, primary_key=True)
+    at: datetime = Field(default_factory=_now, sa_type=UTCDateTime, index=True)
+    actor_id: uuid.UUID | None = Field(default=None, index=True)
+    actor_email: str | None = Field(default=None, max_length=254)
+    action: str = Field(max_length=60, index=True)
+    category: AuditCategory = Field(sa_column=Column(String(20), nullable=False, index=True))
+    object_type: str | None = Field(default=None, max_length=60)
+    object_id: str | None = Field(default=None, max_length=64)
+    ip_address: str | None = Field(default=None, max_length=64)
+    details: str = Field(default="{}", sa_type=Text)
+
+
+class SiteSetting(SQLModel, table=True):
+    """Settings an admin changes in the running installation (not in the environment)."""
+
+    __tablename__ = "site_setting"
+    __table_args__ = (UniqueConstraint("key"),)
+
+    id: uuid.UUID = Field(default_factory=_id, primary_key=True)
+    key: str = Field(max_length=80)
+    value: str = Field(sa_type=Text)
+    updated_at: datetime = Field(default_factory=_now, sa_type=UTCDateTime)

@@ -1,0 +1,180 @@
+"""Who may do what: the one place where access is decided (DESIGN.md, "Who may see and do what").
+
+Every route declares its access rule as a dependency — ``Access.public()``,
+``Access.directory()``, ``Access.signed_in()`` or ``Access.allowed(Permission.X)`` — and the
+permission-matrix test fails for any route without one. Lists are scoped in their queries by
+the domain functions, using the principal these rules provide; templates only hide what the
+server already forbids.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from enum import StrEnum
+from typing import Annotated, Literal
+
+from fastapi import Depends, Request
+from sqlmodel import Session
+
+from lotse import auth
+from lotse.db import SessionDep
+from lotse.errors import LotseError
+from lotse.i18n import N_
+from lotse.models import Role, SiteSetting
+from sqlmodel import select
+
+
+ROLE_LABELS: dict[Role, str] = {
+    Role.case_manager: N_("Case manager"),
+    Role.partner_staff: N_("Partner staff"),
+    Role.partner_admin: N_("Partner administrator"),
+    Role.coordinator: N_("Coordinator"),
+    Role.admin: N_("Administrator"),
+}
+
+
+class Permission(StrEnum):
+    suggest_directory_changes = "suggest_directory_changes"
+    edit_directory = "edit_directory"
+    manage_partners = "manage_partners"
+    manage_users = "manage_users"
+    manage_own_staff = "manage_own_staff"
+    read_audit_all = "read_audit_all"
+    read_audit_directory = "read_audit_directory"
+    manage_settings = "manage_settings"
+
+
+ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
+    Role.case_manager: frozenset({Permission.suggest_directory_changes}),
+    Role.partner_staff: frozenset({Permission.suggest_directory_changes}),
+    Role.partner_admin: frozenset({Permission.suggest_directory_changes,
+                                   Permission.manage_own_staff}),
+    Role.coordinator: frozenset({Permission.edit_directory, Permission.manage_partners,
+                                 Permission.manage_users, Permission.read_audit_directory}),
+    Role.admin: frozenset({Permission.edit_directory, Permission.manage_partners,
+                           Permission.manage_users, Permission.read_audit_all,
+                           Permission.read_audit_directory, Permission.manage_settings}),
+}
+
+
+def permissions_of(roles: frozenset[Role]) -> frozenset[Permission]:
+    granted: set[Permission] = set()
+    for role in roles:
+        granted |= ROLE_PERMISSIONS[role]
+    return frozenset(granted)
+
+
+class NotSignedIn(LotseError):
+    status_code = 401
+    code = "not_signed_in"
+    message = N_("Please log in to continue.")
+
+
+class SessionExpired(NotSignedIn):
+    code = "session_expired"
+    message = N_("Your session has ended. Please log in again.")
+
+
+class Forbidden(LotseError):
+    status_code = 403
+    code = "forbidden"
+    message = N_("You are not allowed to do this.")
+
+
+class PasswordChangeRequired(LotseError):
+    status_code = 403
+    code = "password_change_required"
+    message = N_("Please choose a new password before you continue.")
+
+
+PUBLIC_DIRECTORY_KEY = "public_directory"
+
+
+def public_directory_enabled(*, session: Session, default: bool) -> bool:
+    row = session.exec(select(SiteSetting).where(SiteSetting.key == PUBLIC_DIRECTORY_KEY)).first()
+    return default if row is None else row.value == "true"
+
+
+def principal_of(request: Request, session: Session) -> auth.Principal | None:
+    """The user behind a Bearer token or a session cookie, or None; cached on the request."""
+    if "principal" in request.scope.setdefault("lotse", {}):
+        return request.scope["lotse"]["principal"]  # type: ignore[no-any-return]
+    principal = None
+    header = request.headers.get("authorization", "")
+    if header.lower().startswith("bearer "):
+        principal = auth.resolve_token(session=session, secret=header[7:].strip())
+        if principal is None:
+            raise NotSignedIn(N_("The access token is unknown, expired or revoked."))
+    else:
+        token = request.cookies.get(auth.SESSION_COOKIE)
+        if token:
+            timeout = timedelta(hours=request.app.state.settings.session_timeout_hours)
+            principal = auth.resolve_session(session=session, token=token, timeout=timeout)
+            if principal is None:
+                request.scope["lotse"]["session_expired"] = True
+    request.scope["lotse"]["principal"] = principal
+    return principal
+
+
+@dataclass(frozen=True)
+class Access:
+    """An access rule, attached to a route as a dependency; see the module docstring."""
+
+    kind: Literal["public", "directory", "signed_in", "allowed"]
+    permissions: frozenset[Permission] = frozenset()
+    roles: frozenset[Role] = frozenset()
+    # Routes a user who must change their password may still use.
+    during_password_change: bool = False
+
+    @classmethod
+    def public(cls) -> "Access":
+        return cls("public")
+
+    @classmethod
+    def directory(cls) -> "Access":
+        """The public directory: open to everyone unless an admin turned public access off."""
+        return cls("directory")
+
+    @classmethod
+    def signed_in(cls, *, during_password_change: bool = False) -> "Access":
+        return cls("signed_in", during_password_change=during_password_change)
+
+    @classmethod
+    def allowed(cls, *permissions: Permission) -> "Access":
+        """Signed in with a role that grants any of these permissions."""
+        return cls("allowed", permissions=frozenset(permissions))
+
+    @classmethod
+    def for_roles(cls, *roles: Role) -> "Access":
+        """Signed in with any of these roles (for work that belongs to a role, not a right)."""
+        return cls("allowed", roles=frozenset(roles))
+
+    def __call__(self, request: Request, session: SessionDep) -> auth.Principal | None:
+        principal = principal_of(request, session)
+        if self.kind == "public":
+            return principal
+        if self.kind == "directory":
+            if principal is not None or public_directory_enabled(
+                session=session, default=request.app.state.settings.public_directory
+            ):
+                return principal
+        if principal is None:
+            if request.scope["lotse"].get("session_expired"):
+                raise SessionExpired()
+            raise NotSignedIn()
+        if principal.user.must_change_password and not self.during_password_change \
+                and not principal.via_token:
+            raise PasswordChangeRequired()
+        if self.kind == "allowed" and not (
+            permissions_of(principal.roles) & self.permissions or principal.roles & self.roles
+        ):
+            raise Forbidden()
+        return principal
+
+
+def rule(access: Access) -> Callable[..., auth.Principal | None]:
+    """The dependency for a route's ``dependencies=[...]`` or a parameter."""
+    return access
+
+
+OptionalPrincipal = Annotated[auth.Principal | None, Depends(Access.public())]
