@@ -34,9 +34,7 @@ from lotse.db import SessionDep
 from lotse.permissions import Access
 from lotse.timeutil import utcnow
 
-router = APIRouter(
-    prefix="/api/v1", tags=["directory"], dependencies=[Depends(Access.directory())]
-)
+router = APIRouter(prefix="/api/v1", tags=["directory"], dependencies=[Depends(Access.directory())])
 
 LanguageParam = Annotated[
     str | None,

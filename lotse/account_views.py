@@ -31,17 +31,22 @@ def client_ip(request: Request) -> str:
 def _set_session_cookie(request: Request, response: Response, token: str) -> None:
     settings = request.app.state.settings
     response.set_cookie(
-        auth.SESSION_COOKIE, token, httponly=True, samesite="lax",
+        auth.SESSION_COOKIE,
+        token,
+        httponly=True,
+        samesite="lax",
         secure=request.url.scheme == "https" or settings.base_url.startswith("https"),
         max_age=int(settings.session_timeout_hours * 3600),
     )
 
 
-@router.get("/login", name="login", dependencies=[Depends(Access.public())],
-            response_class=HTMLResponse)
+@router.get(
+    "/login", name="login", dependencies=[Depends(Access.public())], response_class=HTMLResponse
+)
 def login_form(request: Request, next: str | None = None, reason: str | None = None) -> Response:
-    return render(request, "account/login.html", {"next": safe_next(next), "reason": reason,
-                                                  "email": ""})
+    return render(
+        request, "account/login.html", {"next": safe_next(next), "reason": reason, "email": ""}
+    )
 
 
 @router.post("/login", name="login_submit", dependencies=[Depends(Access.public())])
@@ -53,26 +58,39 @@ def login(
     next: Annotated[str, Form(max_length=2000)] = "/",
 ) -> Response:
     try:
-        user = accounts.authenticate(session=session, email=email, password=password,
-                                     ip_address=client_ip(request))
+        user = accounts.authenticate(
+            session=session, email=email, password=password, ip_address=client_ip(request)
+        )
     except LotseError as error:
         # Failed attempts are recorded even though the login is refused.
         session.commit()
-        return render(request, "account/login.html",
-                      {"next": safe_next(next), "error": error.translated(), "email": email},
-                      status_code=error.status_code)
+        return render(
+            request,
+            "account/login.html",
+            {"next": safe_next(next), "error": error.translated(), "email": email},
+            status_code=error.status_code,
+        )
     old = request.cookies.get(auth.SESSION_COOKIE)
     if old:
         auth.end_session(session=session, token=old)
-    token = auth.start_session(session=session, user=user, ip_address=client_ip(request),
-                               user_agent=request.headers.get("user-agent"))
+    token = auth.start_session(
+        session=session,
+        user=user,
+        ip_address=client_ip(request),
+        user_agent=request.headers.get("user-agent"),
+    )
     session.commit()
     target = "/account/password" if user.must_change_password else safe_next(next)
     response = RedirectResponse(target, status_code=303)
     _set_session_cookie(request, response, token)
     if user.language and i18n.is_ui_language(user.language):
-        response.set_cookie(i18n.LANGUAGE_COOKIE, user.language, httponly=True, samesite="lax",
-                            max_age=365 * 24 * 3600)
+        response.set_cookie(
+            i18n.LANGUAGE_COOKIE,
+            user.language,
+            httponly=True,
+            samesite="lax",
+            max_age=365 * 24 * 3600,
+        )
     return response
 
 
@@ -80,25 +98,32 @@ def login(
 def logout(request: Request, session: SessionDep, principal: SignedInChangingPassword) -> Response:
     token = request.cookies.get(auth.SESSION_COOKIE)
     if token:
-        accounts.logout(session=session, token=token,
-                        actor=Actor.of(principal.user, client_ip(request)))
+        accounts.logout(
+            session=session, token=token, actor=Actor.of(principal.user, client_ip(request))
+        )
         session.commit()
     response = RedirectResponse("/login?reason=logged_out", status_code=303)
     response.delete_cookie(auth.SESSION_COOKIE)
     return response
 
 
-def _account_page(request: Request, session: SessionDep, principal: auth.Principal,
-                  **extra: object) -> HTMLResponse:
+def _account_page(
+    request: Request, session: SessionDep, principal: auth.Principal, **extra: object
+) -> HTMLResponse:
     from partners.organizations import get_partner
 
-    return render(request, "account/account.html", {
-        "principal": principal,
-        "organization": get_partner(session=session, partner_id=principal.organization_id),
-        "tokens": auth.tokens_of(session=session, user_id=principal.id),
-        "token_validity_days": TOKEN_VALIDITY_DAYS,
-        **extra,
-    }, status_code=422 if extra.get("errors") else 200)
+    return render(
+        request,
+        "account/account.html",
+        {
+            "principal": principal,
+            "organization": get_partner(session=session, partner_id=principal.organization_id),
+            "tokens": auth.tokens_of(session=session, user_id=principal.id),
+            "token_validity_days": TOKEN_VALIDITY_DAYS,
+            **extra,
+        },
+        status_code=422 if extra.get("errors") else 200,
+    )
 
 
 @router.get("/account", name="account", response_class=HTMLResponse)
@@ -125,17 +150,25 @@ def change_password(
         errors["repeat_password"] = i18n.gettext("The two new passwords are not the same.")
     else:
         try:
-            accounts.change_password(session=session, user=principal.user,
-                                     current=current_password, new=new_password,
-                                     actor=Actor.of(principal.user, client_ip(request)))
+            accounts.change_password(
+                session=session,
+                user=principal.user,
+                current=current_password,
+                new=new_password,
+                actor=Actor.of(principal.user, client_ip(request)),
+            )
         except accounts.WrongCurrentPassword as error:
             errors["current_password"] = error.translated()
         except LotseError as error:
             errors["new_password"] = error.translated()
     if errors:
         session.rollback()
-        return render(request, "account/password.html",
-                      {"principal": principal, "errors": errors}, status_code=422)
+        return render(
+            request,
+            "account/password.html",
+            {"principal": principal, "errors": errors},
+            status_code=422,
+        )
     session.commit()
     return RedirectResponse("/account?changed=password", status_code=303)
 
@@ -152,8 +185,9 @@ def change_language(
     session.commit()
     response = RedirectResponse("/account?changed=language", status_code=303)
     if chosen:
-        response.set_cookie(i18n.LANGUAGE_COOKIE, chosen, httponly=True, samesite="lax",
-                            max_age=365 * 24 * 3600)
+        response.set_cookie(
+            i18n.LANGUAGE_COOKIE, chosen, httponly=True, samesite="lax", max_age=365 * 24 * 3600
+        )
     return response
 
 
@@ -166,25 +200,43 @@ def create_token(
     valid_days: Annotated[int, Form()] = 90,
 ) -> Response:
     if not token_name.strip() or valid_days not in TOKEN_VALIDITY_DAYS:
-        return _account_page(request, session, principal, errors={
-            "token_name": i18n.gettext("Give the token a name, e.g. the program that uses it.")
-        })
-    token, secret = auth.create_token(session=session, user=principal.user, name=token_name,
-                                      valid_days=valid_days)
-    audit.record(session=session, actor=Actor.of(principal.user, client_ip(request)),
-                 action="token.created", category=AuditCategory.account,
-                 object_type="api_token", object_id=token.id, name=token.name)
+        return _account_page(
+            request,
+            session,
+            principal,
+            errors={
+                "token_name": i18n.gettext("Give the token a name, e.g. the program that uses it.")
+            },
+        )
+    token, secret = auth.create_token(
+        session=session, user=principal.user, name=token_name, valid_days=valid_days
+    )
+    audit.record(
+        session=session,
+        actor=Actor.of(principal.user, client_ip(request)),
+        action="token.created",
+        category=AuditCategory.account,
+        object_type="api_token",
+        object_id=token.id,
+        name=token.name,
+    )
     session.commit()
     return _account_page(request, session, principal, new_token=secret)
 
 
 @router.post("/account/tokens/{token_id}/revoke", name="token_revoke")
-def revoke_token(request: Request, session: SessionDep, principal: SignedIn,
-                 token_id: uuid.UUID) -> Response:
+def revoke_token(
+    request: Request, session: SessionDep, principal: SignedIn, token_id: uuid.UUID
+) -> Response:
     if not auth.revoke_token(session=session, user_id=principal.id, token_id=token_id):
         raise NotFound()
-    audit.record(session=session, actor=Actor.of(principal.user, client_ip(request)),
-                 action="token.revoked", category=AuditCategory.account,
-                 object_type="api_token", object_id=token_id)
+    audit.record(
+        session=session,
+        actor=Actor.of(principal.user, client_ip(request)),
+        action="token.revoked",
+        category=AuditCategory.account,
+        object_type="api_token",
+        object_id=token_id,
+    )
     session.commit()
     return RedirectResponse("/account?changed=token", status_code=303)

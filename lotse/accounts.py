@@ -14,8 +14,13 @@ from lotse.audit import Actor
 from lotse.errors import Conflict, LotseError, NotFound
 from lotse.i18n import N_
 from lotse.models import AuditCategory, LoginAttempt, Role, User, UserRole
-from lotse.passwords import burn_verification_time, check_policy, hash_password, needs_rehash, \
-    verify_password
+from lotse.passwords import (
+    burn_verification_time,
+    check_policy,
+    hash_password,
+    needs_rehash,
+    verify_password,
+)
 from lotse.timeutil import utcnow
 
 LOCKOUT_WINDOW = timedelta(minutes=15)
@@ -65,11 +70,14 @@ def normalise_email(email: str) -> str:
 
 def _failures_since(session: Session, since: datetime, **where: str) -> int:
     conditions = [getattr(LoginAttempt, name) == value for name, value in where.items()]
-    return session.scalar(
-        select(func.count()).select_from(LoginAttempt).where(
-            col(LoginAttempt.attempted_at) >= since, *conditions
+    return (
+        session.scalar(
+            select(func.count())
+            .select_from(LoginAttempt)
+            .where(col(LoginAttempt.attempted_at) >= since, *conditions)
         )
-    ) or 0
+        or 0
+    )
 
 
 def authenticate(
@@ -84,36 +92,63 @@ def authenticate(
         _failures_since(session, since, email=email) >= MAX_FAILURES_PER_ACCOUNT
         or _failures_since(session, since, ip_address=ip_address) >= MAX_FAILURES_PER_ADDRESS
     ):
-        audit.record(session=session, actor=Actor(None, email, ip_address), action="login.locked",
-                     category=AuditCategory.account)
+        audit.record(
+            session=session,
+            actor=Actor(None, email, ip_address),
+            action="login.locked",
+            category=AuditCategory.account,
+        )
         raise LoginLocked(minutes=minutes)
     user = session.exec(select(User).where(User.email == email)).first()
     if user is None:
         burn_verification_time(password)
     if user is None or not verify_password(user.password_hash, password):
         session.add(LoginAttempt(email=email, ip_address=ip_address, attempted_at=now))
-        audit.record(session=session, actor=Actor(None, email, ip_address), action="login.failed",
-                     category=AuditCategory.account,
-                     object_type="user" if user else None, object_id=user.id if user else None)
+        audit.record(
+            session=session,
+            actor=Actor(None, email, ip_address),
+            action="login.failed",
+            category=AuditCategory.account,
+            object_type="user" if user else None,
+            object_id=user.id if user else None,
+        )
         raise LoginFailed()
     if not user.is_active:
-        audit.record(session=session, actor=Actor.of(user, ip_address), action="login.refused_disabled",
-                     category=AuditCategory.account, object_type="user", object_id=user.id)
+        audit.record(
+            session=session,
+            actor=Actor.of(user, ip_address),
+            action="login.refused_disabled",
+            category=AuditCategory.account,
+            object_type="user",
+            object_id=user.id,
+        )
         raise AccountDisabled()
     if needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
-    session.exec(delete(LoginAttempt).where(col(LoginAttempt.email) == email))  # type: ignore[call-overload]
+    session.exec(delete(LoginAttempt).where(col(LoginAttempt.email) == email))
     user.last_login_at = now
     session.add(user)
-    audit.record(session=session, actor=Actor.of(user, ip_address), action="login.succeeded",
-                 category=AuditCategory.account, object_type="user", object_id=user.id)
+    audit.record(
+        session=session,
+        actor=Actor.of(user, ip_address),
+        action="login.succeeded",
+        category=AuditCategory.account,
+        object_type="user",
+        object_id=user.id,
+    )
     return user
 
 
 def logout(*, session: Session, token: str, actor: Actor) -> None:
     auth.end_session(session=session, token=token)
-    audit.record(session=session, actor=actor, action="logout", category=AuditCategory.account,
-                 object_type="user", object_id=actor.id)
+    audit.record(
+        session=session,
+        actor=actor,
+        action="logout",
+        category=AuditCategory.account,
+        object_type="user",
+        object_id=actor.id,
+    )
 
 
 def generated_password() -> str:
@@ -142,31 +177,55 @@ def create_user(*, session: Session, user_in: NewUser, actor: Actor) -> tuple[Us
         one_time = password = generated_password()
     else:
         check_policy(password, email=email)
-    user = User(email=email, display_name=user_in.display_name.strip(),
-                organization_id=user_in.organization_id, password_hash=hash_password(password),
-                must_change_password=one_time is not None)
+    user = User(
+        email=email,
+        display_name=user_in.display_name.strip(),
+        organization_id=user_in.organization_id,
+        password_hash=hash_password(password),
+        must_change_password=one_time is not None,
+    )
     session.add(user)
     session.flush()
     set_roles(session=session, user=user, roles=user_in.roles, actor=actor, audit_it=False)
-    audit.record(session=session, actor=actor, action="user.created", category=AuditCategory.account,
-                 object_type="user", object_id=user.id, email=email,
-                 roles=sorted(user_in.roles), organization_id=user_in.organization_id)
+    audit.record(
+        session=session,
+        actor=actor,
+        action="user.created",
+        category=AuditCategory.account,
+        object_type="user",
+        object_id=user.id,
+        email=email,
+        roles=sorted(user_in.roles),
+        organization_id=user_in.organization_id,
+    )
     return user, one_time
 
 
-def set_roles(*, session: Session, user: User, roles: frozenset[Role], actor: Actor,
-              audit_it: bool = True) -> None:
+def set_roles(
+    *, session: Session, user: User, roles: frozenset[Role], actor: Actor, audit_it: bool = True
+) -> None:
     current = auth.roles_of(session=session, user_id=user.id)
     for role in current - roles:
-        session.exec(delete(UserRole).where(col(UserRole.user_id) == user.id,  # type: ignore[call-overload]
-                                            col(UserRole.role) == role))
+        session.exec(
+            delete(UserRole).where(
+                col(UserRole.user_id) == user.id,
+                col(UserRole.role) == role,
+            )
+        )
     for role in roles - current:
         session.add(UserRole(user_id=user.id, role=role))
     session.flush()
     if audit_it and current != roles:
-        audit.record(session=session, actor=actor, action="user.roles_changed",
-                     category=AuditCategory.account, object_type="user", object_id=user.id,
-                     before=sorted(current), after=sorted(roles))
+        audit.record(
+            session=session,
+            actor=actor,
+            action="user.roles_changed",
+            category=AuditCategory.account,
+            object_type="user",
+            object_id=user.id,
+            before=sorted(current),
+            after=sorted(roles),
+        )
 
 
 def set_active(*, session: Session, user: User, active: bool, actor: Actor) -> None:
@@ -178,9 +237,14 @@ def set_active(*, session: Session, user: User, active: bool, actor: Actor) -> N
     if not active:
         # A disabled account is signed out everywhere at once.
         auth.end_all_sessions(session=session, user_id=user.id)
-    audit.record(session=session, actor=actor,
-                 action="user.enabled" if active else "user.disabled",
-                 category=AuditCategory.account, object_type="user", object_id=user.id)
+    audit.record(
+        session=session,
+        actor=actor,
+        action="user.enabled" if active else "user.disabled",
+        category=AuditCategory.account,
+        object_type="user",
+        object_id=user.id,
+    )
 
 
 def reset_password(*, session: Session, user: User, actor: Actor) -> str:
@@ -191,8 +255,14 @@ def reset_password(*, session: Session, user: User, actor: Actor) -> str:
     user.updated_at = utcnow()
     session.add(user)
     auth.end_all_sessions(session=session, user_id=user.id)
-    audit.record(session=session, actor=actor, action="user.password_reset",
-                 category=AuditCategory.account, object_type="user", object_id=user.id)
+    audit.record(
+        session=session,
+        actor=actor,
+        action="user.password_reset",
+        category=AuditCategory.account,
+        object_type="user",
+        object_id=user.id,
+    )
     return password
 
 
@@ -204,8 +274,14 @@ def change_password(*, session: Session, user: User, current: str, new: str, act
     user.must_change_password = False
     user.password_changed_at = user.updated_at = utcnow()
     session.add(user)
-    audit.record(session=session, actor=actor, action="user.password_changed",
-                 category=AuditCategory.account, object_type="user", object_id=user.id)
+    audit.record(
+        session=session,
+        actor=actor,
+        action="user.password_changed",
+        category=AuditCategory.account,
+        object_type="user",
+        object_id=user.id,
+    )
 
 
 def set_language(*, session: Session, user: User, language: str | None) -> None:

@@ -48,8 +48,15 @@ def _visible_categories(principal: Principal) -> tuple[AuditCategory, ...] | Non
     return (AuditCategory.directory,)
 
 
-def _filters(principal: Principal, actor: str, action: str, object_id: str,
-             since: datetime | None, until: datetime | None, timezone: str) -> AuditFilter:
+def _filters(
+    principal: Principal,
+    actor: str,
+    action: str,
+    object_id: str,
+    since: datetime | None,
+    until: datetime | None,
+    timezone: str,
+) -> AuditFilter:
     zone = ZoneInfo(timezone)
 
     def local(day: datetime | None) -> datetime | None:
@@ -57,8 +64,10 @@ def _filters(principal: Principal, actor: str, action: str, object_id: str,
 
     end = local(until)
     return AuditFilter(
-        actor=actor.strip() or None, action=action.strip() or None,
-        object_id=object_id.strip() or None, since=local(since),
+        actor=actor.strip() or None,
+        action=action.strip() or None,
+        object_id=object_id.strip() or None,
+        since=local(since),
         until=end + timedelta(days=1) if end else None,
         categories=_visible_categories(principal),
     )
@@ -76,18 +85,32 @@ def audit_log(
     until: BlankDate = None,
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
 ) -> HTMLResponse:
-    filters = _filters(principal, actor, action, object_id, since, until,
-                       request.app.state.settings.timezone)
-    events, total = audit.list_events(session=session, filters=filters,
-                                      offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE)
-    query = {"actor": actor, "action": action, "object_id": object_id,
-             "since": since.date().isoformat() if since else "",
-             "until": until.date().isoformat() if until else ""}
-    return render(request, "admin/audit_log.html", {
-        "events": events, "total": total, "page": page, "pages": max(1, -(-total // PAGE_SIZE)),
-        "query": query, "actions": audit.actions(session=session),
-        "everything": filters.categories is None,
-    })
+    filters = _filters(
+        principal, actor, action, object_id, since, until, request.app.state.settings.timezone
+    )
+    events, total = audit.list_events(
+        session=session, filters=filters, offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE
+    )
+    query = {
+        "actor": actor,
+        "action": action,
+        "object_id": object_id,
+        "since": since.date().isoformat() if since else "",
+        "until": until.date().isoformat() if until else "",
+    }
+    return render(
+        request,
+        "admin/audit_log.html",
+        {
+            "events": events,
+            "total": total,
+            "page": page,
+            "pages": max(1, -(-total // PAGE_SIZE)),
+            "query": query,
+            "actions": audit.actions(session=session, categories=filters.categories),
+            "everything": filters.categories is None,
+        },
+    )
 
 
 @router.get("/audit.csv", name="audit_csv")
@@ -101,25 +124,39 @@ def audit_csv(
     since: BlankDate = None,
     until: BlankDate = None,
 ) -> Response:
-    filters = _filters(principal, actor, action, object_id, since, until,
-                       request.app.state.settings.timezone)
+    filters = _filters(
+        principal, actor, action, object_id, since, until, request.app.state.settings.timezone
+    )
     events, _ = audit.list_events(session=session, filters=filters, limit=1_000_000)
-    audit.record(session=session, actor=Actor.of(principal.user, client_ip(request)),
-                 action="audit.exported", category=AuditCategory.account, rows=len(events))
+    audit.record(
+        session=session,
+        actor=Actor.of(principal.user, client_ip(request)),
+        action="audit.exported",
+        category=AuditCategory.account,
+        rows=len(events),
+    )
     session.commit()
     stamp = utcnow().strftime("%Y%m%d-%H%M")
     return Response(
-        audit.to_csv(events), media_type="text/csv; charset=utf-8",
+        audit.to_csv(events),
+        media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="lotse-audit-{stamp}.csv"'},
     )
 
 
 @router.get("/settings", name="site_settings", response_class=HTMLResponse)
-def site_settings(request: Request, session: SessionDep, principal: ManagesSettings) -> HTMLResponse:
-    return render(request, "admin/settings.html", {
-        "public_directory": public_directory_enabled(
-            session=session, default=request.app.state.settings.public_directory),
-    })
+def site_settings(
+    request: Request, session: SessionDep, principal: ManagesSettings
+) -> HTMLResponse:
+    return render(
+        request,
+        "admin/settings.html",
+        {
+            "public_directory": public_directory_enabled(
+                session=session, default=request.app.state.settings.public_directory
+            ),
+        },
+    )
 
 
 @router.post("/settings", name="site_settings_save")
@@ -136,9 +173,15 @@ def save_site_settings(
         row = SiteSetting(key=PUBLIC_DIRECTORY_KEY, value=value)
     row.value, row.updated_at = value, utcnow()
     session.add(row)
-    audit.record(session=session, actor=Actor.of(principal.user, client_ip(request)),
-                 action="settings.changed", category=AuditCategory.settings,
-                 object_type="site_setting", object_id=PUBLIC_DIRECTORY_KEY,
-                 before=before, after=value)
+    audit.record(
+        session=session,
+        actor=Actor.of(principal.user, client_ip(request)),
+        action="settings.changed",
+        category=AuditCategory.settings,
+        object_type="site_setting",
+        object_id=PUBLIC_DIRECTORY_KEY,
+        before=before,
+        after=value,
+    )
     session.commit()
     return RedirectResponse("/admin/settings?saved=1", status_code=303)

@@ -10,8 +10,8 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy.engine import Engine
 
 from lotse import PROJECT_ROOT, __version__, health
-from lotse.db import make_engine
 from lotse.csrf import CsrfCookieMiddleware, csrf_protect
+from lotse.db import make_engine
 from lotse.errors import install_error_handlers
 from lotse.middleware import LanguageMiddleware, SecurityHeadersMiddleware
 from lotse.migrate import ensure_current

@@ -24,8 +24,9 @@ class Actor:
 
     @classmethod
     def of(cls, user: User | None, ip_address: str | None = None) -> "Actor":
-        return cls(id=user.id if user else None, email=user.email if user else None,
-                   ip_address=ip_address)
+        return cls(
+            id=user.id if user else None, email=user.email if user else None, ip_address=ip_address
+        )
 
 
 SYSTEM = Actor(id=None, email=None)
@@ -42,9 +43,14 @@ def record(
     **details: Any,
 ) -> AuditEvent:
     event = AuditEvent(
-        actor_id=actor.id, actor_email=actor.email, action=action, category=category,
-        object_type=object_type, object_id=str(object_id) if object_id is not None else None,
-        ip_address=actor.ip_address, details=json.dumps(details, default=str, sort_keys=True),
+        actor_id=actor.id,
+        actor_email=actor.email,
+        action=action,
+        category=category,
+        object_type=object_type,
+        object_id=str(object_id) if object_id is not None else None,
+        ip_address=actor.ip_address,
+        details=json.dumps(details, default=str, sort_keys=True),
     )
     session.add(event)
     session.flush()
@@ -61,7 +67,7 @@ class AuditFilter:
     categories: tuple[AuditCategory, ...] | None = None  # None: all
 
 
-def _query(filters: AuditFilter):  # noqa: ANN202 - a SQLModel select
+def _query(filters: AuditFilter):
     query = select(AuditEvent)
     if filters.categories is not None:
         query = query.where(col(AuditEvent.category).in_(filters.categories))
@@ -83,18 +89,28 @@ def list_events(
 ) -> tuple[list[AuditEvent], int]:
     query = _query(filters)
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    rows = session.exec(
-        query.order_by(col(AuditEvent.at).desc()).offset(offset).limit(limit)
-    ).all()
+    rows = session.exec(query.order_by(col(AuditEvent.at).desc()).offset(offset).limit(limit)).all()
     return list(rows), total
 
 
-def actions(*, session: Session) -> list[str]:
-    return list(session.exec(select(AuditEvent.action).distinct().order_by(AuditEvent.action)))
+def actions(*, session: Session, categories: tuple[AuditCategory, ...] | None) -> list[str]:
+    """The actions that occur in the categories the reader may see."""
+    query = select(AuditEvent.action).distinct().order_by(col(AuditEvent.action))
+    if categories is not None:
+        query = query.where(col(AuditEvent.category).in_(categories))
+    return list(session.exec(query))
 
 
-CSV_COLUMNS = ("at", "actor_email", "action", "category", "object_type", "object_id",
-               "ip_address", "details")
+CSV_COLUMNS = (
+    "at",
+    "actor_email",
+    "action",
+    "category",
+    "object_type",
+    "object_id",
+    "ip_address",
+    "details",
+)
 
 
 def to_csv(events: Iterable[AuditEvent]) -> str:
@@ -102,8 +118,16 @@ def to_csv(events: Iterable[AuditEvent]) -> str:
     writer = csv.writer(buffer)
     writer.writerow(CSV_COLUMNS)
     for event in events:
-        writer.writerow([
-            event.at.isoformat(), event.actor_email or "system", event.action, event.category,
-            event.object_type or "", event.object_id or "", event.ip_address or "", event.details,
-        ])
+        writer.writerow(
+            [
+                event.at.isoformat(),
+                event.actor_email or "system",
+                event.action,
+                event.category,
+                event.object_type or "",
+                event.object_id or "",
+                event.ip_address or "",
+                event.details,
+            ]
+        )
     return buffer.getvalue()

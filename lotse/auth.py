@@ -61,8 +61,12 @@ def start_session(
     """A new session with a fresh token (a new id at every login: no session fixation)."""
     token = secrets.token_urlsafe(32)
     session.add(
-        AuthSession(token_hash=_digest(token), user_id=user.id, ip_address=ip_address,
-                    user_agent=(user_agent or "")[:300] or None)
+        AuthSession(
+            token_hash=_digest(token),
+            user_id=user.id,
+            ip_address=ip_address,
+            user_agent=(user_agent or "")[:300] or None,
+        )
     )
     session.flush()
     return token
@@ -82,8 +86,7 @@ def resolve_session(
         row.last_seen_at = now
         session.add(row)
         session.flush()
-    return Principal(user=user, roles=roles_of(session=session, user_id=user.id),
-                     session_id=row.id)
+    return Principal(user=user, roles=roles_of(session=session, user_id=user.id), session_id=row.id)
 
 
 def end_session(*, session: Session, token: str) -> None:
@@ -96,8 +99,9 @@ def end_session(*, session: Session, token: str) -> None:
 
 def end_all_sessions(*, session: Session, user_id: uuid.UUID) -> int:
     rows = session.exec(
-        select(AuthSession).where(AuthSession.user_id == user_id,
-                                  col(AuthSession.revoked_at).is_(None))
+        select(AuthSession).where(
+            AuthSession.user_id == user_id, col(AuthSession.revoked_at).is_(None)
+        )
     ).all()
     now = utcnow()
     for row in rows:
@@ -116,15 +120,20 @@ def create_token(
     """A new token; the plain secret is returned once and never stored."""
     secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
     token = ApiToken(
-        user_id=user.id, name=name.strip()[:120], prefix=secret[: len(TOKEN_PREFIX) + 6],
-        token_hash=_digest(secret), expires_at=utcnow() + timedelta(days=valid_days),
+        user_id=user.id,
+        name=name.strip()[:120],
+        prefix=secret[: len(TOKEN_PREFIX) + 6],
+        token_hash=_digest(secret),
+        expires_at=utcnow() + timedelta(days=valid_days),
     )
     session.add(token)
     session.flush()
     return token, secret
 
 
-def resolve_token(*, session: Session, secret: str, now: datetime | None = None) -> Principal | None:
+def resolve_token(
+    *, session: Session, secret: str, now: datetime | None = None
+) -> Principal | None:
     now = now or utcnow()
     if not secret.startswith(TOKEN_PREFIX):
         return None
@@ -145,7 +154,8 @@ def resolve_token(*, session: Session, secret: str, now: datetime | None = None)
 def tokens_of(*, session: Session, user_id: uuid.UUID) -> list[ApiToken]:
     return list(
         session.exec(
-            select(ApiToken).where(ApiToken.user_id == user_id)
+            select(ApiToken)
+            .where(ApiToken.user_id == user_id)
             .order_by(col(ApiToken.created_at).desc())
         ).all()
     )

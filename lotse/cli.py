@@ -99,8 +99,10 @@ def seed(
     seed_dir: Annotated[Path | None, typer.Option(help="Seed data folder")] = None,
     demo_accounts: Annotated[
         bool | None,
-        typer.Option(help="Also the demo organisations and one account per role, with public "
-                     "passwords (default: only when LOTSE_ENVIRONMENT=demo)"),
+        typer.Option(
+            help="Also the demo organisations and one account per role, with public "
+            "passwords (default: only when LOTSE_ENVIRONMENT=demo)"
+        ),
     ] = None,
 ) -> None:
     """Load the taxonomy and a region's demo directory (default: Hagen). Safe to run again."""
@@ -173,8 +175,10 @@ def user_create(
     email: Annotated[str, typer.Option(help="Login email address")],
     role: Annotated[
         list[str],
-        typer.Option(help="Role (repeat for several): case_manager, partner_staff, "
-                     "partner_admin, coordinator, admin"),
+        typer.Option(
+            help="Role (repeat for several): case_manager, partner_staff, "
+            "partner_admin, coordinator, admin"
+        ),
     ],
     org: Annotated[str, typer.Option(help="Organisation name; created if it does not exist")],
     name: Annotated[str | None, typer.Option(help="Display name (default: the email)")] = None,
@@ -211,23 +215,31 @@ def user_create(
         ).first()
         if partner is None:
             partner = create_partner(
-                session=session, actor=SYSTEM,
-                partner_in=PartnerIn(name=org, notification_email=None,
-                                     directory_organization_id=None),
+                session=session,
+                actor=SYSTEM,
+                partner_in=PartnerIn(
+                    name=org, notification_email=None, directory_organization_id=None
+                ),
             )
             console.print(f"Created the organisation {org!r}.")
         try:
             user, one_time = accounts.create_user(
-                session=session, actor=SYSTEM,
-                user_in=accounts.NewUser(email=email, display_name=name or email,
-                                         organization_id=partner.id, roles=roles,
-                                         password=password),
+                session=session,
+                actor=SYSTEM,
+                user_in=accounts.NewUser(
+                    email=email,
+                    display_name=name or email,
+                    organization_id=partner.id,
+                    roles=roles,
+                    password=password,
+                ),
             )
         except LotseError as error:
             session.rollback()
             _fail(error.translated())
         session.commit()
-    console.print(f"Created {user.email} ({', '.join(sorted(roles))}) in {org}.")
+        created = user.email
+    console.print(f"Created {created} ({', '.join(sorted(roles))}) in {org}.")
     if one_time:
         console.print(f"One-time password (must be changed at the first login): {one_time}")
 

@@ -54,7 +54,7 @@ def _cookie_value(scope: Scope, name: str) -> str | None:
             cookie: SimpleCookie = SimpleCookie()
             try:
                 cookie.load(value.decode("latin-1"))
-            except Exception:  # noqa: BLE001 - a malformed header means no cookie
+            except Exception:
                 return None
             morsel = cookie.get(name)
             return morsel.value if morsel else None

@@ -2,11 +2,10 @@
 
 import logging
 from typing import Any
+from urllib.parse import urlencode
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from urllib.parse import urlencode
-
 from fastapi.responses import JSONResponse, RedirectResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
@@ -121,7 +120,7 @@ def _error_response(
     return render(
         request,
         "errors/error.html",
-        {"status_code": status_code, "message": message, "details": details or []},
+        {"status_code": status_code, "code": code, "message": message, "details": details or []},
         status_code=status_code,
     )
 
@@ -137,7 +136,8 @@ _HTTP_MESSAGES = {
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(LotseError)
     async def lotse_error(request: Request, error: LotseError) -> Response:
-        if not is_api_request(request):
+        uses_token = request.headers.get("authorization", "").lower().startswith("bearer ")
+        if not is_api_request(request) and not uses_token:
             if error.status_code == 401:
                 reason = "expired" if error.code == "session_expired" else "required"
                 target = request.url.path + (f"?{request.url.query}" if request.url.query else "")

@@ -14,15 +14,13 @@ from enum import StrEnum
 from typing import Annotated, Literal
 
 from fastapi import Depends, Request
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from lotse import auth
 from lotse.db import SessionDep
 from lotse.errors import LotseError
 from lotse.i18n import N_
 from lotse.models import Role, SiteSetting
-from sqlmodel import select
-
 
 ROLE_LABELS: dict[Role, str] = {
     Role.case_manager: N_("Case manager"),
@@ -47,13 +45,27 @@ class Permission(StrEnum):
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.case_manager: frozenset({Permission.suggest_directory_changes}),
     Role.partner_staff: frozenset({Permission.suggest_directory_changes}),
-    Role.partner_admin: frozenset({Permission.suggest_directory_changes,
-                                   Permission.manage_own_staff}),
-    Role.coordinator: frozenset({Permission.edit_directory, Permission.manage_partners,
-                                 Permission.manage_users, Permission.read_audit_directory}),
-    Role.admin: frozenset({Permission.edit_directory, Permission.manage_partners,
-                           Permission.manage_users, Permission.read_audit_all,
-                           Permission.read_audit_directory, Permission.manage_settings}),
+    Role.partner_admin: frozenset(
+        {Permission.suggest_directory_changes, Permission.manage_own_staff}
+    ),
+    Role.coordinator: frozenset(
+        {
+            Permission.edit_directory,
+            Permission.manage_partners,
+            Permission.manage_users,
+            Permission.read_audit_directory,
+        }
+    ),
+    Role.admin: frozenset(
+        {
+            Permission.edit_directory,
+            Permission.manage_partners,
+            Permission.manage_users,
+            Permission.read_audit_all,
+            Permission.read_audit_directory,
+            Permission.manage_settings,
+        }
+    ),
 }
 
 
@@ -98,7 +110,7 @@ def public_directory_enabled(*, session: Session, default: bool) -> bool:
 def principal_of(request: Request, session: Session) -> auth.Principal | None:
     """The user behind a Bearer token or a session cookie, or None; cached on the request."""
     if "principal" in request.scope.setdefault("lotse", {}):
-        return request.scope["lotse"]["principal"]  # type: ignore[no-any-return]
+        return request.scope["lotse"]["principal"]
     principal = None
     header = request.headers.get("authorization", "")
     if header.lower().startswith("bearer "):
@@ -162,8 +174,11 @@ class Access:
             if request.scope["lotse"].get("session_expired"):
                 raise SessionExpired()
             raise NotSignedIn()
-        if principal.user.must_change_password and not self.during_password_change \
-                and not principal.via_token:
+        if (
+            principal.user.must_change_password
+            and not self.during_password_change
+            and not principal.via_token
+        ):
             raise PasswordChangeRequired()
         if self.kind == "allowed" and not (
             permissions_of(principal.roles) & self.permissions or principal.roles & self.roles

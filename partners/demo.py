@@ -36,15 +36,18 @@ def seed_demo_accounts(*, session: Session, region_dir: Path) -> list[DemoAccoun
         partner_id = stable_id("partner_organization", entry["key"])
         listing = stable_id("organization", entry["listing"]) if entry.get("listing") else None
         partner_in = PartnerIn(
-            name=entry["name"], notification_email=entry.get("notification_email"),
+            name=entry["name"],
+            notification_email=entry.get("notification_email"),
             directory_organization_id=listing,
-            referral_service_ids=frozenset(stable_id("service", key)
-                                           for key in entry.get("referral_services", [])),
+            referral_service_ids=frozenset(
+                stable_id("service", key) for key in entry.get("referral_services", [])
+            ),
         )
         partner = session.get(PartnerOrganization, partner_id)
         if partner is None:
-            create_partner(session=session, partner_in=partner_in, actor=SYSTEM,
-                           partner_id=partner_id)
+            create_partner(
+                session=session, partner_in=partner_in, actor=SYSTEM, partner_id=partner_id
+            )
         elif differs(session=session, partner=partner, partner_in=partner_in):
             update_partner(session=session, partner=partner, partner_in=partner_in, actor=SYSTEM)
         partner_ids[entry["key"]] = partner_id
@@ -53,16 +56,23 @@ def seed_demo_accounts(*, session: Session, region_dir: Path) -> list[DemoAccoun
         email = accounts.normalise_email(entry["email"])
         if session.exec(select(User).where(User.email == email)).first() is None:
             accounts.create_user(
-                session=session, actor=SYSTEM,
+                session=session,
+                actor=SYSTEM,
                 user_in=accounts.NewUser(
-                    email=email, display_name=entry["name"],
+                    email=email,
+                    display_name=entry["name"],
                     organization_id=partner_ids[entry["organization"]],
                     roles=frozenset(Role(role) for role in entry["roles"]),
                     password=entry["password"],
                 ),
             )
-        created.append(DemoAccount(email=email, password=entry["password"],
-                                   roles=tuple(entry["roles"]),
-                                   organization=entry["organization"]))
+        created.append(
+            DemoAccount(
+                email=email,
+                password=entry["password"],
+                roles=tuple(entry["roles"]),
+                organization=entry["organization"],
+            )
+        )
     session.flush()
     return created

@@ -63,7 +63,8 @@ def listing_services(*, session: Session, organization_id: uuid.UUID | None) -> 
         return []
     return list(
         session.exec(
-            select(Service).where(Service.organization_id == organization_id)
+            select(Service)
+            .where(Service.organization_id == organization_id)
             .order_by(col(Service.name))
         ).all()
     )
@@ -80,12 +81,17 @@ def _apply(session: Session, partner: PartnerOrganization, partner_in: PartnerIn
     partner.updated_at = utcnow()
     session.add(partner)
     session.flush()
-    allowed = {service.id for service in listing_services(
-        session=session, organization_id=partner_in.directory_organization_id)}
+    allowed = {
+        service.id
+        for service in listing_services(
+            session=session, organization_id=partner_in.directory_organization_id
+        )
+    }
     if not partner_in.referral_service_ids <= allowed:
         raise ServiceOfAnotherProvider()
-    session.exec(delete(ReferralService).where(  # type: ignore[call-overload]
-        col(ReferralService.partner_organization_id) == partner.id))
+    session.exec(
+        delete(ReferralService).where(col(ReferralService.partner_organization_id) == partner.id)
+    )
     for service_id in partner_in.referral_service_ids:
         session.add(ReferralService(partner_organization_id=partner.id, service_id=service_id))
     session.flush()
@@ -96,45 +102,72 @@ def create_partner(
 ) -> PartnerOrganization:
     partner = PartnerOrganization(name=partner_in.name.strip(), id=partner_id or uuid.uuid4())
     _apply(session, partner, partner_in)
-    audit.record(session=session, actor=actor, action="partner.created",
-                 category=AuditCategory.account, object_type="partner_organization",
-                 object_id=partner.id, name=partner.name)
+    audit.record(
+        session=session,
+        actor=actor,
+        action="partner.created",
+        category=AuditCategory.account,
+        object_type="partner_organization",
+        object_id=partner.id,
+        name=partner.name,
+    )
     return partner
 
 
 def differs(*, session: Session, partner: PartnerOrganization, partner_in: PartnerIn) -> bool:
     return (
         partner.name != partner_in.name.strip()
-        or partner.notification_email != ((partner_in.notification_email or "").strip().lower() or None)
+        or partner.notification_email
+        != ((partner_in.notification_email or "").strip().lower() or None)
         or partner.directory_organization_id != partner_in.directory_organization_id
         or referral_service_ids(session=session, partner_id=partner.id)
         != set(partner_in.referral_service_ids)
     )
 
 
-def update_partner(*, session: Session, partner: PartnerOrganization, partner_in: PartnerIn,
-                   actor: Actor) -> None:
-    before = {"name": partner.name, "notification_email": partner.notification_email,
-              "directory_organization_id": partner.directory_organization_id,
-              "referral_services": sorted(map(str, referral_service_ids(
-                  session=session, partner_id=partner.id)))}
+def update_partner(
+    *, session: Session, partner: PartnerOrganization, partner_in: PartnerIn, actor: Actor
+) -> None:
+    before = {
+        "name": partner.name,
+        "notification_email": partner.notification_email,
+        "directory_organization_id": partner.directory_organization_id,
+        "referral_services": sorted(
+            map(str, referral_service_ids(session=session, partner_id=partner.id))
+        ),
+    }
     _apply(session, partner, partner_in)
-    after = {"name": partner.name, "notification_email": partner.notification_email,
-             "directory_organization_id": partner.directory_organization_id,
-             "referral_services": sorted(map(str, partner_in.referral_service_ids))}
-    audit.record(session=session, actor=actor, action="partner.updated",
-                 category=AuditCategory.account, object_type="partner_organization",
-                 object_id=partner.id, before=before, after=after)
+    after = {
+        "name": partner.name,
+        "notification_email": partner.notification_email,
+        "directory_organization_id": partner.directory_organization_id,
+        "referral_services": sorted(map(str, partner_in.referral_service_ids)),
+    }
+    audit.record(
+        session=session,
+        actor=actor,
+        action="partner.updated",
+        category=AuditCategory.account,
+        object_type="partner_organization",
+        object_id=partner.id,
+        before=before,
+        after=after,
+    )
 
 
-def set_partner_active(*, session: Session, partner: PartnerOrganization, active: bool,
-                       actor: Actor) -> None:
+def set_partner_active(
+    *, session: Session, partner: PartnerOrganization, active: bool, actor: Actor
+) -> None:
     if partner.is_active == active:
         return
     partner.is_active = active
     partner.updated_at = utcnow()
     session.add(partner)
-    audit.record(session=session, actor=actor,
-                 action="partner.enabled" if active else "partner.disabled",
-                 category=AuditCategory.account, object_type="partner_organization",
-                 object_id=partner.id)
+    audit.record(
+        session=session,
+        actor=actor,
+        action="partner.enabled" if active else "partner.disabled",
+        category=AuditCategory.account,
+        object_type="partner_organization",
+        object_id=partner.id,
+    )

@@ -40,26 +40,51 @@ def _actor(request: Request, principal: Principal) -> Actor:
 
 @router.get("/organizations", name="partner_list", response_class=HTMLResponse)
 def partner_list(request: Request, session: SessionDep, principal: ManagesPartners) -> HTMLResponse:
-    return render(request, "partners/partner_list.html",
-                  {"partners": organizations.list_partners(session=session)})
+    return render(
+        request,
+        "partners/partner_list.html",
+        {"partners": organizations.list_partners(session=session)},
+    )
 
 
-def _partner_form(request: Request, session: SessionDep, partner=None, errors=None,  # noqa: ANN001
-                  values: PartnerIn | None = None, status_code: int = 200) -> HTMLResponse:
-    directory_id = values.directory_organization_id if values else (
-        partner.directory_organization_id if partner else None)
-    chosen = values.referral_service_ids if values else (
-        organizations.referral_service_ids(session=session, partner_id=partner.id)
-        if partner else set())
-    return render(request, "partners/partner_form.html", {
-        "partner": partner,
-        "values": values,
-        "errors": errors or {},
-        "listings": organizations.directory_organizations(session=session),
-        "services": organizations.listing_services(session=session, organization_id=directory_id),
-        "chosen_services": chosen,
-        "directory_id": directory_id,
-    }, status_code=status_code)
+def _partner_form(
+    request: Request,
+    session: SessionDep,
+    partner=None,
+    errors=None,
+    values: PartnerIn | None = None,
+    status_code: int = 200,
+) -> HTMLResponse:
+    directory_id = (
+        values.directory_organization_id
+        if values
+        else (partner.directory_organization_id if partner else None)
+    )
+    chosen = (
+        values.referral_service_ids
+        if values
+        else (
+            organizations.referral_service_ids(session=session, partner_id=partner.id)
+            if partner
+            else set()
+        )
+    )
+    return render(
+        request,
+        "partners/partner_form.html",
+        {
+            "partner": partner,
+            "values": values,
+            "errors": errors or {},
+            "listings": organizations.directory_organizations(session=session),
+            "services": organizations.listing_services(
+                session=session, organization_id=directory_id
+            ),
+            "chosen_services": chosen,
+            "directory_id": directory_id,
+        },
+        status_code=status_code,
+    )
 
 
 @router.get("/organizations/new", name="partner_new", response_class=HTMLResponse)
@@ -67,8 +92,9 @@ def partner_new(request: Request, session: SessionDep, principal: ManagesPartner
     return _partner_form(request, session)
 
 
-def _partner_in(name: str, notification_email: str, directory_organization_id: str,
-                referral_services: list[str]) -> tuple[PartnerIn, dict[str, str]]:
+def _partner_in(
+    name: str, notification_email: str, directory_organization_id: str, referral_services: list[str]
+) -> tuple[PartnerIn, dict[str, str]]:
     errors: dict[str, str] = {}
     if len(name.strip()) < 2:
         errors["name"] = i18n.gettext("Please enter the organisation's name.")
@@ -82,8 +108,12 @@ def _partner_in(name: str, notification_email: str, directory_organization_id: s
     except ValueError:
         errors["directory_organization_id"] = i18n.gettext("Please choose a listing from the list.")
         services = frozenset()
-    return PartnerIn(name=name, notification_email=email or None,
-                     directory_organization_id=listing, referral_service_ids=services), errors
+    return PartnerIn(
+        name=name,
+        notification_email=email or None,
+        directory_organization_id=listing,
+        referral_service_ids=services,
+    ), errors
 
 
 @router.post("/organizations/new", name="partner_create")
@@ -96,12 +126,14 @@ def partner_create(
     directory_organization_id: Annotated[str, Form(max_length=40)] = "",
     referral_services: Annotated[list[str] | None, Form()] = None,
 ) -> Response:
-    partner_in, errors = _partner_in(name, notification_email, directory_organization_id,
-                                     referral_services or [])
+    partner_in, errors = _partner_in(
+        name, notification_email, directory_organization_id, referral_services or []
+    )
     if not errors:
         try:
-            partner = organizations.create_partner(session=session, partner_in=partner_in,
-                                                   actor=_actor(request, principal))
+            partner = organizations.create_partner(
+                session=session, partner_in=partner_in, actor=_actor(request, principal)
+            )
         except LotseError as error:
             errors["referral_services"] = error.translated()
         else:
@@ -112,8 +144,9 @@ def partner_create(
 
 
 @router.get("/organizations/{partner_id}", name="partner_edit", response_class=HTMLResponse)
-def partner_edit(request: Request, session: SessionDep, principal: ManagesPartners,
-                 partner_id: uuid.UUID) -> HTMLResponse:
+def partner_edit(
+    request: Request, session: SessionDep, principal: ManagesPartners, partner_id: uuid.UUID
+) -> HTMLResponse:
     partner = organizations.get_partner(session=session, partner_id=partner_id)
     return _partner_form(request, session, partner=partner)
 
@@ -130,12 +163,17 @@ def partner_update(
     referral_services: Annotated[list[str] | None, Form()] = None,
 ) -> Response:
     partner = organizations.get_partner(session=session, partner_id=partner_id)
-    partner_in, errors = _partner_in(name, notification_email, directory_organization_id,
-                                     referral_services or [])
+    partner_in, errors = _partner_in(
+        name, notification_email, directory_organization_id, referral_services or []
+    )
     if not errors:
         try:
-            organizations.update_partner(session=session, partner=partner, partner_in=partner_in,
-                                         actor=_actor(request, principal))
+            organizations.update_partner(
+                session=session,
+                partner=partner,
+                partner_in=partner_in,
+                actor=_actor(request, principal),
+            )
         except LotseError as error:
             errors["referral_services"] = error.translated()
         else:
@@ -143,18 +181,23 @@ def partner_update(
             return RedirectResponse(f"/admin/organizations/{partner.id}?saved=1", status_code=303)
     session.rollback()
     partner = organizations.get_partner(session=session, partner_id=partner_id)
-    return _partner_form(request, session, partner=partner, errors=errors, values=partner_in,
-                         status_code=422)
+    return _partner_form(
+        request, session, partner=partner, errors=errors, values=partner_in, status_code=422
+    )
 
 
 @router.post("/organizations/{partner_id}/active", name="partner_set_active")
 def partner_set_active(
-    request: Request, session: SessionDep, principal: ManagesPartners, partner_id: uuid.UUID,
+    request: Request,
+    session: SessionDep,
+    principal: ManagesPartners,
+    partner_id: uuid.UUID,
     active: Annotated[bool, Form()] = False,
 ) -> Response:
     partner = organizations.get_partner(session=session, partner_id=partner_id)
-    organizations.set_partner_active(session=session, partner=partner, active=active,
-                                     actor=_actor(request, principal))
+    organizations.set_partner_active(
+        session=session, partner=partner, active=active, actor=_actor(request, principal)
+    )
     session.commit()
     return RedirectResponse(f"/admin/organizations/{partner.id}?saved=1", status_code=303)
 
@@ -191,27 +234,48 @@ def _managed_user(session: SessionDep, principal: Principal, user_id: uuid.UUID)
 def user_list(request: Request, session: SessionDep, principal: ManagesAccounts) -> HTMLResponse:
     users = accounts.list_users(session=session, organization_id=_scope(principal))
     partners = {p.id: p for p in organizations.list_partners(session=session)}
-    return render(request, "partners/user_list.html", {
-        "users": users, "partners": partners,
-        "roles": {user.id: roles_of(session=session, user_id=user.id) for user in users},
-    })
+    return render(
+        request,
+        "partners/user_list.html",
+        {
+            "users": users,
+            "partners": partners,
+            "roles": {user.id: roles_of(session=session, user_id=user.id) for user in users},
+        },
+    )
 
 
-def _user_form(request: Request, session: SessionDep, principal: Principal, *, user=None,  # noqa: ANN001
-               errors=None, values=None, one_time_password=None,  # noqa: ANN001
-               status_code: int = 200) -> HTMLResponse:
+def _user_form(
+    request: Request,
+    session: SessionDep,
+    principal: Principal,
+    *,
+    user=None,
+    errors=None,
+    values=None,
+    one_time_password=None,
+    status_code: int = 200,
+) -> HTMLResponse:
     scope = _scope(principal)
-    partners = [p for p in organizations.list_partners(session=session, include_inactive=False)
-                if scope is None or p.id == scope]
-    return render(request, "partners/user_form.html", {
-        "user": user,
-        "user_roles": roles_of(session=session, user_id=user.id) if user else frozenset(),
-        "values": values or {},
-        "errors": errors or {},
-        "partners": partners,
-        "assignable_roles": assignable_roles(principal),
-        "one_time_password": one_time_password,
-    }, status_code=status_code)
+    partners = [
+        p
+        for p in organizations.list_partners(session=session, include_inactive=False)
+        if scope is None or p.id == scope
+    ]
+    return render(
+        request,
+        "partners/user_form.html",
+        {
+            "user": user,
+            "user_roles": roles_of(session=session, user_id=user.id) if user else frozenset(),
+            "values": values or {},
+            "errors": errors or {},
+            "partners": partners,
+            "assignable_roles": assignable_roles(principal),
+            "one_time_password": one_time_password,
+        },
+        status_code=status_code,
+    )
 
 
 @router.get("/users/new", name="user_new", response_class=HTMLResponse)
@@ -219,7 +283,9 @@ def user_new(request: Request, session: SessionDep, principal: ManagesAccounts) 
     return _user_form(request, session, principal)
 
 
-def _chosen_roles(principal: Principal, roles: list[str], errors: dict[str, str]) -> frozenset[Role]:
+def _chosen_roles(
+    principal: Principal, roles: list[str], errors: dict[str, str]
+) -> frozenset[Role]:
     allowed = set(assignable_roles(principal))
     chosen = set()
     for value in roles:
@@ -247,8 +313,12 @@ def user_create(
     roles: Annotated[list[str] | None, Form()] = None,
 ) -> Response:
     errors: dict[str, str] = {}
-    values = {"email": email, "display_name": display_name, "organization_id": organization_id,
-              "roles": roles or []}
+    values = {
+        "email": email,
+        "display_name": display_name,
+        "organization_id": organization_id,
+        "roles": roles or [],
+    }
     if "@" not in email or "." not in email.split("@")[-1]:
         errors["email"] = i18n.gettext("This is not a valid email address.")
     if len(display_name.strip()) < 2:
@@ -265,8 +335,9 @@ def user_create(
         try:
             user, one_time = accounts.create_user(
                 session=session,
-                user_in=accounts.NewUser(email=email, display_name=display_name,
-                                         organization_id=org_id, roles=chosen),
+                user_in=accounts.NewUser(
+                    email=email, display_name=display_name, organization_id=org_id, roles=chosen
+                ),
                 actor=_actor(request, principal),
             )
         except accounts.EmailTaken as error:
@@ -279,10 +350,10 @@ def user_create(
 
 
 @router.get("/users/{user_id}", name="user_edit", response_class=HTMLResponse)
-def user_edit(request: Request, session: SessionDep, principal: ManagesAccounts,
-              user_id: uuid.UUID) -> HTMLResponse:
-    return _user_form(request, session, principal,
-                      user=_managed_user(session, principal, user_id))
+def user_edit(
+    request: Request, session: SessionDep, principal: ManagesAccounts, user_id: uuid.UUID
+) -> HTMLResponse:
+    return _user_form(request, session, principal, user=_managed_user(session, principal, user_id))
 
 
 @router.post("/users/{user_id}", name="user_update")
@@ -305,9 +376,15 @@ def user_update(
         # than they could hand out.
         chosen = chosen | (current - set(assignable_roles(principal)))
     if errors:
-        return _user_form(request, session, principal, user=user, errors=errors,
-                          values={"display_name": display_name, "roles": roles or []},
-                          status_code=422)
+        return _user_form(
+            request,
+            session,
+            principal,
+            user=user,
+            errors=errors,
+            values={"display_name": display_name, "roles": roles or []},
+            status_code=422,
+        )
     user.display_name = display_name.strip()
     session.add(user)
     accounts.set_roles(session=session, user=user, roles=chosen, actor=_actor(request, principal))
@@ -317,24 +394,32 @@ def user_update(
 
 @router.post("/users/{user_id}/active", name="user_set_active")
 def user_set_active(
-    request: Request, session: SessionDep, principal: ManagesAccounts, user_id: uuid.UUID,
+    request: Request,
+    session: SessionDep,
+    principal: ManagesAccounts,
+    user_id: uuid.UUID,
     active: Annotated[bool, Form()] = False,
 ) -> Response:
     user = _managed_user(session, principal, user_id)
     if user.id == principal.id:
-        return _user_form(request, session, principal, user=user, status_code=422, errors={
-            "active": i18n.gettext("You cannot disable your own account.")})
-    accounts.set_active(session=session, user=user, active=active,
-                        actor=_actor(request, principal))
+        return _user_form(
+            request,
+            session,
+            principal,
+            user=user,
+            status_code=422,
+            errors={"active": i18n.gettext("You cannot disable your own account.")},
+        )
+    accounts.set_active(session=session, user=user, active=active, actor=_actor(request, principal))
     session.commit()
     return RedirectResponse(f"/admin/users/{user.id}?saved=1", status_code=303)
 
 
 @router.post("/users/{user_id}/reset-password", name="user_reset_password")
-def user_reset_password(request: Request, session: SessionDep, principal: ManagesAccounts,
-                        user_id: uuid.UUID) -> Response:
+def user_reset_password(
+    request: Request, session: SessionDep, principal: ManagesAccounts, user_id: uuid.UUID
+) -> Response:
     user = _managed_user(session, principal, user_id)
-    password = accounts.reset_password(session=session, user=user,
-                                       actor=_actor(request, principal))
+    password = accounts.reset_password(session=session, user=user, actor=_actor(request, principal))
     session.commit()
     return _user_form(request, session, principal, user=user, one_time_password=password)

@@ -129,10 +129,19 @@ def session(engine: Engine) -> Iterator[Session]:
         connection.close()
 
 
+@pytest.fixture(scope="session")
+def search_engine(engine: Engine):
+    """One index for the run; it reads committed data, as another process would."""
+    from directory.indexing import SearchEngine
+
+    return SearchEngine(engine, get_settings())
+
+
 @pytest.fixture
-def app(engine: Engine, session: Session):
+def app(engine: Engine, session: Session, search_engine):
     application = create_app(get_settings(), engine=engine)
     application.dependency_overrides[get_session] = lambda: session
+    application.state.search_engine = search_engine
     return application
 
 
