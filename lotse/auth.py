@@ -16,7 +16,7 @@ from lotse.models import ApiToken, AuthSession, Role, User, UserRole
 from lotse.timeutil import utcnow
 
 SESSION_COOKIE = "lotse_session"
-TOKEN_PREFIX = "lotse_pat_"
+TOKEN_PREFIX = "lotse_pat_"  # noqa: S105 - a public prefix, not a secret
 # last_seen_at is written at most this often, so reading pages does not write every time.
 TOUCH_INTERVAL = timedelta(seconds=60)
 

@@ -165,11 +165,11 @@ class Access:
         principal = principal_of(request, session)
         if self.kind == "public":
             return principal
-        if self.kind == "directory":
-            if principal is not None or public_directory_enabled(
-                session=session, default=request.app.state.settings.public_directory
-            ):
-                return principal
+        public_ok = self.kind == "directory" and public_directory_enabled(
+            session=session, default=request.app.state.settings.public_directory
+        )
+        if public_ok or (self.kind == "directory" and principal is not None):
+            return principal
         if principal is None:
             if request.scope["lotse"].get("session_expired"):
                 raise SessionExpired()
