@@ -37,6 +37,14 @@ LISTED_STATUSES = (ServiceStatus.active, ServiceStatus.temporarily_closed)
 TARGET_GROUP_EVERYONE = "everyone"
 
 
+CAPACITY_LABELS = {
+    "has_places": N_("Places available"),
+    "no_places": N_("No places at the moment"),
+    "waitlist": N_("Waiting list"),
+    "assessment_needed": N_("Places after assessment"),
+}
+
+
 class ServiceNotFound(NotFound):
     message = N_("This service does not exist or is no longer listed.")
 

@@ -4,6 +4,8 @@ The catalogs live in ``lotse/locale/<lang>/LC_MESSAGES/messages.po`` and are com
 at start-up, so adding a language is translation work only: extract, translate, restart.
 """
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from functools import cache
@@ -134,3 +136,13 @@ _ = gettext
 
 def N_(message: str) -> str:  # noqa: N802 - the gettext convention for "mark, translate later"
     return message
+
+
+@contextmanager
+def language(code: str) -> Iterator[None]:
+    """Render something in another language, e.g. a handout in the client's language."""
+    token = _current_language.set(code if is_ui_language(code) else DEFAULT_LANGUAGE)
+    try:
+        yield
+    finally:
+        _current_language.reset(token)

@@ -30,6 +30,16 @@ class Settings(BaseSettings):
 
     public_directory: bool = True
     session_timeout_hours: float = 8.0
+    # Referrals: working days a partner has to answer; a reminder goes out after half of it.
+    referral_response_days: int = 5
+    # Case managers see their whole team's clients, not only their own caseload.
+    caseload_team_wide: bool = False
+    smtp_host: str | None = None
+    smtp_port: int = 587
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_starttls: bool = True
+    smtp_from: str = "lotse@localhost"
     stale_after_days: int = 183
     map_tile_url: str = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
     map_attribution: str = "© OpenStreetMap contributors"

@@ -7,6 +7,7 @@ from alembic import context
 import directory.models  # noqa: F401  (each import registers its tables on the metadata)
 import lotse.models  # noqa: F401
 import partners.models  # noqa: F401
+import referrals.models  # noqa: F401
 from lotse.db import make_engine, metadata
 from lotse.settings import get_settings
 

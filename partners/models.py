@@ -33,6 +33,8 @@ class PartnerOrganization(PartnerOrganizationBase, table=True):
     __tablename__ = "partner_organization"
 
     id: uuid.UUID = Field(default_factory=_id, primary_key=True)
+    # Working days to answer a referral; None: the installation's default.
+    response_days: int | None = Field(default=None, ge=1, le=60)
     is_active: bool = True
     created_at: datetime = Field(default_factory=_now, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=_now, sa_type=UTCDateTime)
@@ -47,3 +49,5 @@ class ReferralService(SQLModel, table=True):
         foreign_key="partner_organization.id", primary_key=True
     )
     service_id: uuid.UUID = Field(foreign_key="service.id", primary_key=True)
+    # Working days to answer a referral to this service; None: the organisation's.
+    response_days: int | None = Field(default=None, ge=1, le=60)

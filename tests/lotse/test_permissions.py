@@ -33,6 +33,9 @@ def only(*roles: str) -> dict[str, str]:
 
 COORDINATION = only("coordinator", "admin")
 ACCOUNT_MANAGERS = only("partner_admin", "coordinator", "admin")
+CASE_MANAGERS = only("case_manager")
+PARTNERS = only("partner_staff", "partner_admin")
+REFERRAL_PARTIES = only("case_manager", "partner_staff", "partner_admin")
 
 # (method, path) → expected outcome per role. The FastAPI documentation routes are public.
 EXPECTED: dict[tuple[str, str], dict[str, str]] = {
@@ -77,6 +80,26 @@ EXPECTED: dict[tuple[str, str], dict[str, str]] = {
     # Audit log: admins everything, coordinators the directory part.
     ("GET", "/admin/audit"): COORDINATION,
     ("GET", "/admin/audit.csv"): COORDINATION,
+    # Clients, consents and referring: case managers only (their own caseload).
+    ("GET", "/clients"): CASE_MANAGERS,
+    ("POST", "/clients"): CASE_MANAGERS,
+    ("GET", "/clients/{client_id}"): CASE_MANAGERS,
+    ("POST", "/clients/{client_id}/consents"): CASE_MANAGERS,
+    ("POST", "/clients/{client_id}/consents/{consent_id}/withdraw"): CASE_MANAGERS,
+    ("GET", "/clients/{client_id}/consents/{consent_id}/print"): CASE_MANAGERS,
+    ("GET", "/services/{service_id}/refer"): CASE_MANAGERS,
+    ("POST", "/services/{service_id}/refer"): CASE_MANAGERS,
+    ("GET", "/referrals"): CASE_MANAGERS,
+    ("POST", "/referrals/{referral_id}/draft"): CASE_MANAGERS,
+    # The receiving side: partner staff of the addressed organisation.
+    ("GET", "/inbox"): PARTNERS,
+    ("POST", "/inbox/capacity"): PARTNERS,
+    ("POST", "/referrals/{referral_id}/appointment"): PARTNERS,
+    # Both sides of a referral; coordinators and admins never see referral content.
+    ("GET", "/referrals/{referral_id}"): REFERRAL_PARTIES,
+    ("POST", "/referrals/{referral_id}/transition"): REFERRAL_PARTIES,
+    ("POST", "/referrals/{referral_id}/messages"): REFERRAL_PARTIES,
+    ("POST", "/admin/referrals/entered-in-error"): only("admin"),
     # Installation settings: admins only.
     ("GET", "/admin/settings"): only("admin"),
     ("POST", "/admin/settings"): only("admin"),
@@ -132,6 +155,9 @@ def path_values(session) -> dict[str, str]:
         # A colleague of the partner admin, so that "own staff" is in scope for them.
         "user_id": str(colleague.id),
         "token_id": str(uuid.uuid4()),
+        "client_id": str(uuid.uuid4()),
+        "consent_id": str(uuid.uuid4()),
+        "referral_id": str(uuid.uuid4()),
     }
 
 

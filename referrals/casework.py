@@ -1,0 +1,398 @@
+"""Referrals as each side works with them: the sender's drafts and dashboard, the receiving
+organisation's inbox, what each may see, and the message thread between the two.
+
+Scoping lives in the queries: a sender sees referrals they sent (or their team's, when team-wide
+caseloads are on); a partner sees referrals addressed to their organisation, never drafts, and
+only the client data the consent covers and the sender chose to share. Anything else is 404.
+"""
+
+import uuid
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+from sqlalchemy import func
+from sqlmodel import Session, col, select
+
+from directory.models import Service
+from lotse import audit
+from lotse.audit import Actor
+from lotse.auth import Principal
+from lotse.errors import LotseError, NotFound
+from lotse.i18n import N_, gettext
+from lotse.models import AuditCategory, Role
+from lotse.timeutil import utcnow
+from partners.models import ReferralService
+from referrals import notifications, workflow
+from referrals.models import (
+    Client,
+    Consent,
+    DataCategory,
+    Referral,
+    ReferralEvent,
+    ReferralMessage,
+    ReferralRead,
+    ReferralStatus,
+    Urgency,
+)
+
+S = ReferralStatus
+
+
+CATEGORY_LABELS = {
+    DataCategory.identity: N_("Alias and year of birth"),
+    DataCategory.languages: N_("Languages and need for an interpreter"),
+    DataCategory.needs: N_("Needs (topics of support)"),
+    DataCategory.residence_status: N_("Residence status group"),
+    DataCategory.contact: N_("How to contact the client"),
+    DataCategory.health: N_("Information about health"),
+}
+REASON_LABELS = {
+    "no_capacity": N_("No capacity"), "not_eligible": N_("Not eligible"),
+    "not_reachable": N_("Client not reachable"), "out_of_scope": N_("Not our field"),
+    "other": N_("Other reason"), "client_not_reached": N_("Client not reached"),
+    "client_withdrew": N_("Client withdrew"), "need_changed": N_("Need has changed"),
+    "sent_by_mistake": N_("Sent by mistake"), "consent_withdrawn": N_("Consent withdrawn"),
+    "need_met": N_("Need met"), "partly_met": N_("Need partly met"),
+    "referred_on": N_("Referred on"), "waitlist": N_("Waiting list"),
+    "client_action": N_("Waiting for the client"), "phone": N_("Phone"), "email": N_("Email"),
+    "letter": N_("Letter"), "via_case_manager": N_("Through the case manager"),
+    "language": N_("Language"), "distance": N_("Distance"), "cost": N_("Cost"),
+    "waiting_time": N_("Waiting time"), "documents": N_("Documents"),
+    "opening_hours": N_("Opening hours"),
+    "normal": N_("Normal"), "soon": N_("Soon"), "urgent": N_("Urgent"),
+}
+
+
+def category_label(category: str) -> str:
+    return gettext(CATEGORY_LABELS[DataCategory(category)])
+
+
+def reason_label(code: str | None) -> str:
+    return gettext(REASON_LABELS[code]) if code in REASON_LABELS else (code or "")
+
+
+class ReferralNotFound(NotFound):
+    message = N_("This referral does not exist or is not addressed to you.")
+
+
+class NotEditable(LotseError):
+    status_code = 409
+    code = "not_editable"
+    message = N_("Only drafts can be changed; a sent referral belongs to both sides.")
+
+
+class EmptyMessage(LotseError):
+    status_code = 422
+    code = "empty_message"
+    message = N_("Please write a message.")
+
+
+@dataclass
+class DraftIn:
+    need: str | None
+    urgency: Urgency
+    note: str
+    health_note: str
+    shared_categories: list[DataCategory]
+    contact_preference: str | None
+    contact_detail: str | None
+
+
+def next_number(session: Session, now: datetime) -> str:
+    prefix = f"V-{now.year}-"
+    count = session.scalar(
+        select(func.count()).select_from(Referral).where(col(Referral.number).startswith(prefix))
+    ) or 0
+    return f"{prefix}{count + 1:05d}"
+
+
+def recipient_of(*, session: Session, service_id: uuid.UUID) -> uuid.UUID | None:
+    """The organisation that takes referrals to this service through Lotse, if any."""
+    return session.exec(
+        select(ReferralService.partner_organization_id).where(
+            ReferralService.service_id == service_id)
+    ).first()
+
+
+def create_draft(*, session: Session, principal: Principal, client: Client, service: Service,
+                 draft_in: DraftIn, actor: Actor, previous: Referral | None = None) -> Referral:
+    recipient = recipient_of(session=session, service_id=service.id)
+    if recipient is None:
+        raise workflow.NotAcceptingReferrals()
+    now = utcnow()
+    referral = Referral(
+        number=next_number(session, now), client_id=client.id, service_id=service.id,
+        recipient_organization_id=recipient, sender_id=principal.id,
+        sender_organization_id=principal.organization_id,
+        previous_referral_id=previous.id if previous else None,
+    )
+    _apply_draft(referral, draft_in)
+    session.add(referral)
+    session.flush()
+    session.add(ReferralEvent(referral_id=referral.id, actor_id=principal.id,
+                              actor_organization_id=principal.organization_id, kind="edit",
+                              to_status=S.draft,
+                              note="linked" if previous else None))
+    audit.record(session=session, actor=actor, action="referral.drafted",
+                 category=AuditCategory.client_data, object_type="referral",
+                 object_id=referral.id, client_id=client.id)
+    return referral
+
+
+def _apply_draft(referral: Referral, draft_in: DraftIn) -> None:
+    referral.need = draft_in.need
+    referral.urgency = draft_in.urgency
+    referral.note = draft_in.note.strip()
+    referral.health_note = draft_in.health_note.strip()
+    referral.shared_categories = [category.value for category in draft_in.shared_categories]
+    referral.contact_preference = draft_in.contact_preference
+    referral.contact_detail = (draft_in.contact_detail or "").strip() or None
+    referral.updated_at = utcnow()
+
+
+def update_draft(*, session: Session, referral: Referral, draft_in: DraftIn, actor: Actor) -> None:
+    if referral.status != S.draft:
+        raise NotEditable()
+    _apply_draft(referral, draft_in)
+    referral.version += 1
+    session.add(referral)
+    session.flush()
+    audit.record(session=session, actor=actor, action="referral.edited",
+                 category=AuditCategory.client_data, object_type="referral", object_id=referral.id)
+
+
+# --- who sees which referral ----------------------------------------------------------------
+
+
+def side_of(principal: Principal, referral: Referral, *, team_wide: bool) -> str | None:
+    """'sender', 'receiver', or None when the principal may not see this referral."""
+    if principal.has_role(Role.case_manager) and (
+        referral.sender_id == principal.id
+        or (team_wide and referral.sender_organization_id == principal.organization_id)
+    ):
+        return "sender"
+    if (principal.has_role(Role.partner_staff, Role.partner_admin)
+            and referral.recipient_organization_id == principal.organization_id
+            and referral.status != S.draft):
+        return "receiver"
+    return None
+
+
+def get_referral(*, session: Session, principal: Principal, referral_id: uuid.UUID,
+                 team_wide: bool) -> tuple[Referral, str]:
+    referral = session.get(Referral, referral_id)
+    side = side_of(principal, referral, team_wide=team_wide) if referral else None
+    if referral is None or side is None:
+        raise ReferralNotFound()
+    return referral, side
+
+
+@dataclass
+class SharedClient:
+    """The client as the receiving organisation may see them under the consent."""
+
+    alias: str | None = None
+    birth_year: int | None = None
+    languages: list[str] = field(default_factory=list)
+    interpreter_needed: bool | None = None
+    needs: list[str] = field(default_factory=list)
+    residence_group: str | None = None
+    contact_preference: str | None = None
+    contact_detail: str | None = None
+    health_note: str | None = None
+    categories: list[str] = field(default_factory=list)
+
+
+def shared_client(*, referral: Referral, client: Client, consent: Consent | None,
+                  today: date) -> SharedClient:
+    """Only what the consent covers *and* the sender chose to share; nothing without consent."""
+    if consent is None:
+        return SharedClient()
+
+    def shared(category: DataCategory) -> bool:
+        return category.value in referral.shared_categories and consent.covers(
+            referral.recipient_organization_id, category, today)
+
+    view = SharedClient(categories=[c.value for c in DataCategory if shared(c)])
+    if shared(DataCategory.identity):
+        view.alias, view.birth_year = client.alias, client.birth_year
+    if shared(DataCategory.languages):
+        view.languages, view.interpreter_needed = client.languages, client.interpreter_needed
+    if shared(DataCategory.needs):
+        view.needs = client.needs
+    if shared(DataCategory.residence_status):
+        view.residence_group = client.residence_group
+    if shared(DataCategory.contact):
+        view.contact_preference = referral.contact_preference
+        view.contact_detail = referral.contact_detail
+    if shared(DataCategory.health):
+        view.health_note = referral.health_note or None
+    return view
+
+
+def record_view(*, session: Session, referral: Referral, side: str, principal: Principal,
+                actor: Actor) -> None:
+    audit.record(session=session, actor=actor, action="referral.viewed",
+                 category=AuditCategory.client_data, object_type="referral",
+                 object_id=referral.id, side=side)
+    if side == "receiver":
+        workflow.record_received(session=session, referral=referral, actor_id=principal.id,
+                                 actor_organization_id=principal.organization_id)
+    mark_read(session=session, referral=referral, user_id=principal.id)
+
+
+# --- lists ------------------------------------------------------------------------------------
+
+
+def _overdue(referral: Referral, now: datetime) -> bool:
+    return (referral.status == S.sent and referral.response_due_at is not None
+            and referral.response_due_at <= now)
+
+
+@dataclass
+class Row:
+    referral: Referral
+    client: Client | None
+    service: Service
+    waiting_on: str  # partner | me | nobody
+    since: datetime
+    overdue: bool
+    unread: int
+
+
+def _rows(session: Session, referrals: list[Referral], user_id: uuid.UUID, *, for_sender: bool,
+          now: datetime) -> list[Row]:
+    if not referrals:
+        return []
+    ids = [r.id for r in referrals]
+    services = {s.id: s for s in session.exec(
+        select(Service).where(col(Service.id).in_({r.service_id for r in referrals}))).all()}
+    clients = {}
+    if for_sender:
+        clients = {c.id: c for c in session.exec(
+            select(Client).where(col(Client.id).in_({r.client_id for r in referrals}))).all()}
+    unread = unread_counts(session=session, referral_ids=ids, user_id=user_id)
+    rows = []
+    for referral in referrals:
+        status = ReferralStatus(referral.status)
+        if status in workflow.FINISHED:
+            waiting_on = "me" if for_sender else "nobody"
+        elif status == S.draft:
+            waiting_on = "me" if for_sender else "nobody"
+        elif status in workflow.OPEN:
+            waiting_on = "partner" if for_sender else "me"
+        else:
+            waiting_on = "nobody"
+        rows.append(Row(referral=referral, client=clients.get(referral.client_id),
+                        service=services[referral.service_id], waiting_on=waiting_on,
+                        since=referral.updated_at, overdue=_overdue(referral, now),
+                        unread=unread.get(referral.id, 0)))
+    return rows
+
+
+URGENCY_ORDER = {Urgency.urgent: 0, Urgency.soon: 1, Urgency.normal: 2}
+
+
+def dashboard(*, session: Session, principal: Principal, team_wide: bool,
+              status: str | None = None, search: str | None = None,
+              now: datetime | None = None) -> list[Row]:
+    """The sender's referrals: overdue first, then what waits on them, then the oldest."""
+    now = now or utcnow()
+    query = select(Referral)
+    if team_wide:
+        query = query.where(Referral.sender_organization_id == principal.organization_id)
+    else:
+        query = query.where(Referral.sender_id == principal.id)
+    if status == "open":
+        query = query.where(col(Referral.status).in_([*workflow.OPEN, *workflow.FINISHED, S.draft]))
+    elif status:
+        query = query.where(Referral.status == status)
+    if search:
+        pattern = f"%{search.strip()}%"
+        query = query.join(Client, col(Client.id) == Referral.client_id).where(
+            col(Client.alias).ilike(pattern) | col(Referral.number).ilike(pattern))
+    rows = _rows(session, list(session.exec(query).all()), principal.id, for_sender=True, now=now)
+    return sorted(rows, key=lambda row: (not row.overdue, row.waiting_on != "me",
+                                         row.referral.status in workflow.TERMINAL, row.since))
+
+
+def inbox(*, session: Session, principal: Principal, status: str | None = None,
+          now: datetime | None = None) -> list[Row]:
+    """Referrals addressed to the principal's organisation: newest and most urgent first."""
+    now = now or utcnow()
+    query = select(Referral).where(
+        Referral.recipient_organization_id == principal.organization_id,
+        Referral.status != S.draft,
+    )
+    if status == "open":
+        query = query.where(col(Referral.status).in_(workflow.OPEN))
+    elif status:
+        query = query.where(Referral.status == status)
+    rows = _rows(session, list(session.exec(query).all()), principal.id, for_sender=False, now=now)
+    return sorted(rows, key=lambda row: (
+        row.referral.status not in workflow.OPEN, not row.overdue,
+        URGENCY_ORDER[Urgency(row.referral.urgency)],
+        -(row.referral.sent_at or row.referral.created_at).timestamp(),
+    ))
+
+
+def status_counts(rows: list[Row]) -> Counter[str]:
+    return Counter(str(row.referral.status) for row in rows)
+
+
+def timeline(*, session: Session, referral: Referral) -> list[ReferralEvent | ReferralMessage]:
+    events = list(session.exec(select(ReferralEvent).where(
+        ReferralEvent.referral_id == referral.id)).all())
+    messages = list(session.exec(select(ReferralMessage).where(
+        ReferralMessage.referral_id == referral.id)).all())
+    return sorted([*events, *messages], key=lambda item: (
+        item.at if isinstance(item, ReferralEvent) else item.created_at))
+
+
+# --- messages -------------------------------------------------------------------------------
+
+
+def post_message(*, session: Session, referral: Referral, principal: Principal, body: str,
+                 actor: Actor, base_url: str) -> ReferralMessage:
+    text = body.strip()
+    if not text:
+        raise EmptyMessage()
+    message = ReferralMessage(referral_id=referral.id, author_id=principal.id,
+                              author_organization_id=principal.organization_id, body=text[:5000])
+    session.add(message)
+    session.add(ReferralEvent(referral_id=referral.id, actor_id=principal.id,
+                              actor_organization_id=principal.organization_id, kind="message"))
+    session.flush()
+    mark_read(session=session, referral=referral, user_id=principal.id)
+    notifications.new_message(session=session, referral=referral,
+                              author_organization_id=principal.organization_id, base_url=base_url)
+    audit.record(session=session, actor=actor, action="referral.message_posted",
+                 category=AuditCategory.client_data, object_type="referral", object_id=referral.id)
+    return message
+
+
+def mark_read(*, session: Session, referral: Referral, user_id: uuid.UUID) -> None:
+    row = session.get(ReferralRead, (referral.id, user_id))
+    if row is None:
+        row = ReferralRead(referral_id=referral.id, user_id=user_id)
+    row.read_at = utcnow()
+    session.add(row)
+    session.flush()
+
+
+def unread_counts(*, session: Session, referral_ids: list[uuid.UUID],
+                  user_id: uuid.UUID) -> dict[uuid.UUID, int]:
+    """Messages from others that arrived after the user last opened each referral."""
+    read = dict(session.exec(
+        select(ReferralRead.referral_id, ReferralRead.read_at).where(
+            col(ReferralRead.referral_id).in_(referral_ids), ReferralRead.user_id == user_id)
+    ).all())
+    counts: Counter[uuid.UUID] = Counter()
+    for referral_id, author_id, created_at in session.exec(
+        select(ReferralMessage.referral_id, ReferralMessage.author_id,
+               ReferralMessage.created_at).where(col(ReferralMessage.referral_id).in_(referral_ids))
+    ).all():
+        if author_id != user_id and (referral_id not in read or created_at > read[referral_id]):
+            counts[referral_id] += 1
+    return dict(counts)

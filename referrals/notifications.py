@@ -1,0 +1,90 @@
+"""Notifications about referrals, written to the outbox in the same transaction as the change.
+
+No client data ever goes into an email: the referral's number, what happened, and a link.
+``referrals/mailer.py`` delivers the outbox.
+"""
+
+import uuid
+
+from sqlmodel import Session
+
+from lotse.i18n import N_, gettext
+from lotse.models import User
+from partners.models import PartnerOrganization
+from referrals.models import OutboxMessage, Referral, ReferralStatus
+
+S = ReferralStatus
+
+# Which side hears about a move to which state.
+_TO_RECEIVER = {S.sent, S.cancelled}
+_TO_SENDER = {S.accepted, S.declined, S.in_progress, S.on_hold, S.completed, S.not_completed,
+              S.cancelled, S.expired}
+
+SUBJECTS = {
+    "new_referral": N_("New referral %(number)s"),
+    "status_changed": N_("Referral %(number)s: %(status)s"),
+    "reminder": N_("Reminder: referral %(number)s is waiting for an answer"),
+    "message": N_("New message on referral %(number)s"),
+}
+
+
+def link(base_url: str, referral: Referral) -> str:
+    return f"{base_url.rstrip('/')}/referrals/{referral.id}"
+
+
+def enqueue(*, session: Session, kind: str, recipient: str | None, referral: Referral,
+            base_url: str, status: str = "") -> OutboxMessage | None:
+    if not recipient:
+        return None
+    subject = gettext(SUBJECTS[kind], number=referral.number, status=status)
+    body = "\n\n".join((
+        subject,
+        gettext("Open the referral in Lotse: %(link)s", link=link(base_url, referral)),
+        gettext("For data protection, this email contains no personal data."),
+    ))
+    message = OutboxMessage(kind=kind, recipient=recipient, subject=subject[:200], body=body,
+                            referral_id=referral.id)
+    session.add(message)
+    return message
+
+
+def _sender_email(session: Session, referral: Referral) -> str | None:
+    sender = session.get(User, referral.sender_id)
+    return sender.email if sender and sender.is_active else None
+
+
+def _organization_email(session: Session, organization_id: uuid.UUID) -> str | None:
+    partner = session.get(PartnerOrganization, organization_id)
+    return partner.notification_email if partner and partner.is_active else None
+
+
+def status_changed(*, session: Session, referral: Referral, previous: ReferralStatus,
+                   base_url: str) -> None:
+    from referrals.workflow import status_label
+
+    status = ReferralStatus(referral.status)
+    if status == S.sent:
+        enqueue(session=session, kind="new_referral", referral=referral, base_url=base_url,
+                recipient=_organization_email(session, referral.recipient_organization_id))
+        return
+    if status in _TO_RECEIVER and previous != S.draft:
+        enqueue(session=session, kind="status_changed", referral=referral, base_url=base_url,
+                status=status_label(status),
+                recipient=_organization_email(session, referral.recipient_organization_id))
+    if status in _TO_SENDER:
+        enqueue(session=session, kind="status_changed", referral=referral, base_url=base_url,
+                status=status_label(status), recipient=_sender_email(session, referral))
+
+
+def reminder(*, session: Session, referral: Referral, base_url: str) -> None:
+    enqueue(session=session, kind="reminder", referral=referral, base_url=base_url,
+            recipient=_organization_email(session, referral.recipient_organization_id))
+
+
+def new_message(*, session: Session, referral: Referral, author_organization_id: uuid.UUID,
+                base_url: str) -> None:
+    to_receiver = author_organization_id == referral.sender_organization_id
+    recipient = (_organization_email(session, referral.recipient_organization_id)
+                 if to_receiver else _sender_email(session, referral))
+    enqueue(session=session, kind="message", referral=referral, base_url=base_url,
+            recipient=recipient)
