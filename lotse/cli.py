@@ -144,8 +144,11 @@ def seed(
             from partners.demo import seed_demo_accounts
 
             region_dir = (seed_dir or settings.seed_dir) / (region or settings.region)
+            from referrals.demo import seed_demo_referrals
+
             try:
                 demo = seed_demo_accounts(session=session, region_dir=region_dir)
+                seed_demo_referrals(session=session, base_url=settings.base_url)
             except LotseError as error:
                 session.rollback()
                 _fail(f"the demo accounts could not be created, nothing was changed:\n{error}")

@@ -281,22 +281,31 @@ def _draft_in(need: str, urgency: str, note: str, health_note: str, shared: list
                             contact_detail=contact_detail), errors
 
 
+def _refer_page(request: Request, session: SessionDep, principal: Principal, service: Service,
+                *, client_id: uuid.UUID | None = None, previous: object = None,
+                errors: dict | None = None, values: dict | None = None,
+                status_code: int = 200) -> HTMLResponse:
+    common = _common(request, session)
+    common["loc"].load([service, service.organization])
+    recipient = casework.recipient_of(session=session, service_id=service.id)
+    return render(request, "referrals/refer_form.html", {
+        **common, "service": service,
+        "recipient": session.get(PartnerOrganization, recipient) if recipient else None,
+        "clients": clients.list_clients(session=session, principal=principal,
+                                        team_wide=_team_wide(request)),
+        "client_id": client_id, "previous": previous, "errors": errors or {},
+        "values": values or {}, "contact_ways": CONTACT_WAYS,
+        "ui_languages_all": i18n.KNOWN_LANGUAGES,
+    }, status_code=status_code)
+
+
 @router.get("/services/{service_id}/refer", name="refer_form", response_class=HTMLResponse)
 def refer_form(request: Request, session: SessionDep, principal: CaseManager,
                service_id: uuid.UUID, client_id: uuid.UUID | None = None,
                previous: uuid.UUID | None = None) -> HTMLResponse:
     service = listings.get_service(session=session, service_id=service_id)
-    common = _common(request, session)
-    common["loc"].load([service, service.organization])
-    recipient = casework.recipient_of(session=session, service_id=service.id)
-    return render(request, "referrals/refer_form.html", {
-        **common, "service": service, "recipient": session.get(PartnerOrganization, recipient)
-        if recipient else None,
-        "clients": clients.list_clients(session=session, principal=principal,
-                                        team_wide=_team_wide(request)),
-        "client_id": client_id, "previous": previous, "errors": {}, "values": {},
-        "contact_ways": CONTACT_WAYS, "ui_languages_all": i18n.KNOWN_LANGUAGES,
-    })
+    return _refer_page(request, session, principal, service, client_id=client_id,
+                       previous=previous)
 
 
 @router.post("/services/{service_id}/refer", name="refer_create")
@@ -332,20 +341,12 @@ def refer_create(
         except (ValueError, LotseError):
             earlier = None
     if errors or client is None:
-        common = _common(request, session)
-        common["loc"].load([service, service.organization])
-        recipient = casework.recipient_of(session=session, service_id=service.id)
-        return render(request, "referrals/refer_form.html", {
-            **common, "service": service,
-            "recipient": session.get(PartnerOrganization, recipient) if recipient else None,
-            "clients": clients.list_clients(session=session, principal=principal,
-                                            team_wide=_team_wide(request)),
-            "client_id": None, "previous": previous or None, "errors": errors,
-            "values": {"need": need, "urgency": urgency, "note": note, "health_note": health_note,
-                       "shared": shared or [], "contact_preference": contact_preference,
-                       "contact_detail": contact_detail},
-            "contact_ways": CONTACT_WAYS, "ui_languages_all": i18n.KNOWN_LANGUAGES,
-        }, status_code=422)
+        return _refer_page(request, session, principal, service, previous=previous or None,
+                           errors=errors, status_code=422, values={
+                               "need": need, "urgency": urgency, "note": note,
+                               "health_note": health_note, "shared": shared or [],
+                               "contact_preference": contact_preference,
+                               "contact_detail": contact_detail})
     referral = casework.create_draft(session=session, principal=principal, client=client,
                                      service=service, draft_in=draft_in, actor=actor,
                                      previous=earlier)

@@ -102,6 +102,7 @@ def engine() -> Iterator[Engine]:
     """The test database, migrated to head and seeded with the Hagen demo, once per run."""
     from directory.seed import seed
     from partners.demo import seed_demo_accounts
+    from referrals.demo import seed_demo_referrals
 
     settings = get_settings()
     migrate.upgrade(DATABASE_URL)
@@ -109,6 +110,7 @@ def engine() -> Iterator[Engine]:
     with Session(engine) as session:
         seed(session=session, seed_dir=settings.seed_dir, region=settings.region)
         seed_demo_accounts(session=session, region_dir=settings.seed_dir / settings.region)
+        seed_demo_referrals(session=session, base_url=settings.base_url)
         session.commit()
     yield engine
     engine.dispose()
