@@ -74,6 +74,7 @@ def create_app(
     from lotse import account_views, admin_views
     from lotse import views as lotse_views
     from partners import views as partner_views
+    from referrals import api as referral_api
     from referrals import views as referral_views
 
     app.include_router(health.router)
@@ -83,5 +84,6 @@ def create_app(
     app.include_router(partner_views.router)
     app.include_router(referral_views.router)
     app.include_router(directory_api.router)
+    app.include_router(referral_api.router)
     app.include_router(directory_views.router)
     return app

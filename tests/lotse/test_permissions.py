@@ -100,6 +100,9 @@ EXPECTED: dict[tuple[str, str], dict[str, str]] = {
     ("POST", "/referrals/{referral_id}/transition"): REFERRAL_PARTIES,
     ("POST", "/referrals/{referral_id}/messages"): REFERRAL_PARTIES,
     ("POST", "/admin/referrals/entered-in-error"): only("admin"),
+    ("GET", "/api/v1/referrals"): REFERRAL_PARTIES,
+    ("GET", "/api/v1/referrals/{referral_id}"): REFERRAL_PARTIES,
+    ("POST", "/api/v1/referrals/{referral_id}/transition"): REFERRAL_PARTIES,
     # Installation settings: admins only.
     ("GET", "/admin/settings"): only("admin"),
     ("POST", "/admin/settings"): only("admin"),
