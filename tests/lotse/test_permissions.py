@@ -63,6 +63,8 @@ EXPECTED: dict[tuple[str, str], dict[str, str]] = {
     ("GET", "/api/v1/taxonomy"): EVERYONE,
     ("GET", "/api/v1/organizations/{organization_id}"): EVERYONE,
     ("GET", "/api/v1/search"): EVERYONE,
+    ("GET", "/services/{service_id}/handout"): EVERYONE,
+    ("GET", "/referrals/{referral_id}/handout"): CASE_MANAGERS,
     # Users and partners: coordinators and admins; partner admins their own staff only.
     ("GET", "/admin/organizations"): COORDINATION,
     ("GET", "/admin/organizations/new"): COORDINATION,
