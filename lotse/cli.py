@@ -29,6 +29,13 @@ app = typer.Typer(
 db_app = typer.Typer(help="Create and migrate the database schema (Alembic).", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 
+
+def _register_domain_commands() -> None:
+    from referrals.cli import app as jobs_app
+
+    app.add_typer(jobs_app, name="jobs")
+
+
 console = Console(stderr=True)
 
 
@@ -276,6 +283,8 @@ def serve(
         log_level=settings.log_level.lower(),
     )
 
+
+_register_domain_commands()
 
 if __name__ == "__main__":
     app()

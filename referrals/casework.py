@@ -48,19 +48,34 @@ CATEGORY_LABELS = {
     DataCategory.health: N_("Information about health"),
 }
 REASON_LABELS = {
-    "no_capacity": N_("No capacity"), "not_eligible": N_("Not eligible"),
-    "not_reachable": N_("Client not reachable"), "out_of_scope": N_("Not our field"),
-    "other": N_("Other reason"), "client_not_reached": N_("Client not reached"),
-    "client_withdrew": N_("Client withdrew"), "need_changed": N_("Need has changed"),
-    "sent_by_mistake": N_("Sent by mistake"), "consent_withdrawn": N_("Consent withdrawn"),
-    "need_met": N_("Need met"), "partly_met": N_("Need partly met"),
-    "referred_on": N_("Referred on"), "waitlist": N_("Waiting list"),
-    "client_action": N_("Waiting for the client"), "phone": N_("Phone"), "email": N_("Email"),
-    "letter": N_("Letter"), "via_case_manager": N_("Through the case manager"),
-    "language": N_("Language"), "distance": N_("Distance"), "cost": N_("Cost"),
-    "waiting_time": N_("Waiting time"), "documents": N_("Documents"),
+    "no_capacity": N_("No capacity"),
+    "not_eligible": N_("Not eligible"),
+    "not_reachable": N_("Client not reachable"),
+    "out_of_scope": N_("Not our field"),
+    "other": N_("Other reason"),
+    "client_not_reached": N_("Client not reached"),
+    "client_withdrew": N_("Client withdrew"),
+    "need_changed": N_("Need has changed"),
+    "sent_by_mistake": N_("Sent by mistake"),
+    "consent_withdrawn": N_("Consent withdrawn"),
+    "need_met": N_("Need met"),
+    "partly_met": N_("Need partly met"),
+    "referred_on": N_("Referred on"),
+    "waitlist": N_("Waiting list"),
+    "client_action": N_("Waiting for the client"),
+    "phone": N_("Phone"),
+    "email": N_("Email"),
+    "letter": N_("Letter"),
+    "via_case_manager": N_("Through the case manager"),
+    "language": N_("Language"),
+    "distance": N_("Distance"),
+    "cost": N_("Cost"),
+    "waiting_time": N_("Waiting time"),
+    "documents": N_("Documents"),
     "opening_hours": N_("Opening hours"),
-    "normal": N_("Normal"), "soon": N_("Soon"), "urgent": N_("Urgent"),
+    "normal": N_("Normal"),
+    "soon": N_("Soon"),
+    "urgent": N_("Urgent"),
 }
 
 
@@ -101,9 +116,14 @@ class DraftIn:
 
 def next_number(session: Session, now: datetime) -> str:
     prefix = f"V-{now.year}-"
-    count = session.scalar(
-        select(func.count()).select_from(Referral).where(col(Referral.number).startswith(prefix))
-    ) or 0
+    count = (
+        session.scalar(
+            select(func.count())
+            .select_from(Referral)
+            .where(col(Referral.number).startswith(prefix))
+        )
+        or 0
+    )
     return f"{prefix}{count + 1:05d}"
 
 
@@ -111,32 +131,56 @@ def recipient_of(*, session: Session, service_id: uuid.UUID) -> uuid.UUID | None
     """The organisation that takes referrals to this service through Lotse, if any."""
     return session.exec(
         select(ReferralService.partner_organization_id).where(
-            ReferralService.service_id == service_id)
+            ReferralService.service_id == service_id
+        )
     ).first()
 
 
-def create_draft(*, session: Session, principal: Principal, client: Client, service: Service,
-                 draft_in: DraftIn, actor: Actor, previous: Referral | None = None) -> Referral:
+def create_draft(
+    *,
+    session: Session,
+    principal: Principal,
+    client: Client,
+    service: Service,
+    draft_in: DraftIn,
+    actor: Actor,
+    previous: Referral | None = None,
+) -> Referral:
     recipient = recipient_of(session=session, service_id=service.id)
     if recipient is None:
         raise workflow.NotAcceptingReferrals()
     now = utcnow()
     referral = Referral(
-        number=next_number(session, now), client_id=client.id, service_id=service.id,
-        recipient_organization_id=recipient, sender_id=principal.id,
+        number=next_number(session, now),
+        client_id=client.id,
+        service_id=service.id,
+        recipient_organization_id=recipient,
+        sender_id=principal.id,
         sender_organization_id=principal.organization_id,
         previous_referral_id=previous.id if previous else None,
     )
     _apply_draft(referral, draft_in)
     session.add(referral)
     session.flush()
-    session.add(ReferralEvent(referral_id=referral.id, actor_id=principal.id,
-                              actor_organization_id=principal.organization_id, kind="edit",
-                              to_status=S.draft,
-                              note="linked" if previous else None))
-    audit.record(session=session, actor=actor, action="referral.drafted",
-                 category=AuditCategory.client_data, object_type="referral",
-                 object_id=referral.id, client_id=client.id)
+    session.add(
+        ReferralEvent(
+            referral_id=referral.id,
+            actor_id=principal.id,
+            actor_organization_id=principal.organization_id,
+            kind="edit",
+            to_status=S.draft,
+            note="linked" if previous else None,
+        )
+    )
+    audit.record(
+        session=session,
+        actor=actor,
+        action="referral.drafted",
+        category=AuditCategory.client_data,
+        object_type="referral",
+        object_id=referral.id,
+        client_id=client.id,
+    )
     return referral
 
 
@@ -158,8 +202,14 @@ def update_draft(*, session: Session, referral: Referral, draft_in: DraftIn, act
     referral.version += 1
     session.add(referral)
     session.flush()
-    audit.record(session=session, actor=actor, action="referral.edited",
-                 category=AuditCategory.client_data, object_type="referral", object_id=referral.id)
+    audit.record(
+        session=session,
+        actor=actor,
+        action="referral.edited",
+        category=AuditCategory.client_data,
+        object_type="referral",
+        object_id=referral.id,
+    )
 
 
 # --- who sees which referral ----------------------------------------------------------------
@@ -172,15 +222,18 @@ def side_of(principal: Principal, referral: Referral, *, team_wide: bool) -> str
         or (team_wide and referral.sender_organization_id == principal.organization_id)
     ):
         return "sender"
-    if (principal.has_role(Role.partner_staff, Role.partner_admin)
-            and referral.recipient_organization_id == principal.organization_id
-            and referral.status != S.draft):
+    if (
+        principal.has_role(Role.partner_staff, Role.partner_admin)
+        and referral.recipient_organization_id == principal.organization_id
+        and referral.status != S.draft
+    ):
         return "receiver"
     return None
 
 
-def get_referral(*, session: Session, principal: Principal, referral_id: uuid.UUID,
-                 team_wide: bool) -> tuple[Referral, str]:
+def get_referral(
+    *, session: Session, principal: Principal, referral_id: uuid.UUID, team_wide: bool
+) -> tuple[Referral, str]:
     referral = session.get(Referral, referral_id)
     side = side_of(principal, referral, team_wide=team_wide) if referral else None
     if referral is None or side is None:
@@ -204,15 +257,17 @@ class SharedClient:
     categories: list[str] = field(default_factory=list)
 
 
-def shared_client(*, referral: Referral, client: Client, consent: Consent | None,
-                  today: date) -> SharedClient:
+def shared_client(
+    *, referral: Referral, client: Client, consent: Consent | None, today: date
+) -> SharedClient:
     """Only what the consent covers *and* the sender chose to share; nothing without consent."""
     if consent is None:
         return SharedClient()
 
     def shared(category: DataCategory) -> bool:
         return category.value in referral.shared_categories and consent.covers(
-            referral.recipient_organization_id, category, today)
+            referral.recipient_organization_id, category, today
+        )
 
     view = SharedClient(categories=[c.value for c in DataCategory if shared(c)])
     if shared(DataCategory.identity):
@@ -231,14 +286,25 @@ def shared_client(*, referral: Referral, client: Client, consent: Consent | None
     return view
 
 
-def record_view(*, session: Session, referral: Referral, side: str, principal: Principal,
-                actor: Actor) -> None:
-    audit.record(session=session, actor=actor, action="referral.viewed",
-                 category=AuditCategory.client_data, object_type="referral",
-                 object_id=referral.id, side=side)
+def record_view(
+    *, session: Session, referral: Referral, side: str, principal: Principal, actor: Actor
+) -> None:
+    audit.record(
+        session=session,
+        actor=actor,
+        action="referral.viewed",
+        category=AuditCategory.client_data,
+        object_type="referral",
+        object_id=referral.id,
+        side=side,
+    )
     if side == "receiver":
-        workflow.record_received(session=session, referral=referral, actor_id=principal.id,
-                                 actor_organization_id=principal.organization_id)
+        workflow.record_received(
+            session=session,
+            referral=referral,
+            actor_id=principal.id,
+            actor_organization_id=principal.organization_id,
+        )
     mark_read(session=session, referral=referral, user_id=principal.id)
 
 
@@ -246,8 +312,11 @@ def record_view(*, session: Session, referral: Referral, side: str, principal: P
 
 
 def _overdue(referral: Referral, now: datetime) -> bool:
-    return (referral.status == S.sent and referral.response_due_at is not None
-            and referral.response_due_at <= now)
+    return (
+        referral.status == S.sent
+        and referral.response_due_at is not None
+        and referral.response_due_at <= now
+    )
 
 
 @dataclass
@@ -261,42 +330,67 @@ class Row:
     unread: int
 
 
-def _rows(session: Session, referrals: list[Referral], user_id: uuid.UUID, *, for_sender: bool,
-          now: datetime) -> list[Row]:
+def _rows(
+    session: Session,
+    referrals: list[Referral],
+    user_id: uuid.UUID,
+    *,
+    for_sender: bool,
+    now: datetime,
+) -> list[Row]:
     if not referrals:
         return []
     ids = [r.id for r in referrals]
-    services = {s.id: s for s in session.exec(
-        select(Service).where(col(Service.id).in_({r.service_id for r in referrals}))).all()}
+    services = {
+        s.id: s
+        for s in session.exec(
+            select(Service).where(col(Service.id).in_({r.service_id for r in referrals}))
+        ).all()
+    }
     clients = {}
     if for_sender:
-        clients = {c.id: c for c in session.exec(
-            select(Client).where(col(Client.id).in_({r.client_id for r in referrals}))).all()}
+        clients = {
+            c.id: c
+            for c in session.exec(
+                select(Client).where(col(Client.id).in_({r.client_id for r in referrals}))
+            ).all()
+        }
     unread = unread_counts(session=session, referral_ids=ids, user_id=user_id)
     rows = []
     for referral in referrals:
         status = ReferralStatus(referral.status)
-        if status in workflow.FINISHED:
-            waiting_on = "me" if for_sender else "nobody"
-        elif status == S.draft:
+        if status in workflow.FINISHED or status == S.draft:
             waiting_on = "me" if for_sender else "nobody"
         elif status in workflow.OPEN:
             waiting_on = "partner" if for_sender else "me"
         else:
             waiting_on = "nobody"
-        rows.append(Row(referral=referral, client=clients.get(referral.client_id),
-                        service=services[referral.service_id], waiting_on=waiting_on,
-                        since=referral.updated_at, overdue=_overdue(referral, now),
-                        unread=unread.get(referral.id, 0)))
+        rows.append(
+            Row(
+                referral=referral,
+                client=clients.get(referral.client_id),
+                service=services[referral.service_id],
+                waiting_on=waiting_on,
+                since=referral.updated_at,
+                overdue=_overdue(referral, now),
+                unread=unread.get(referral.id, 0),
+            )
+        )
     return rows
 
 
 URGENCY_ORDER = {Urgency.urgent: 0, Urgency.soon: 1, Urgency.normal: 2}
 
 
-def dashboard(*, session: Session, principal: Principal, team_wide: bool,
-              status: str | None = None, search: str | None = None,
-              now: datetime | None = None) -> list[Row]:
+def dashboard(
+    *,
+    session: Session,
+    principal: Principal,
+    team_wide: bool,
+    status: str | None = None,
+    search: str | None = None,
+    now: datetime | None = None,
+) -> list[Row]:
     """The sender's referrals: overdue first, then what waits on them, then the oldest."""
     now = now or utcnow()
     query = select(Referral)
@@ -311,14 +405,27 @@ def dashboard(*, session: Session, principal: Principal, team_wide: bool,
     if search:
         pattern = f"%{search.strip()}%"
         query = query.join(Client, col(Client.id) == Referral.client_id).where(
-            col(Client.alias).ilike(pattern) | col(Referral.number).ilike(pattern))
+            col(Client.alias).ilike(pattern) | col(Referral.number).ilike(pattern)
+        )
     rows = _rows(session, list(session.exec(query).all()), principal.id, for_sender=True, now=now)
-    return sorted(rows, key=lambda row: (not row.overdue, row.waiting_on != "me",
-                                         row.referral.status in workflow.TERMINAL, row.since))
+    return sorted(
+        rows,
+        key=lambda row: (
+            not row.overdue,
+            row.waiting_on != "me",
+            row.referral.status in workflow.TERMINAL,
+            row.since,
+        ),
+    )
 
 
-def inbox(*, session: Session, principal: Principal, status: str | None = None,
-          now: datetime | None = None) -> list[Row]:
+def inbox(
+    *,
+    session: Session,
+    principal: Principal,
+    status: str | None = None,
+    now: datetime | None = None,
+) -> list[Row]:
     """Referrals addressed to the principal's organisation: newest and most urgent first."""
     now = now or utcnow()
     query = select(Referral).where(
@@ -330,11 +437,15 @@ def inbox(*, session: Session, principal: Principal, status: str | None = None,
     elif status:
         query = query.where(Referral.status == status)
     rows = _rows(session, list(session.exec(query).all()), principal.id, for_sender=False, now=now)
-    return sorted(rows, key=lambda row: (
-        row.referral.status not in workflow.OPEN, not row.overdue,
-        URGENCY_ORDER[Urgency(row.referral.urgency)],
-        -(row.referral.sent_at or row.referral.created_at).timestamp(),
-    ))
+    return sorted(
+        rows,
+        key=lambda row: (
+            row.referral.status not in workflow.OPEN,
+            not row.overdue,
+            URGENCY_ORDER[Urgency(row.referral.urgency)],
+            -(row.referral.sent_at or row.referral.created_at).timestamp(),
+        ),
+    )
 
 
 def status_counts(rows: list[Row]) -> Counter[str]:
@@ -342,33 +453,66 @@ def status_counts(rows: list[Row]) -> Counter[str]:
 
 
 def timeline(*, session: Session, referral: Referral) -> list[ReferralEvent | ReferralMessage]:
-    events = list(session.exec(select(ReferralEvent).where(
-        ReferralEvent.referral_id == referral.id)).all())
-    messages = list(session.exec(select(ReferralMessage).where(
-        ReferralMessage.referral_id == referral.id)).all())
-    return sorted([*events, *messages], key=lambda item: (
-        item.at if isinstance(item, ReferralEvent) else item.created_at))
+    events = list(
+        session.exec(select(ReferralEvent).where(ReferralEvent.referral_id == referral.id)).all()
+    )
+    messages = list(
+        session.exec(
+            select(ReferralMessage).where(ReferralMessage.referral_id == referral.id)
+        ).all()
+    )
+    return sorted(
+        [*events, *messages],
+        key=lambda item: item.at if isinstance(item, ReferralEvent) else item.created_at,
+    )
 
 
 # --- messages -------------------------------------------------------------------------------
 
 
-def post_message(*, session: Session, referral: Referral, principal: Principal, body: str,
-                 actor: Actor, base_url: str) -> ReferralMessage:
+def post_message(
+    *,
+    session: Session,
+    referral: Referral,
+    principal: Principal,
+    body: str,
+    actor: Actor,
+    base_url: str,
+) -> ReferralMessage:
     text = body.strip()
     if not text:
         raise EmptyMessage()
-    message = ReferralMessage(referral_id=referral.id, author_id=principal.id,
-                              author_organization_id=principal.organization_id, body=text[:5000])
+    message = ReferralMessage(
+        referral_id=referral.id,
+        author_id=principal.id,
+        author_organization_id=principal.organization_id,
+        body=text[:5000],
+    )
     session.add(message)
-    session.add(ReferralEvent(referral_id=referral.id, actor_id=principal.id,
-                              actor_organization_id=principal.organization_id, kind="message"))
+    session.add(
+        ReferralEvent(
+            referral_id=referral.id,
+            actor_id=principal.id,
+            actor_organization_id=principal.organization_id,
+            kind="message",
+        )
+    )
     session.flush()
     mark_read(session=session, referral=referral, user_id=principal.id)
-    notifications.new_message(session=session, referral=referral,
-                              author_organization_id=principal.organization_id, base_url=base_url)
-    audit.record(session=session, actor=actor, action="referral.message_posted",
-                 category=AuditCategory.client_data, object_type="referral", object_id=referral.id)
+    notifications.new_message(
+        session=session,
+        referral=referral,
+        author_organization_id=principal.organization_id,
+        base_url=base_url,
+    )
+    audit.record(
+        session=session,
+        actor=actor,
+        action="referral.message_posted",
+        category=AuditCategory.client_data,
+        object_type="referral",
+        object_id=referral.id,
+    )
     return message
 
 
@@ -381,17 +525,22 @@ def mark_read(*, session: Session, referral: Referral, user_id: uuid.UUID) -> No
     session.flush()
 
 
-def unread_counts(*, session: Session, referral_ids: list[uuid.UUID],
-                  user_id: uuid.UUID) -> dict[uuid.UUID, int]:
+def unread_counts(
+    *, session: Session, referral_ids: list[uuid.UUID], user_id: uuid.UUID
+) -> dict[uuid.UUID, int]:
     """Messages from others that arrived after the user last opened each referral."""
-    read = dict(session.exec(
-        select(ReferralRead.referral_id, ReferralRead.read_at).where(
-            col(ReferralRead.referral_id).in_(referral_ids), ReferralRead.user_id == user_id)
-    ).all())
+    read = dict(
+        session.exec(
+            select(ReferralRead.referral_id, ReferralRead.read_at).where(
+                col(ReferralRead.referral_id).in_(referral_ids), ReferralRead.user_id == user_id
+            )
+        ).all()
+    )
     counts: Counter[uuid.UUID] = Counter()
     for referral_id, author_id, created_at in session.exec(
-        select(ReferralMessage.referral_id, ReferralMessage.author_id,
-               ReferralMessage.created_at).where(col(ReferralMessage.referral_id).in_(referral_ids))
+        select(
+            ReferralMessage.referral_id, ReferralMessage.author_id, ReferralMessage.created_at
+        ).where(col(ReferralMessage.referral_id).in_(referral_ids))
     ).all():
         if author_id != user_id and (referral_id not in read or created_at > read[referral_id]):
             counts[referral_id] += 1

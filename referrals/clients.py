@@ -64,18 +64,29 @@ def _in_scope(principal: Principal, client: Client, team_wide: bool) -> bool:
     return client.case_manager_id == principal.id
 
 
-def create_client(*, session: Session, client_in: ClientIn, principal: Principal,
-                  actor: Actor) -> Client:
+def create_client(
+    *, session: Session, client_in: ClientIn, principal: Principal, actor: Actor
+) -> Client:
     client = Client(
-        alias=client_in.alias.strip(), birth_year=client_in.birth_year,
-        languages=list(dict.fromkeys(client_in.languages)), needs=list(dict.fromkeys(client_in.needs)),
-        interpreter_needed=client_in.interpreter_needed, residence_group=client_in.residence_group,
-        case_manager_id=principal.id, organization_id=principal.organization_id,
+        alias=client_in.alias.strip(),
+        birth_year=client_in.birth_year,
+        languages=list(dict.fromkeys(client_in.languages)),
+        needs=list(dict.fromkeys(client_in.needs)),
+        interpreter_needed=client_in.interpreter_needed,
+        residence_group=client_in.residence_group,
+        case_manager_id=principal.id,
+        organization_id=principal.organization_id,
     )
     session.add(client)
     session.flush()
-    audit.record(session=session, actor=actor, action="client.created",
-                 category=AuditCategory.client_data, object_type="client", object_id=client.id)
+    audit.record(
+        session=session,
+        actor=actor,
+        action="client.created",
+        category=AuditCategory.client_data,
+        object_type="client",
+        object_id=client.id,
+    )
     return client
 
 
@@ -89,24 +100,43 @@ def update_client(*, session: Session, client: Client, client_in: ClientIn, acto
     client.updated_at = utcnow()
     session.add(client)
     session.flush()
-    audit.record(session=session, actor=actor, action="client.updated",
-                 category=AuditCategory.client_data, object_type="client", object_id=client.id)
+    audit.record(
+        session=session,
+        actor=actor,
+        action="client.updated",
+        category=AuditCategory.client_data,
+        object_type="client",
+        object_id=client.id,
+    )
 
 
-def get_client(*, session: Session, principal: Principal, client_id: uuid.UUID, team_wide: bool,
-               actor: Actor, record_read: bool = True) -> Client:
+def get_client(
+    *,
+    session: Session,
+    principal: Principal,
+    client_id: uuid.UUID,
+    team_wide: bool,
+    actor: Actor,
+    record_read: bool = True,
+) -> Client:
     client = session.get(Client, client_id)
     if client is None or not _in_scope(principal, client, team_wide):
         raise ClientNotFound()
     if record_read:
-        audit.record(session=session, actor=actor, action="client.viewed",
-                     category=AuditCategory.client_data, object_type="client",
-                     object_id=client.id)
+        audit.record(
+            session=session,
+            actor=actor,
+            action="client.viewed",
+            category=AuditCategory.client_data,
+            object_type="client",
+            object_id=client.id,
+        )
     return client
 
 
-def list_clients(*, session: Session, principal: Principal, team_wide: bool,
-                 search: str | None = None) -> list[Client]:
+def list_clients(
+    *, session: Session, principal: Principal, team_wide: bool, search: str | None = None
+) -> list[Client]:
     query = select(Client).where(col(Client.anonymised_at).is_(None))
     if team_wide:
         query = query.where(Client.organization_id == principal.organization_id)
@@ -118,33 +148,49 @@ def list_clients(*, session: Session, principal: Principal, team_wide: bool,
 
 
 def consents_of(*, session: Session, client: Client) -> list[Consent]:
-    return list(session.exec(
-        select(Consent).where(Consent.client_id == client.id)
-        .order_by(col(Consent.recorded_at).desc())
-    ).all())
+    return list(
+        session.exec(
+            select(Consent)
+            .where(Consent.client_id == client.id)
+            .order_by(col(Consent.recorded_at).desc())
+        ).all()
+    )
 
 
-def record_consent(*, session: Session, client: Client, consent_in: ConsentIn, principal: Principal,
-                   actor: Actor) -> Consent:
+def record_consent(
+    *, session: Session, client: Client, consent_in: ConsentIn, principal: Principal, actor: Actor
+) -> Consent:
     consent = Consent(
-        client_id=client.id, recipient_organization_id=consent_in.recipient_organization_id,
+        client_id=client.id,
+        recipient_organization_id=consent_in.recipient_organization_id,
         purpose=consent_in.purpose.strip(),
-        categories=[category.value for category in consent_in.categories
-                    if category != DataCategory.health],
-        includes_health=consent_in.includes_health, form=consent_in.form,
-        text_language=consent_in.text_language, recorded_by_id=principal.id,
+        categories=[
+            category.value for category in consent_in.categories if category != DataCategory.health
+        ],
+        includes_health=consent_in.includes_health,
+        form=consent_in.form,
+        text_language=consent_in.text_language,
+        recorded_by_id=principal.id,
         expires_on=consent_in.expires_on,
     )
     session.add(consent)
     session.flush()
-    audit.record(session=session, actor=actor, action="consent.recorded",
-                 category=AuditCategory.client_data, object_type="consent", object_id=consent.id,
-                 client_id=client.id, recipient=consent.recipient_organization_id)
+    audit.record(
+        session=session,
+        actor=actor,
+        action="consent.recorded",
+        category=AuditCategory.client_data,
+        object_type="consent",
+        object_id=consent.id,
+        client_id=client.id,
+        recipient=consent.recipient_organization_id,
+    )
     return consent
 
 
-def withdraw_consent(*, session: Session, consent: Consent, principal: Principal, actor: Actor,
-                     base_url: str) -> list[Referral]:
+def withdraw_consent(
+    *, session: Session, consent: Consent, principal: Principal, actor: Actor, base_url: str
+) -> list[Referral]:
     """Withdraw a consent and cancel the open referrals it covered. Returns those referrals."""
     if consent.withdrawn_at is not None:
         return []
@@ -164,12 +210,24 @@ def withdraw_consent(*, session: Session, consent: Consent, principal: Principal
         # A draft is the sender's own; a sent referral is cancelled on the system's authority.
         side = "sender" if referral.status == ReferralStatus.draft else "system"
         workflow.transition(
-            session=session, referral=referral, target=ReferralStatus.cancelled, side=side,
-            actor_id=principal.id, actor_organization_id=principal.organization_id,
-            change=workflow.Change(reason="consent_withdrawn"), base_url=base_url,
+            session=session,
+            referral=referral,
+            target=ReferralStatus.cancelled,
+            side=side,
+            actor_id=principal.id,
+            actor_organization_id=principal.organization_id,
+            change=workflow.Change(reason="consent_withdrawn"),
+            base_url=base_url,
         )
         cancelled.append(referral)
-    audit.record(session=session, actor=actor, action="consent.withdrawn",
-                 category=AuditCategory.client_data, object_type="consent", object_id=consent.id,
-                 client_id=consent.client_id, cancelled_referrals=[str(r.id) for r in cancelled])
+    audit.record(
+        session=session,
+        actor=actor,
+        action="consent.withdrawn",
+        category=AuditCategory.client_data,
+        object_type="consent",
+        object_id=consent.id,
+        client_id=consent.client_id,
+        cancelled_referrals=[str(r.id) for r in cancelled],
+    )
     return cancelled

@@ -98,9 +98,7 @@ class Consent(SQLModel, table=True):
 
 
 class Referral(SQLModel, table=True):
-    __table_args__ = (
-        Index("ix_referral_recipient_status", "recipient_organization_id", "status"),
-    )
+    __table_args__ = (Index("ix_referral_recipient_status", "recipient_organization_id", "status"),)
 
     id: uuid.UUID = Field(default_factory=_id, primary_key=True)
     number: str = Field(max_length=20, unique=True, index=True, description="e.g. V-2026-00042")
@@ -115,8 +113,12 @@ class Referral(SQLModel, table=True):
     need: str | None = Field(default=None, max_length=80)
     urgency: Urgency = Field(default=Urgency.normal, sa_column=Column(String(10), nullable=False))
     note: str = Field(default="", sa_type=Text, description="For the partner")
-    health_note: str = Field(default="", sa_type=Text, description="Shared only with health consent")
-    shared_categories: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    health_note: str = Field(
+        default="", sa_type=Text, description="Shared only with health consent"
+    )
+    shared_categories: list[str] = Field(
+        default_factory=list, sa_column=Column(JSON, nullable=False)
+    )
     contact_preference: str | None = Field(default=None, max_length=30)
     contact_detail: str | None = Field(default=None, max_length=200)
 
@@ -137,7 +139,9 @@ class Referral(SQLModel, table=True):
 
     feedback_got_help: bool | None = None
     feedback_helpful: str | None = Field(default=None, max_length=10)  # yes | partly | no
-    feedback_barriers: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    feedback_barriers: list[str] = Field(
+        default_factory=list, sa_column=Column(JSON, nullable=False)
+    )
     feedback_note: str | None = Field(default=None, sa_type=Text)
 
     created_at: datetime = Field(default_factory=_now, sa_type=UTCDateTime)

@@ -17,8 +17,16 @@ S = ReferralStatus
 
 # Which side hears about a move to which state.
 _TO_RECEIVER = {S.sent, S.cancelled}
-_TO_SENDER = {S.accepted, S.declined, S.in_progress, S.on_hold, S.completed, S.not_completed,
-              S.cancelled, S.expired}
+_TO_SENDER = {
+    S.accepted,
+    S.declined,
+    S.in_progress,
+    S.on_hold,
+    S.completed,
+    S.not_completed,
+    S.cancelled,
+    S.expired,
+}
 
 SUBJECTS = {
     "new_referral": N_("New referral %(number)s"),
@@ -32,18 +40,28 @@ def link(base_url: str, referral: Referral) -> str:
     return f"{base_url.rstrip('/')}/referrals/{referral.id}"
 
 
-def enqueue(*, session: Session, kind: str, recipient: str | None, referral: Referral,
-            base_url: str, status: str = "") -> OutboxMessage | None:
+def enqueue(
+    *,
+    session: Session,
+    kind: str,
+    recipient: str | None,
+    referral: Referral,
+    base_url: str,
+    status: str = "",
+) -> OutboxMessage | None:
     if not recipient:
         return None
     subject = gettext(SUBJECTS[kind], number=referral.number, status=status)
-    body = "\n\n".join((
-        subject,
-        gettext("Open the referral in Lotse: %(link)s", link=link(base_url, referral)),
-        gettext("For data protection, this email contains no personal data."),
-    ))
-    message = OutboxMessage(kind=kind, recipient=recipient, subject=subject[:200], body=body,
-                            referral_id=referral.id)
+    body = "\n\n".join(
+        (
+            subject,
+            gettext("Open the referral in Lotse: %(link)s", link=link(base_url, referral)),
+            gettext("For data protection, this email contains no personal data."),
+        )
+    )
+    message = OutboxMessage(
+        kind=kind, recipient=recipient, subject=subject[:200], body=body, referral_id=referral.id
+    )
     session.add(message)
     return message
 
@@ -58,33 +76,60 @@ def _organization_email(session: Session, organization_id: uuid.UUID) -> str | N
     return partner.notification_email if partner and partner.is_active else None
 
 
-def status_changed(*, session: Session, referral: Referral, previous: ReferralStatus,
-                   base_url: str) -> None:
+def status_changed(
+    *, session: Session, referral: Referral, previous: ReferralStatus, base_url: str
+) -> None:
     from referrals.workflow import status_label
 
     status = ReferralStatus(referral.status)
     if status == S.sent:
-        enqueue(session=session, kind="new_referral", referral=referral, base_url=base_url,
-                recipient=_organization_email(session, referral.recipient_organization_id))
+        enqueue(
+            session=session,
+            kind="new_referral",
+            referral=referral,
+            base_url=base_url,
+            recipient=_organization_email(session, referral.recipient_organization_id),
+        )
         return
     if status in _TO_RECEIVER and previous != S.draft:
-        enqueue(session=session, kind="status_changed", referral=referral, base_url=base_url,
-                status=status_label(status),
-                recipient=_organization_email(session, referral.recipient_organization_id))
+        enqueue(
+            session=session,
+            kind="status_changed",
+            referral=referral,
+            base_url=base_url,
+            status=status_label(status),
+            recipient=_organization_email(session, referral.recipient_organization_id),
+        )
     if status in _TO_SENDER:
-        enqueue(session=session, kind="status_changed", referral=referral, base_url=base_url,
-                status=status_label(status), recipient=_sender_email(session, referral))
+        enqueue(
+            session=session,
+            kind="status_changed",
+            referral=referral,
+            base_url=base_url,
+            status=status_label(status),
+            recipient=_sender_email(session, referral),
+        )
 
 
 def reminder(*, session: Session, referral: Referral, base_url: str) -> None:
-    enqueue(session=session, kind="reminder", referral=referral, base_url=base_url,
-            recipient=_organization_email(session, referral.recipient_organization_id))
+    enqueue(
+        session=session,
+        kind="reminder",
+        referral=referral,
+        base_url=base_url,
+        recipient=_organization_email(session, referral.recipient_organization_id),
+    )
 
 
-def new_message(*, session: Session, referral: Referral, author_organization_id: uuid.UUID,
-                base_url: str) -> None:
+def new_message(
+    *, session: Session, referral: Referral, author_organization_id: uuid.UUID, base_url: str
+) -> None:
     to_receiver = author_organization_id == referral.sender_organization_id
-    recipient = (_organization_email(session, referral.recipient_organization_id)
-                 if to_receiver else _sender_email(session, referral))
-    enqueue(session=session, kind="message", referral=referral, base_url=base_url,
-            recipient=recipient)
+    recipient = (
+        _organization_email(session, referral.recipient_organization_id)
+        if to_receiver
+        else _sender_email(session, referral)
+    )
+    enqueue(
+        session=session, kind="message", referral=referral, base_url=base_url, recipient=recipient
+    )

@@ -12,7 +12,7 @@ import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Any, Literal
+from typing import Any
 
 from sqlalchemy import update
 from sqlalchemy.exc import OperationalError
@@ -27,7 +27,6 @@ from referrals import notifications
 from referrals.models import Consent, Referral, ReferralEvent, ReferralStatus
 
 S = ReferralStatus
-Side = Literal["sender", "receiver", "system", "admin"]
 
 OPEN = frozenset({S.sent, S.accepted, S.in_progress, S.on_hold})
 FINISHED = frozenset({S.completed, S.not_completed, S.declined, S.expired})
@@ -35,8 +34,13 @@ TERMINAL = frozenset({S.closed, S.cancelled, S.entered_in_error})
 
 DECLINE_REASONS = ("no_capacity", "not_eligible", "not_reachable", "out_of_scope", "other")
 NOT_COMPLETED_REASONS = ("client_not_reached", "client_withdrew", "other")
-CANCEL_REASONS = ("client_withdrew", "need_changed", "sent_by_mistake", "consent_withdrawn",
-                  "other")
+CANCEL_REASONS = (
+    "client_withdrew",
+    "need_changed",
+    "sent_by_mistake",
+    "consent_withdrawn",
+    "other",
+)
 OUTCOMES = ("need_met", "partly_met", "referred_on", "other")
 HOLD_KINDS = ("waitlist", "client_action")
 
@@ -49,8 +53,12 @@ class Step:
     reasons: tuple[str, ...] = ()
 
 
-def _step(target: ReferralStatus, *sides: str, requires: tuple[str, ...] = (),
-          reasons: tuple[str, ...] = ()) -> Step:
+def _step(
+    target: ReferralStatus,
+    *sides: str,
+    requires: tuple[str, ...] = (),
+    reasons: tuple[str, ...] = (),
+) -> Step:
     return Step(target, frozenset(sides), requires, reasons)
 
 
@@ -61,34 +69,61 @@ TRANSITIONS: dict[ReferralStatus, dict[ReferralStatus, Step]] = {
     },
     S.sent: {
         S.accepted: _step(S.accepted, "receiver"),
-        S.declined: _step(S.declined, "receiver", requires=("reason", "note"),
-                          reasons=DECLINE_REASONS),
+        S.declined: _step(
+            S.declined, "receiver", requires=("reason", "note"), reasons=DECLINE_REASONS
+        ),
         S.expired: _step(S.expired, "system"),
-        S.cancelled: _step(S.cancelled, "sender", "receiver", "system", requires=("reason",),
-                           reasons=CANCEL_REASONS),
+        S.cancelled: _step(
+            S.cancelled,
+            "sender",
+            "receiver",
+            "system",
+            requires=("reason",),
+            reasons=CANCEL_REASONS,
+        ),
     },
     S.accepted: {
         S.in_progress: _step(S.in_progress, "receiver"),
         S.on_hold: _step(S.on_hold, "receiver", requires=("hold_kind",)),
-        S.cancelled: _step(S.cancelled, "sender", "receiver", "system", requires=("reason",),
-                           reasons=CANCEL_REASONS),
+        S.cancelled: _step(
+            S.cancelled,
+            "sender",
+            "receiver",
+            "system",
+            requires=("reason",),
+            reasons=CANCEL_REASONS,
+        ),
     },
     S.in_progress: {
         S.on_hold: _step(S.on_hold, "receiver", requires=("hold_kind",)),
         S.completed: _step(S.completed, "receiver", requires=("outcome",)),
-        S.not_completed: _step(S.not_completed, "receiver", requires=("reason", "note"),
-                               reasons=NOT_COMPLETED_REASONS),
-        S.cancelled: _step(S.cancelled, "sender", "receiver", "system", requires=("reason",),
-                           reasons=CANCEL_REASONS),
+        S.not_completed: _step(
+            S.not_completed, "receiver", requires=("reason", "note"), reasons=NOT_COMPLETED_REASONS
+        ),
+        S.cancelled: _step(
+            S.cancelled,
+            "sender",
+            "receiver",
+            "system",
+            requires=("reason",),
+            reasons=CANCEL_REASONS,
+        ),
     },
     S.on_hold: {
         S.accepted: _step(S.accepted, "receiver"),
         S.in_progress: _step(S.in_progress, "receiver"),
         S.completed: _step(S.completed, "receiver", requires=("outcome",)),
-        S.not_completed: _step(S.not_completed, "receiver", requires=("reason", "note"),
-                               reasons=NOT_COMPLETED_REASONS),
-        S.cancelled: _step(S.cancelled, "sender", "receiver", "system", requires=("reason",),
-                           reasons=CANCEL_REASONS),
+        S.not_completed: _step(
+            S.not_completed, "receiver", requires=("reason", "note"), reasons=NOT_COMPLETED_REASONS
+        ),
+        S.cancelled: _step(
+            S.cancelled,
+            "sender",
+            "receiver",
+            "system",
+            requires=("reason",),
+            reasons=CANCEL_REASONS,
+        ),
     },
     **{
         finished: {S.closed: _step(S.closed, "sender", requires=("feedback",))}
@@ -99,14 +134,22 @@ TRANSITIONS: dict[ReferralStatus, dict[ReferralStatus, Step]] = {
 for _state in ReferralStatus:
     if _state != S.entered_in_error:
         TRANSITIONS.setdefault(_state, {})[S.entered_in_error] = _step(
-            S.entered_in_error, "sender", "admin", requires=("note",))
+            S.entered_in_error, "sender", "admin", requires=("note",)
+        )
 
 
 STATUS_LABELS = {
-    S.draft: N_("Draft"), S.sent: N_("Sent"), S.accepted: N_("Accepted"),
-    S.declined: N_("Declined"), S.expired: N_("Expired"), S.in_progress: N_("In progress"),
-    S.on_hold: N_("On hold"), S.completed: N_("Completed"), S.not_completed: N_("Not completed"),
-    S.cancelled: N_("Cancelled"), S.closed: N_("Closed"),
+    S.draft: N_("Draft"),
+    S.sent: N_("Sent"),
+    S.accepted: N_("Accepted"),
+    S.declined: N_("Declined"),
+    S.expired: N_("Expired"),
+    S.in_progress: N_("In progress"),
+    S.on_hold: N_("On hold"),
+    S.completed: N_("Completed"),
+    S.not_completed: N_("Not completed"),
+    S.cancelled: N_("Cancelled"),
+    S.closed: N_("Closed"),
     S.entered_in_error: N_("Entered in error"),
 }
 
@@ -117,19 +160,25 @@ def status_label(status: str) -> str:
 
 class IllegalTransition(Conflict):
     code = "illegal_transition"
-    message = N_("A referral in the state “%(current)s” cannot become “%(target)s”. "
-                 "Possible next steps: %(options)s.")
+    message = N_(
+        "A referral in the state “%(current)s” cannot become “%(target)s”. "
+        "Possible next steps: %(options)s."
+    )
 
 
 class ConcurrentChange(Conflict):
     code = "concurrent_change"
-    message = N_("Someone else changed this referral a moment ago; it is now “%(current)s”. "
-                 "Please look at its current state and try again if still needed.")
+    message = N_(
+        "Someone else changed this referral a moment ago; it is now “%(current)s”. "
+        "Please look at its current state and try again if still needed."
+    )
 
 
 class ReferralBusy(ConcurrentChange):
-    message = N_("Someone else is changing this referral right now. Please reload the page and "
-                 "try again if still needed.")
+    message = N_(
+        "Someone else is changing this referral right now. Please reload the page and "
+        "try again if still needed."
+    )
 
 
 def _compare_and_set(session: Session, statement: Any) -> int:
@@ -140,7 +189,7 @@ def _compare_and_set(session: Session, statement: Any) -> int:
     answers "database is locked" at once; for the user both mean the same thing.
     """
     try:
-        result = session.exec(statement)  # type: ignore[call-overload]
+        result = session.exec(statement)
     except OperationalError as error:
         if "locked" in str(error.orig).lower() or "busy" in str(error.orig).lower():
             raise ReferralBusy() from error
@@ -163,8 +212,10 @@ class InvalidReason(LotseError):
 class NoConsent(LotseError):
     status_code = 422
     code = "no_consent"
-    message = N_("There is no valid consent of the client covering this organisation. "
-                 "Record a consent first.")
+    message = N_(
+        "There is no valid consent of the client covering this organisation. "
+        "Record a consent first."
+    )
 
 
 class NotAcceptingReferrals(LotseError):
@@ -218,8 +269,11 @@ def response_days(*, session: Session, referral: Referral, default: int) -> int:
 
 def active_consent(*, session: Session, referral: Referral, today: date) -> Consent | None:
     consents = session.exec(
-        select(Consent).where(Consent.client_id == referral.client_id,
-                              Consent.recipient_organization_id == referral.recipient_organization_id)
+        select(Consent)
+        .where(
+            Consent.client_id == referral.client_id,
+            Consent.recipient_organization_id == referral.recipient_organization_id,
+        )
         .order_by(col(Consent.recorded_at).desc())
     ).all()
     return next((consent for consent in consents if consent.is_active(today)), None)
@@ -232,8 +286,13 @@ def _check_change(step: Step, change: Change) -> None:
         if value in (None, "", {}):
             missing.append(name)
     if missing:
-        labels = {"reason": N_("reason"), "note": N_("comment"), "outcome": N_("outcome"),
-                  "hold_kind": N_("kind of hold"), "feedback": N_("feedback")}
+        labels = {
+            "reason": N_("reason"),
+            "note": N_("comment"),
+            "outcome": N_("outcome"),
+            "hold_kind": N_("kind of hold"),
+            "feedback": N_("feedback"),
+        }
         raise MissingFields(fields=", ".join(gettext(labels[name]) for name in missing))
     if step.reasons and change.reason not in step.reasons:
         raise InvalidReason()
@@ -248,7 +307,7 @@ def transition(
     session: Session,
     referral: Referral,
     target: ReferralStatus,
-    side: Side,
+    side: str,
     actor_id: uuid.UUID | None,
     actor_organization_id: uuid.UUID | None,
     change: Change | None = None,
@@ -263,7 +322,8 @@ def transition(
     if step is None or side not in step.sides:
         options = legal_targets(current, [side])
         raise IllegalTransition(
-            current=status_label(current), target=status_label(target),
+            current=status_label(current),
+            target=status_label(target),
             options=", ".join(status_label(option) for option in options) or gettext("none"),
         )
     _check_change(step, change)
@@ -271,13 +331,15 @@ def transition(
         consent = active_consent(session=session, referral=referral, today=now.date())
         if consent is None:
             raise NoConsent()
-        if session.get(ReferralService, (referral.recipient_organization_id,
-                                         referral.service_id)) is None:
+        if (
+            session.get(ReferralService, (referral.recipient_organization_id, referral.service_id))
+            is None
+        ):
             raise NotAcceptingReferrals()
 
-    values: dict[str, Any] = {"status": target, "version": referral.version + 1,
-                              "updated_at": now}
+    values: dict[str, Any] = {"status": target, "version": referral.version + 1, "updated_at": now}
     if target == S.sent:
+        assert consent is not None
         values["consent_id"] = consent.id
         values["sent_at"] = now
         days = response_days(session=session, referral=referral, default=response_default_days)
@@ -288,11 +350,16 @@ def transition(
         values["status_reason"] = change.reason
         values["status_note"] = change.note
     if target == S.on_hold:
-        values.update(hold_kind=change.hold_kind, waitlist_position=change.waitlist_position,
-                      waitlist_until=change.waitlist_until, status_note=change.note)
+        values.update(
+            hold_kind=change.hold_kind,
+            waitlist_position=change.waitlist_position,
+            waitlist_until=change.waitlist_until,
+            status_note=change.note,
+        )
     if target in (S.in_progress, S.accepted) and change.appointment_at:
-        values.update(appointment_at=change.appointment_at,
-                      appointment_place=change.appointment_place)
+        values.update(
+            appointment_at=change.appointment_at, appointment_place=change.appointment_place
+        )
     if target == S.completed:
         values.update(outcome=change.outcome, outcome_note=change.note, completed_at=now)
     if target == S.not_completed:
@@ -300,75 +367,129 @@ def transition(
     if target == S.closed and change.feedback is not None:
         feedback = change.feedback
         values.update(
-            feedback_got_help=feedback.get("got_help"), feedback_helpful=feedback.get("helpful"),
+            feedback_got_help=feedback.get("got_help"),
+            feedback_helpful=feedback.get("helpful"),
             feedback_barriers=list(feedback.get("barriers") or []),
-            feedback_note=feedback.get("note"), closed_at=now,
+            feedback_note=feedback.get("note"),
+            closed_at=now,
         )
     if target == S.entered_in_error:
         values["status_note"] = change.note
 
     # Compare-and-set: only if nobody changed the referral since it was read.
-    changed = _compare_and_set(session, (
-        update(Referral)
-        .where(col(Referral.id) == referral.id, col(Referral.version) == referral.version,
-               col(Referral.status) == current)
-        .values(**values)
-    ))
+    changed = _compare_and_set(
+        session,
+        (
+            update(Referral)
+            .where(
+                col(Referral.id) == referral.id,
+                col(Referral.version) == referral.version,
+                col(Referral.status) == current,
+            )
+            .values(**values)
+        ),
+    )
     if changed != 1:
         session.refresh(referral)
         raise ConcurrentChange(current=status_label(referral.status))
-    session.add(ReferralEvent(
-        referral_id=referral.id, at=now, actor_id=actor_id,
-        actor_organization_id=actor_organization_id, kind="transition",
-        from_status=current, to_status=target, reason=change.reason, note=change.note,
-    ))
+    session.add(
+        ReferralEvent(
+            referral_id=referral.id,
+            at=now,
+            actor_id=actor_id,
+            actor_organization_id=actor_organization_id,
+            kind="transition",
+            from_status=current,
+            to_status=target,
+            reason=change.reason,
+            note=change.note,
+        )
+    )
     session.flush()
     session.refresh(referral)
-    notifications.status_changed(session=session, referral=referral, previous=current,
-                                 base_url=base_url)
+    notifications.status_changed(
+        session=session, referral=referral, previous=current, base_url=base_url
+    )
     return referral
 
 
-def record_received(*, session: Session, referral: Referral, actor_id: uuid.UUID,
-                    actor_organization_id: uuid.UUID, now: datetime | None = None) -> bool:
+def record_received(
+    *,
+    session: Session,
+    referral: Referral,
+    actor_id: uuid.UUID,
+    actor_organization_id: uuid.UUID,
+    now: datetime | None = None,
+) -> bool:
     """The first time the receiving organisation opens a referral: a timestamp, not a state."""
     if referral.received_at is not None or referral.status == S.draft:
         return False
     now = now or utcnow()
-    result = session.exec(  # type: ignore[call-overload]
-        update(Referral).where(col(Referral.id) == referral.id,
-                               col(Referral.received_at).is_(None))
+    result = session.exec(
+        update(Referral)
+        .where(col(Referral.id) == referral.id, col(Referral.received_at).is_(None))
         .values(received_at=now)
     )
     if result.rowcount == 1:
-        session.add(ReferralEvent(referral_id=referral.id, at=now, actor_id=actor_id,
-                                  actor_organization_id=actor_organization_id, kind="received"))
+        session.add(
+            ReferralEvent(
+                referral_id=referral.id,
+                at=now,
+                actor_id=actor_id,
+                actor_organization_id=actor_organization_id,
+                kind="received",
+            )
+        )
         session.flush()
         session.refresh(referral)
         return True
     return False
 
 
-def book_appointment(*, session: Session, referral: Referral, at: datetime, place: str | None,
-                     actor_id: uuid.UUID, actor_organization_id: uuid.UUID) -> Referral:
+def book_appointment(
+    *,
+    session: Session,
+    referral: Referral,
+    at: datetime,
+    place: str | None,
+    actor_id: uuid.UUID,
+    actor_organization_id: uuid.UUID,
+) -> Referral:
     if referral.status not in (S.accepted, S.in_progress, S.on_hold):
-        raise IllegalTransition(current=status_label(referral.status),
-                                target=gettext("appointment booked"),
-                                options=", ".join(status_label(t) for t in
-                                                  legal_targets(ReferralStatus(referral.status),
-                                                                ["receiver"])) or gettext("none"))
-    changed = _compare_and_set(session, (
-        update(Referral)
-        .where(col(Referral.id) == referral.id, col(Referral.version) == referral.version)
-        .values(appointment_at=at, appointment_place=place, version=referral.version + 1,
-                updated_at=utcnow())
-    ))
+        raise IllegalTransition(
+            current=status_label(referral.status),
+            target=gettext("appointment booked"),
+            options=", ".join(
+                status_label(t)
+                for t in legal_targets(ReferralStatus(referral.status), ["receiver"])
+            )
+            or gettext("none"),
+        )
+    changed = _compare_and_set(
+        session,
+        (
+            update(Referral)
+            .where(col(Referral.id) == referral.id, col(Referral.version) == referral.version)
+            .values(
+                appointment_at=at,
+                appointment_place=place,
+                version=referral.version + 1,
+                updated_at=utcnow(),
+            )
+        ),
+    )
     if changed != 1:
         session.refresh(referral)
         raise ConcurrentChange(current=status_label(referral.status))
-    session.add(ReferralEvent(referral_id=referral.id, actor_id=actor_id,
-                              actor_organization_id=actor_organization_id, kind="appointment",
-                              note=place))
+    session.add(
+        ReferralEvent(
+            referral_id=referral.id,
+            actor_id=actor_id,
+            actor_organization_id=actor_organization_id,
+            kind="appointment",
+            note=place,
+        )
+    )
     session.flush()
     session.refresh(referral)
     return referral

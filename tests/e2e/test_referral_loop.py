@@ -49,7 +49,9 @@ def test_closed_loop_with_demo_users(page: Page):
     expect(page.get_by_role("alert")).to_contain_text("Einwilligung")
     page.get_by_role("link", name="Grüner Schal").click()
     page.locator("summary", has_text="Einwilligung erfassen").click()
-    page.get_by_label("Organisation", exact=True).select_option(label="Sprachschule Volmetal (Demo)")
+    page.get_by_label("Organisation", exact=True).select_option(
+        label="Sprachschule Volmetal (Demo)"
+    )
     page.get_by_label("Zweck").fill("Anmeldung zum Integrationskurs am Abend")
     page.get_by_role("button", name="Einwilligung erfassen").click()
     expect(page.get_by_role("link", name="Einwilligungserklärung drucken")).to_be_visible()
@@ -61,8 +63,9 @@ def test_closed_loop_with_demo_users(page: Page):
     # The partner answers from the inbox.
     log_in(page, "partner_staff")
     page.get_by_role("link", name="Posteingang").click()
-    page.locator("tr", has_text="Integrationskurs am Abend").filter(has_text="neu").first \
-        .get_by_role("link").first.click()
+    page.locator("tr", has_text="Integrationskurs am Abend").filter(
+        has_text="neu"
+    ).first.get_by_role("link").first.click()
     expect(page.get_by_text("Grüner Schal")).to_be_visible()
     page.get_by_role("button", name="Annehmen").click()
     expect(page.locator("#referral-status")).to_have_text("Angenommen")
@@ -87,7 +90,10 @@ def test_closed_loop_with_demo_users(page: Page):
     assert violations(page) == []
 
     # The handout, in the client's languages.
-    for language, direction, label in (("uk", "ltr", "Години роботи"), ("ar", "rtl", "مواعيد العمل")):
+    for language, direction, label in (
+        ("uk", "ltr", "Години роботи"),
+        ("ar", "rtl", "مواعيد العمل"),
+    ):
         page.goto(f"{referral_url}/handout?lang={language}")
         expect(page.locator("html")).to_have_attribute("lang", language)
         expect(page.locator("html")).to_have_attribute("dir", direction)

@@ -33,27 +33,42 @@ def test_a_partner_system_answers_referrals_through_the_api(app, session):
         assert set(detail["legal_next_steps"]) == {"accepted", "declined", "cancelled"}
         assert session.get(Referral, referral_id).received_at is not None
 
-        illegal = machine.post(f"/api/v1/referrals/{referral_id}/transition", headers=bearer,
-                               json={"target": "completed", "outcome": "need_met"})
+        illegal = machine.post(
+            f"/api/v1/referrals/{referral_id}/transition",
+            headers=bearer,
+            json={"target": "completed", "outcome": "need_met"},
+        )
         assert illegal.status_code == 409
         assert illegal.json()["error"]["code"] == "illegal_transition"
 
-        stale = machine.post(f"/api/v1/referrals/{referral_id}/transition", headers=bearer,
-                             json={"target": "accepted", "version": detail["version"] - 1})
+        stale = machine.post(
+            f"/api/v1/referrals/{referral_id}/transition",
+            headers=bearer,
+            json={"target": "accepted", "version": detail["version"] - 1},
+        )
         assert stale.status_code == 409 and stale.json()["error"]["code"] == "concurrent_change"
 
-        missing = machine.post(f"/api/v1/referrals/{referral_id}/transition", headers=bearer,
-                               json={"target": "declined"})
+        missing = machine.post(
+            f"/api/v1/referrals/{referral_id}/transition",
+            headers=bearer,
+            json={"target": "declined"},
+        )
         assert missing.status_code == 422 and missing.json()["error"]["code"] == "missing_fields"
 
-        accepted = machine.post(f"/api/v1/referrals/{referral_id}/transition", headers=bearer,
-                                json={"target": "accepted", "version": detail["version"]})
+        accepted = machine.post(
+            f"/api/v1/referrals/{referral_id}/transition",
+            headers=bearer,
+            json={"target": "accepted", "version": detail["version"]},
+        )
         assert accepted.status_code == 200 and accepted.json()["status"] == "accepted"
 
 
 def test_other_organisations_get_404_through_the_api(app, session):
-    to_volmetal = session.exec(select(Referral).where(
-        Referral.recipient_organization_id == VOLMETAL, Referral.status == "sent")).first()
+    to_volmetal = session.exec(
+        select(Referral).where(
+            Referral.recipient_organization_id == VOLMETAL, Referral.status == "sent"
+        )
+    ).first()
     assert to_volmetal is not None, "the demo has a sent referral to the language school"
     with TestClient(app) as browser, TestClient(app) as machine:
         bearer = token_for(browser, "other_partner")

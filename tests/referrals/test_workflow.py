@@ -368,7 +368,7 @@ def test_two_partners_at_the_same_moment_exactly_one_wins(engine, session):
             except workflow.ConcurrentChange:
                 own.rollback()
                 results[name] = "conflict"
-            except Exception as error:  # noqa: BLE001 - a lock error would be a finding
+            except Exception as error:
                 own.rollback()
                 results[name] = f"error: {error}"
 

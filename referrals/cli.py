@@ -1,0 +1,53 @@
+"""``lotse jobs``: the scheduled work, for cron or a systemd timer.
+
+Registered in ``lotse/cli.py`` as the sub-command ``jobs``.
+"""
+
+from functools import partial
+from typing import NoReturn
+
+import typer
+from rich.console import Console
+from sqlmodel import Session
+
+from lotse import migrate
+from lotse.db import DatabaseError, make_engine
+from lotse.settings import get_settings
+from referrals.jobs import run_jobs
+
+app = typer.Typer(
+    help="Scheduled work: referral reminders and expiry, email delivery.", no_args_is_help=True
+)
+console = Console(stderr=True)
+
+
+def _fail(message: str) -> NoReturn:
+    console.print(f"[bold red]Error:[/] {message}", highlight=False)
+    raise typer.Exit(code=1)
+
+
+@app.command("run")
+def run() -> None:
+    """Remind partners, expire unanswered referrals and send due emails, once.
+
+    Meant to run every few minutes (cron or a systemd timer). Several runs at the same moment,
+    also on several machines sharing one PostgreSQL database, do each piece of work once.
+    """
+    try:
+        settings = get_settings()
+    except ValueError as error:
+        _fail(f"invalid configuration:\n{error}")
+    engine = make_engine(settings.database_url)
+    try:
+        migrate.ensure_current(engine)
+        report = run_jobs(session_factory=partial(Session, engine), settings=settings)
+    except DatabaseError as error:
+        _fail(str(error))
+    finally:
+        engine.dispose()
+    delivery = report.delivery
+    console.print(
+        f"Reminders sent: {report.reminded}, referrals expired: {report.expired}, "
+        f"emails sent: {delivery.sent}, failed: {delivery.failed}, pending: {delivery.pending}.",
+        highlight=False,
+    )
