@@ -1,14 +1,15 @@
 """The directory's JSON API under /api/v1."""
 
 import uuid
-from datetime import time
+from datetime import datetime, time, timedelta
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 
 from directory import hours, listings
 from directory.dependencies import GeocoderDep, SearchEngineDep
-from directory.find import SearchParams, explain, find_services
+from directory.find import SearchParams, explain, find_services, load_services, search_hits
+from directory.geo import Place, exact_distance_km
 from directory.models import (
     AddressRead,
     CategoryRead,
@@ -28,6 +29,7 @@ from directory.models import (
     ServiceSummaryRead,
     TargetGroupRead,
 )
+from directory.summaries import SummaryCache
 from directory.translations import Localizer
 from lotse import i18n
 from lotse.db import SessionDep
@@ -327,13 +329,109 @@ def search(
         sort=sort,
     )
     loc = _localizer(session, lang)
+    now = utcnow()
+    if explain_matches:
+        return _explained_search(
+            request, session, engine, geocoder, params, loc, now, page, per_page, facets
+        )
+    result, place = search_hits(
+        session=session,
+        engine=engine,
+        geocoder=geocoder,
+        params=params,
+        language=loc.language,
+        now=now,
+        page=page,
+        per_page=per_page,
+        facets=facets,
+    )
+    session.commit()
+    cache: SummaryCache = request.app.state.summary_cache
+
+    def load(ids: list[uuid.UUID]) -> dict[uuid.UUID, Service]:
+        services = load_services(session, ids)
+        loc.load(services.values())
+        loc.load(service.organization for service in services.values())
+        return services
+
+    summaries = cache.get_many(
+        ids=[hit.service_id for hit in result.hits],
+        language=loc.language,
+        generation=engine.generation,
+        load=load,
+        summarise=lambda service: _summary_fields(request, service, loc),
+    )
+    stale_after = timedelta(days=request.app.state.settings.stale_after_days)
+    base = str(request.base_url).rstrip("/")
+    items = []
+    for hit in result.hits:
+        summary = summaries.get(hit.service_id)
+        if summary is None:  # removed since the index last looked
+            continue
+        distance = hit.distance_km
+        if place is not None and summary.coordinates:
+            # The figure shown is geodesic; ranking used the faster haversine.
+            distance = min(
+                exact_distance_km((place.latitude, place.longitude), point)
+                for point in summary.coordinates
+            )
+        items.append(
+            SearchHitRead(
+                **summary.fields,
+                open_now=hours.is_open(summary.slots, at=now, status=summary.status),
+                stale=summary.assured_at is None or now - summary.assured_at > stale_after,
+                url=f"{base}/services/{hit.service_id}",
+                score=hit.score,
+                distance_km=None if distance is None else round(distance, 3),
+            )
+        )
+    if result.sort == "distance":
+        items.sort(key=lambda item: (item.distance_km is None, item.distance_km or 0.0))
+    pages = max(1, -(-result.total // per_page))
+    return SearchPage(
+        items=items,
+        total=result.total,
+        page=page,
+        per_page=per_page,
+        pages=pages,
+        sort=result.sort,
+        place=_place_read(place),
+        facets=result.facets or None,
+    )
+
+
+def _place_read(place: Place | None) -> PlaceRead | None:
+    if place is None:
+        return None
+    return PlaceRead(
+        name=place.name,
+        kind=place.kind,
+        latitude=place.latitude,
+        longitude=place.longitude,
+        district=place.district,
+    )
+
+
+def _explained_search(
+    request: Request,
+    session: SessionDep,
+    engine: SearchEngineDep,
+    geocoder: GeocoderDep,
+    params: SearchParams,
+    loc: Localizer,
+    now: datetime,
+    page: int,
+    per_page: int,
+    facets: bool,
+) -> SearchPage:
+    """The slow path for explain=true: which words matched where needs the full records."""
     found = find_services(
         session=session,
         engine=engine,
         geocoder=geocoder,
         params=params,
         language=loc.language,
-        now=utcnow(),
+        now=now,
         page=page,
         per_page=per_page,
         facets=facets,
@@ -342,19 +440,14 @@ def search(
     services = [item.service for item in found.page.items]
     loc.load(services)
     loc.load(service.organization for service in services)
-    matches = (
-        explain(session=session, services=services, matched_words=found.result.matched_words)
-        if explain_matches
-        else {}
-    )
-    place = found.place
+    matches = explain(session=session, services=services, matched_words=found.result.matched_words)
     return SearchPage(
         items=[
             SearchHitRead(
                 **_summary_fields(request, item.service, loc),
                 score=item.score,
                 distance_km=None if item.distance_km is None else round(item.distance_km, 3),
-                matched=matches.get(item.service.id) if explain_matches else None,
+                matched=matches.get(item.service.id),
             )
             for item in found.page.items
         ],
@@ -363,15 +456,7 @@ def search(
         per_page=per_page,
         pages=found.page.pages,
         sort=found.result.sort,
-        place=PlaceRead(
-            name=place.name,
-            kind=place.kind,
-            latitude=place.latitude,
-            longitude=place.longitude,
-            district=place.district,
-        )
-        if place
-        else None,
-        matched_categories=sorted(found.result.matched_categories) if explain_matches else None,
+        place=_place_read(found.place),
+        matched_categories=sorted(found.result.matched_categories),
         facets=found.facets or None,
     )

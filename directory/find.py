@@ -127,7 +127,7 @@ def _place(params: SearchParams, geocoder: Geocoder) -> Place | None:
     return None
 
 
-def find_services(
+def search_hits(
     *,
     session: Session,
     engine: SearchEngine,
@@ -138,7 +138,8 @@ def find_services(
     page: int = 1,
     per_page: int = 20,
     facets: bool = False,
-) -> Found:
+) -> tuple[SearchResult, Place | None]:
+    """The engine's answer, without loading the services (and logging an empty result)."""
     place = _place(params, geocoder)
     filters = Filters(
         category=params.category,
@@ -163,7 +164,35 @@ def find_services(
         facets=facets,
     )
     result = engine.search(request, now=now)
-    services = _load(session, [hit.service_id for hit in result.hits])
+    if result.total == 0 and not params.is_empty():
+        log_empty_search(session=session, params=params, place=place, language=language)
+    return result, place
+
+
+def find_services(
+    *,
+    session: Session,
+    engine: SearchEngine,
+    geocoder: Geocoder,
+    params: SearchParams,
+    language: str,
+    now: datetime,
+    page: int = 1,
+    per_page: int = 20,
+    facets: bool = False,
+) -> Found:
+    result, place = search_hits(
+        session=session,
+        engine=engine,
+        geocoder=geocoder,
+        params=params,
+        language=language,
+        now=now,
+        page=page,
+        per_page=per_page,
+        facets=facets,
+    )
+    services = load_services(session, [hit.service_id for hit in result.hits])
     items = []
     for hit in result.hits:
         service = services.get(hit.service_id)
@@ -180,8 +209,6 @@ def find_services(
     if result.sort == "distance":
         # The page shows geodesic distances; keep it in the order of the figures shown.
         items.sort(key=lambda item: (item.distance_km is None, item.distance_km or 0.0))
-    if result.total == 0 and not params.is_empty():
-        log_empty_search(session=session, params=params, place=place, language=language)
     return Found(
         page=Page(items=items, total=result.total, page=page, per_page=per_page),
         result=result,
@@ -191,7 +218,7 @@ def find_services(
     )
 
 
-def _load(session: Session, ids: list[uuid.UUID]) -> dict[uuid.UUID, Service]:
+def load_services(session: Session, ids: list[uuid.UUID]) -> dict[uuid.UUID, Service]:
     if not ids:
         return {}
     rows = session.exec(

@@ -184,6 +184,8 @@ class SearchEngine:
         self._low = 0
         self._seen: set[int] = set()
         self._gaps: dict[int, float] = {}
+        # Bumped whenever the index changes, so caches derived from it know when to drop.
+        self.generation = 0
 
     # -- building --
 
@@ -193,6 +195,7 @@ class SearchEngine:
             names, _ = category_names(session)
             docs = load_documents(session)
             self._index = SearchIndex(docs, synonyms=self.synonyms, category_names=names)
+            self.generation += 1
             self._low, self._seen, self._gaps = latest, set(), {}
             self._checked_at = self.clock()
             logger.info(
@@ -241,6 +244,7 @@ class SearchEngine:
                 docs = load_documents(session, service_ids)
                 removed = service_ids - {doc.service_id for doc in docs}
                 self._index.update(docs, removed)
+                self.generation += 1
                 self._seen.update(change_id for change_id, _ in fresh)
         self._advance(now, [int(change_id) for change_id, _ in rows if change_id is not None])
 

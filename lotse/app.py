@@ -48,8 +48,10 @@ def create_app(
 
     from directory.geo import geocoder_for
     from directory.indexing import SearchEngine
+    from directory.summaries import SummaryCache
 
     app.state.search_engine = SearchEngine(engine, settings)
+    app.state.summary_cache = SummaryCache()
     app.state.geocoder = geocoder_for(
         settings.seed_dir / settings.region / "gazetteer.json",
         settings.geocoder,

@@ -280,6 +280,8 @@ def serve(
         workers=workers,
         reload=reload,
         proxy_headers=True,
+        # A busy machine may take longer than uvicorn's default to start a worker.
+        timeout_worker_healthcheck=60,
         log_level=settings.log_level.lower(),
     )
 
