@@ -3,6 +3,7 @@
 Registered in ``lotse/cli.py`` as the sub-command ``jobs``.
 """
 
+import logging
 from functools import partial
 from typing import NoReturn
 
@@ -37,6 +38,10 @@ def run() -> None:
         settings = get_settings()
     except ValueError as error:
         _fail(f"invalid configuration:\n{error}")
+    # Without LOTSE_SMTP_HOST the emails go to the log "lotse.mail", so Lotse's own log must
+    # be visible; the libraries' (Alembic's schema check) only when something is wrong.
+    logging.basicConfig(level=logging.WARNING)
+    logging.getLogger("lotse").setLevel(settings.log_level)
     engine = make_engine(settings.database_url)
     try:
         migrate.ensure_current(engine)

@@ -19,7 +19,7 @@ import logging
 import smtplib
 import ssl
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.message import EmailMessage
@@ -126,7 +126,8 @@ def deliver_due(
     """Send up to ``batch`` due messages, each claimed, sent and recorded on its own.
 
     ``now`` fixes the clock for tests; without it every claim reads the real time, so a long
-    run never writes a claim that has already lapsed.
+    run never writes a claim that has already lapsed. A failure of the server, rather than of
+    one message, ends the run: the remaining messages wait for the next one.
     """
     clock: Callable[[], datetime] = (lambda: now) if now is not None else utcnow
     smtp = (
@@ -134,10 +135,7 @@ def deliver_due(
     )
     sent = failed = 0
     try:
-        for message_id in _due_ids(session_factory=session_factory, now=clock(), limit=batch):
-            message = _claim(session_factory=session_factory, message_id=message_id, now=clock())
-            if message is None:
-                continue  # another sender was quicker
+        for message in _claimed(session_factory=session_factory, clock=clock, limit=batch):
             try:
                 if smtp is None:
                     logger.info(
@@ -181,6 +179,27 @@ def _due_ids(*, session_factory: SessionFactory, now: datetime, limit: int) -> l
                 .limit(limit)
             ).all()
         )
+
+
+def _claimed(
+    *, session_factory: SessionFactory, clock: Callable[[], datetime], limit: int
+) -> Iterator[_Claimed]:
+    """Claim due messages one at a time, up to ``limit`` of them, until none is left.
+
+    A message is claimed only when the previous one is done, so a run holds one claim at a time.
+    Candidates that another sender claims first are skipped; the next page of candidates no
+    longer holds them, so this ends.
+    """
+    claimed = 0
+    while claimed < limit:
+        candidates = _due_ids(session_factory=session_factory, now=clock(), limit=limit - claimed)
+        if not candidates:
+            return
+        for message_id in candidates:
+            message = _claim(session_factory=session_factory, message_id=message_id, now=clock())
+            if message is not None:
+                claimed += 1
+                yield message
 
 
 def _claim(

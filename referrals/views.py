@@ -728,6 +728,13 @@ def _referral_page(
             "can_link": side == "sender"
             and referral.status in (ReferralStatus.declined, ReferralStatus.expired),
             "ui_languages_all": i18n.KNOWN_LANGUAGES,
+            "alternatives": _alternatives(session, referral)
+            if side == "sender"
+            and referral.status in (ReferralStatus.declined, ReferralStatus.expired)
+            else [],
+            "previous_referral": session.get(Referral, referral.previous_referral_id)
+            if referral.previous_referral_id
+            else None,
         },
         status_code=status_code,
     )
@@ -749,6 +756,38 @@ def referral_detail(
     )
     session.commit()
     return _referral_page(request, session, principal, referral, side)
+
+
+@router.get("/referrals/{referral_id}/refer-elsewhere", name="referral_refer_elsewhere")
+def referral_refer_elsewhere(
+    request: Request,
+    session: SessionDep,
+    principal: CaseManager,
+    referral_id: uuid.UUID,
+    service_id: uuid.UUID,
+) -> Response:
+    """From a declined or expired referral to a new one, linked to it ("referred elsewhere")."""
+    referral, side = casework.get_referral(
+        session=session, principal=principal, referral_id=referral_id, team_wide=_team_wide(request)
+    )
+    if side != "sender":
+        raise casework.ReferralNotFound()
+    return RedirectResponse(
+        f"/services/{service_id}/refer?client_id={referral.client_id}&previous={referral.id}",
+        status_code=303,
+    )
+
+
+def _alternatives(session: SessionDep, referral: Referral) -> list[Service]:
+    """Other services that take referrals through Lotse, those for the same need first."""
+    services = session.exec(
+        select(Service)
+        .join(ReferralService, col(ReferralService.service_id) == Service.id)
+        .where(Service.id != referral.service_id)
+        .order_by(col(Service.name))
+    ).all()
+    unique = list({service.id: service for service in services}.values())
+    return sorted(unique, key=lambda s: referral.need not in {t.code for t in s.categories})
 
 
 @router.post("/referrals/{referral_id}/draft", name="referral_draft_update")

@@ -93,6 +93,7 @@ EXPECTED: dict[tuple[str, str], dict[str, str]] = {
     ("POST", "/services/{service_id}/refer"): CASE_MANAGERS,
     ("GET", "/referrals"): CASE_MANAGERS,
     ("POST", "/referrals/{referral_id}/draft"): CASE_MANAGERS,
+    ("GET", "/referrals/{referral_id}/refer-elsewhere"): CASE_MANAGERS,
     # The receiving side: partner staff of the addressed organisation.
     ("GET", "/inbox"): PARTNERS,
     ("POST", "/inbox/capacity"): PARTNERS,

@@ -150,3 +150,32 @@ def test_the_whole_loop(app, session):
         "referral.transition",
     } <= actions
     assert session.exec(select(Client).where(Client.id == client_id)).one().alias == "Blaue Jacke"
+
+
+def test_a_declined_referral_leads_to_a_linked_new_one(app, session):
+    with TestClient(app) as case_manager, TestClient(app) as partner:
+        login(case_manager, "case_manager")
+        client_id = new_client(case_manager, alias="Grauer Hut")
+        consent(case_manager, client_id)
+        first = draft(case_manager, client_id)
+        act(case_manager, first, "sent")
+        login(partner, "partner_staff")
+        assert act(partner, first, "declined", reason="no_capacity", note="voll").status_code == 303
+        page = case_manager.get(f"/referrals/{first}")
+        assert "Prepare new referral" in page.text or "Neue Vermittlung" in page.text
+        other = stable_id("service", "sprachschule-volmetal-demo-berufssprachkurs-b1-technik")
+        jump = case_manager.get(
+            f"/referrals/{first}/refer-elsewhere",
+            params={"service_id": str(other)},
+            follow_redirects=False,
+        )
+        assert jump.status_code == 303
+        form = case_manager.get(jump.headers["location"])
+        assert f'name="previous" value="{first}"' in form.text
+        response = post(
+            case_manager,
+            f"/services/{other}/refer",
+            {"client_id": str(client_id), "previous": str(first), "shared": ["identity"]},
+        )
+        second = uuid.UUID(response.headers["location"].rsplit("/", 1)[1])
+    assert session.get(Referral, second).previous_referral_id == first
