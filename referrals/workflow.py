@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import update
 from sqlalchemy.exc import OperationalError
@@ -21,6 +22,7 @@ from sqlmodel import Session, col, select
 from directory.hours import is_public_holiday
 from lotse.errors import Conflict, LotseError
 from lotse.i18n import N_, gettext
+from lotse.settings import get_settings
 from lotse.timeutil import utcnow
 from partners.models import PartnerOrganization, ReferralService
 from referrals import notifications
@@ -247,8 +249,12 @@ class Change:
 
 
 def add_working_days(start: datetime, days: int) -> datetime:
-    """``days`` working days after ``start``: weekends and public holidays do not count."""
-    moment = start
+    """``days`` working days after ``start``: weekends and public holidays do not count.
+
+    Days are counted in local time: a referral sent at 00:30 on New Year's Eve in Hagen was
+    sent on the 31st, whatever the date in UTC.
+    """
+    moment = start.astimezone(ZoneInfo(get_settings().timezone))
     remaining = days
     while remaining > 0:
         moment += timedelta(days=1)

@@ -349,13 +349,7 @@ def test_runs_at_the_same_moment_do_each_piece_of_work_once(session_factory, set
 
 # --- the command ----------------------------------------------------------------------------
 
-# ``lotse jobs run`` as lotse/cli.py registers it: the sub-app under the name "jobs".
-JOBS = [
-    sys.executable,
-    "-c",
-    "import typer; from referrals.cli import app; "
-    "root = typer.Typer(); root.add_typer(app, name='jobs'); root()",
-]
+JOBS = [sys.executable, "-m", "lotse.cli"]
 
 
 def lotse_jobs(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
