@@ -1,0 +1,190 @@
+"""HTTP load on the Hagen demo: ``lotse serve`` with two workers, loaded by wrk.
+
+The server runs on its own SQLite database (``/tmp/lotse-bench-http.db``, migrated and seeded
+first) and only ever listens on 127.0.0.1. wrk rotates through a few typical searches (plain,
+typo, foreign script, filters, distance) and reports its latency percentiles from a Lua ``done``
+hook. wrk and the server share the machine's cores.
+"""
+
+import contextlib
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+from bench.harness import Progress
+
+HOST = "127.0.0.1"
+PORT = 8877
+DATABASE = Path(tempfile.gettempdir()) / "lotse-bench-http.db"
+SEARCHES = [
+    {"q": "deutschkurs"},
+    {"q": "sprachkrus"},
+    {"q": "wohnung", "district": "mitte"},
+    {"q": "мовні курси"},
+    {"q": "schuldnerberatung", "lat": "51.3597", "lon": "7.4738", "sort": "distance"},
+    {"q": "kita", "open_day": "3", "open_time": "10:00"},
+    {"q": "arzt", "free": "true"},
+    {"q": "integrationskurs frauen"},
+    {"q": "auslaenderbehoerde"},
+    {"q": "سكن"},
+    {
+        "q": "migrationsberatung",
+        "language": "ar",
+        "lat": "51.38",
+        "lon": "7.48",
+        "sort": "distance",
+    },
+    {"q": "bewerbung hilfe"},
+]
+LUA = """
+local paths = {%(paths)s}
+local counter = 0
+setup = function(thread)
+  thread:set("offset", counter)
+  counter = counter + 5
+end
+init = function(args)
+  position = offset or 0
+end
+request = function()
+  position = (position %% #paths) + 1
+  return wrk.format("GET", paths[position])
+end
+done = function(summary, latency, requests)
+  io.write(string.format(
+    "RESULT {\\"p50_ms\\": %%.3f, \\"p90_ms\\": %%.3f, \\"p95_ms\\": %%.3f, \\"p99_ms\\": %%.3f,"
+    .. " \\"mean_ms\\": %%.3f, \\"max_ms\\": %%.3f, \\"requests\\": %%d, \\"duration_s\\": %%.3f,"
+    .. " \\"non_2xx\\": %%d, \\"errors\\": %%d}\\n",
+    latency:percentile(50) / 1000, latency:percentile(90) / 1000,
+    latency:percentile(95) / 1000, latency:percentile(99) / 1000,
+    latency.mean / 1000, latency.max / 1000, summary.requests, summary.duration / 1e6,
+    summary.errors.status,
+    summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout))
+end
+"""
+
+
+def _lotse() -> str:
+    return str(Path(sys.executable).with_name("lotse"))
+
+
+def _paths() -> list[str]:
+    return [f"/api/v1/search?{urllib.parse.urlencode(params)}" for params in SEARCHES]
+
+
+def _get(path: str, timeout: float = 10.0) -> int:
+    with urllib.request.urlopen(f"http://{HOST}:{PORT}{path}", timeout=timeout) as response:
+        response.read()
+        return response.status
+
+
+def wrk_version() -> str:
+    wrk = shutil.which("wrk")
+    if wrk is None:
+        return "not installed"
+    done = subprocess.run([wrk, "-v"], capture_output=True, text=True, check=False)
+    return (
+        (done.stdout + done.stderr).strip().splitlines()[0] if (done.stdout + done.stderr) else "?"
+    )
+
+
+def run(
+    progress: Progress, *, duration_s: int = 15, threads: int = 2, connections: int = 16
+) -> dict[str, Any]:
+    wrk = shutil.which("wrk")
+    if wrk is None:
+        raise RuntimeError("wrk is not installed: apt-get install -y wrk")
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        Path(f"{DATABASE}{suffix}").unlink(missing_ok=True)
+    env = {**os.environ, "LOTSE_DATABASE_URL": f"sqlite:///{DATABASE}"}
+    env.pop("LOTSE_ENVIRONMENT", None)
+    progress("http: migrating and seeding the Hagen demo database")
+    subprocess.run([_lotse(), "db", "upgrade"], env=env, check=True, capture_output=True)
+    subprocess.run([_lotse(), "seed"], env=env, check=True, capture_output=True)
+    log = tempfile.NamedTemporaryFile(  # noqa: SIM115 - open while the server runs
+        "w+", prefix="lotse-bench-serve-", suffix=".log", delete=False
+    )
+    server = subprocess.Popen(
+        [_lotse(), "serve", "--host", HOST, "--port", str(PORT), "--workers", "2"],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    progress(f"http: lotse serve started (pid {server.pid}), waiting for it to answer")
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            if server.poll() is not None:
+                log.seek(0)
+                raise RuntimeError("lotse serve exited:\n" + log.read()[-3000:])
+            try:
+                if _get("/api/v1/search?q=kita", timeout=5) == 200:
+                    break
+            except (urllib.error.URLError, ConnectionError, TimeoutError):
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError("lotse serve did not answer within 90 s")
+            time.sleep(0.5)
+        # Both workers build their index on their first search: warm them up.
+        paths = _paths()
+        statuses = [_get(path) for _ in range(8) for path in paths]
+        if any(status != 200 for status in statuses):
+            raise RuntimeError(f"warm-up answered {statuses}")
+        with tempfile.NamedTemporaryFile(
+            "w", prefix="lotse-bench-", suffix=".lua", delete=False
+        ) as script:
+            script.write(LUA % {"paths": ", ".join(json.dumps(p) for p in paths)})
+        progress(
+            f"http: wrk -t{threads} -c{connections} -d{duration_s}s over {len(paths)} searches"
+        )
+        done = subprocess.run(
+            [
+                wrk,
+                f"-t{threads}",
+                f"-c{connections}",
+                f"-d{duration_s}s",
+                "--latency",
+                "-s",
+                script.name,
+                f"http://{HOST}:{PORT}",
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=duration_s + 60,
+        )
+        os.unlink(script.name)
+        line = next(x for x in done.stdout.splitlines() if x.startswith("RESULT "))
+        figures = json.loads(line.removeprefix("RESULT "))
+        figures["rps"] = figures["requests"] / figures["duration_s"]
+        figures["threads"], figures["connections"] = threads, connections
+        figures["searches"] = [urllib.parse.unquote(p) for p in paths]
+        figures["wrk_output"] = done.stdout
+        progress(
+            f"http: {figures['rps']:.0f} requests/s, p50 {figures['p50_ms']:.1f} ms, p95"
+            f" {figures['p95_ms']:.1f} ms, p99 {figures['p99_ms']:.1f} ms,"
+            f" {figures['non_2xx']} non-2xx, {figures['errors']} socket errors"
+        )
+        return figures
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(server.pid, signal.SIGTERM)
+        try:
+            server.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(server.pid, signal.SIGKILL)
+            server.wait()
+        log.close()
+        os.unlink(log.name)
+        progress("http: server stopped")
