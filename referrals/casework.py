@@ -225,7 +225,8 @@ def side_of(principal: Principal, referral: Referral, *, team_wide: bool) -> str
     if (
         principal.has_role(Role.partner_staff, Role.partner_admin)
         and referral.recipient_organization_id == principal.organization_id
-        and referral.status != S.draft
+        # Only what was actually sent: a draft marked as an error never reached them.
+        and referral.sent_at is not None
     ):
         return "receiver"
     return None
@@ -430,7 +431,7 @@ def inbox(
     now = now or utcnow()
     query = select(Referral).where(
         Referral.recipient_organization_id == principal.organization_id,
-        Referral.status != S.draft,
+        col(Referral.sent_at).is_not(None),
     )
     if status == "open":
         query = query.where(col(Referral.status).in_(workflow.OPEN))

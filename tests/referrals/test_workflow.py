@@ -439,3 +439,15 @@ def test_dashboard_puts_overdue_and_own_work_first(session, referral_in):
     assert order.index(overdue.id) < order.index(done.id) < order.index(waiting.id)
     assert clients.ClientIn  # the module's public shape is importable
     assert Urgency.urgent and DataCategory.health
+
+
+def test_partners_never_see_referrals_that_were_not_sent(client, app, session):
+    login(client, "case_manager")
+    client_id = new_client(client)
+    consent(client, client_id)
+    referral_id = draft(client, client_id)
+    assert act(client, referral_id, "entered_in_error", note="falsch angelegt").status_code == 303
+    with TestClient(app) as partner:
+        login(partner, "partner_staff")
+        assert partner.get(f"/referrals/{referral_id}").status_code == 404
+        assert str(referral_id) not in partner.get("/inbox").text
