@@ -8,7 +8,7 @@ INSTALLED := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-1
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: help install run serve test test-sqlite test-postgresql lint fmt messages bench clean
+.PHONY: help install run serve test test-sqlite test-postgresql lint fmt messages bench bench-http clean
 
 help:
 	@echo "make run    - set up, migrate, seed the Hagen demo (SQLite) and serve http://$(HOST):$(PORT)"
@@ -16,6 +16,7 @@ help:
 	@echo "make lint   - ruff and mypy;  make fmt - format the code"
 	@echo "make messages - extract translatable strings and update the catalogs"
 	@echo "make bench  - run the benchmarks in bench/ (not part of make test)"
+	@echo "make bench-http - only the HTTP load test of the search API"
 
 $(INSTALLED): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit("Lotse needs Python 3.11 or newer, found " + sys.version.split()[0]) if sys.version_info < (3, 11) else None'
@@ -61,6 +62,9 @@ messages: install
 
 bench: install
 	$(BIN)/python -m bench.run
+
+bench-http: install
+	$(BIN)/python -m bench.run --http-only
 
 clean:
 	rm -rf $(VENV) test-artifacts lotse.db lotse.db-wal lotse.db-shm

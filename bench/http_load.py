@@ -1,9 +1,12 @@
-"""HTTP load on the Hagen demo: ``lotse serve`` with two workers, loaded by wrk.
+"""HTTP load on the Hagen demo: ``lotse serve`` with two workers, loaded by wrk and open-loop.
 
 The server runs on its own SQLite database (``/tmp/lotse-bench-http.db``, migrated and seeded
 first) and only ever listens on 127.0.0.1. wrk rotates through a few typical searches (plain,
 typo, foreign script, filters, distance) and reports its latency percentiles from a Lua ``done``
-hook. wrk and the server share the machine's cores.
+hook, at several connection counts: a closed loop turns throughput into latency (Little's law:
+mean latency = connections / throughput), so one connection count alone says little. Then
+``bench.loadgen`` offers fixed rates (open loop), counting each latency from when its request
+was due. wrk, the load generator and the server share the machine's cores.
 """
 
 import contextlib
@@ -21,6 +24,7 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
+from bench import loadgen
 from bench.harness import Progress
 
 HOST = "127.0.0.1"
@@ -98,9 +102,19 @@ def wrk_version() -> str:
     )
 
 
+CONNECTIONS = (4, 8, 16)
+OPEN_LOOP_RATES = (300, 500)
+
+
 def run(
-    progress: Progress, *, duration_s: int = 15, threads: int = 2, connections: int = 16
+    progress: Progress,
+    *,
+    duration_s: int = 15,
+    threads: int = 2,
+    connections: tuple[int, ...] = CONNECTIONS,
+    rates: tuple[int, ...] = OPEN_LOOP_RATES,
 ) -> dict[str, Any]:
+    """Serve the Hagen demo with two workers; wrk at each connection count, then open-loop rates."""
     wrk = shutil.which("wrk")
     if wrk is None:
         raise RuntimeError("wrk is not installed: apt-get install -y wrk")
@@ -114,8 +128,10 @@ def run(
     log = tempfile.NamedTemporaryFile(  # noqa: SIM115 - open while the server runs
         "w+", prefix="lotse-bench-serve-", suffix=".log", delete=False
     )
+    # As in production behind a reverse proxy, which keeps the access log.
+    command = [_lotse(), "serve", "--host", HOST, "--port", str(PORT), "--workers", "2"]
     server = subprocess.Popen(
-        [_lotse(), "serve", "--host", HOST, "--port", str(PORT), "--workers", "2"],
+        [*command, "--no-access-log"],
         env=env,
         stdout=log,
         stderr=subprocess.STDOUT,
@@ -145,38 +161,36 @@ def run(
             "w", prefix="lotse-bench-", suffix=".lua", delete=False
         ) as script:
             script.write(LUA % {"paths": ", ".join(json.dumps(p) for p in paths)})
-        progress(
-            f"http: wrk -t{threads} -c{connections} -d{duration_s}s over {len(paths)} searches"
-        )
-        done = subprocess.run(
-            [
-                wrk,
-                f"-t{threads}",
-                f"-c{connections}",
-                f"-d{duration_s}s",
-                "--latency",
-                "-s",
-                script.name,
-                f"http://{HOST}:{PORT}",
-            ],
-            capture_output=True,
-            text=True,
-            check=True,
-            timeout=duration_s + 60,
-        )
+        closed = []
+        for count in connections:
+            progress(f"http: wrk -t{threads} -c{count} -d{duration_s}s over {len(paths)} searches")
+            closed.append(_wrk(wrk, script.name, threads, count, duration_s))
+            figures = closed[-1]
+            progress(
+                f"http: {count} connections: {figures['rps']:.0f} requests/s, p50"
+                f" {figures['p50_ms']:.1f} ms, p95 {figures['p95_ms']:.1f} ms, p99"
+                f" {figures['p99_ms']:.1f} ms, {figures['non_2xx']} non-2xx,"
+                f" {figures['errors']} socket errors"
+            )
         os.unlink(script.name)
-        line = next(x for x in done.stdout.splitlines() if x.startswith("RESULT "))
-        figures = json.loads(line.removeprefix("RESULT "))
-        figures["rps"] = figures["requests"] / figures["duration_s"]
-        figures["threads"], figures["connections"] = threads, connections
-        figures["searches"] = [urllib.parse.unquote(p) for p in paths]
-        figures["wrk_output"] = done.stdout
-        progress(
-            f"http: {figures['rps']:.0f} requests/s, p50 {figures['p50_ms']:.1f} ms, p95"
-            f" {figures['p95_ms']:.1f} ms, p99 {figures['p99_ms']:.1f} ms,"
-            f" {figures['non_2xx']} non-2xx, {figures['errors']} socket errors"
-        )
-        return figures
+        opened = []
+        for rate in rates:
+            progress(f"http: open loop, {rate} requests/s for {duration_s} s")
+            result = loadgen.run(
+                f"http://{HOST}:{PORT}", paths, rate=rate, seconds=duration_s
+            ).figures()
+            opened.append(result)
+            progress(
+                f"http: open loop {rate}/s: {result['achieved_rps']:.0f} requests/s answered,"
+                f" p50 {result['p50_ms']:.1f} ms, p95 {result['p95_ms']:.1f} ms,"
+                f" p99 {result['p99_ms']:.1f} ms"
+            )
+        return {
+            "command": " ".join(command) + " --no-access-log",
+            "closed_loop": closed,
+            "open_loop": opened,
+            "searches": [urllib.parse.unquote(p) for p in paths],
+        }
     finally:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(server.pid, signal.SIGTERM)
@@ -188,3 +202,31 @@ def run(
         log.close()
         os.unlink(log.name)
         progress("http: server stopped")
+
+
+def _wrk(wrk: str, script: str, threads: int, connections: int, duration_s: int) -> dict[str, Any]:
+    done = subprocess.run(
+        [
+            wrk,
+            f"-t{min(threads, connections)}",
+            f"-c{connections}",
+            f"-d{duration_s}s",
+            "--latency",
+            "-s",
+            script,
+            f"http://{HOST}:{PORT}",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=duration_s + 60,
+    )
+    line = next(x for x in done.stdout.splitlines() if x.startswith("RESULT "))
+    figures: dict[str, Any] = json.loads(line.removeprefix("RESULT "))
+    figures["rps"] = figures["requests"] / figures["duration_s"]
+    figures["threads"], figures["connections"] = min(threads, connections), connections
+    return figures
+
+
+def meets_target(figures: dict[str, Any], *, p95_ms: float, rps: float) -> bool:
+    return figures["p95_ms"] <= p95_ms and figures["rps"] >= rps

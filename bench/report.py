@@ -215,24 +215,6 @@ def targets_table(results: dict[str, Any]) -> str:
                         "yes" if ratio >= RATIO_TARGET else "**no**",
                     ]
                 )
-    http = results.get("http")
-    if http and "failed" not in http:
-        rows.append(
-            [
-                "HTTP p95 (Hagen demo, `GET /api/v1/search`)",
-                f"≤ {HTTP_P95_TARGET_MS:.0f} ms",
-                f"{ms(http['p95_ms'])} ms",
-                "yes" if http["p95_ms"] <= HTTP_P95_TARGET_MS else "**no**",
-            ]
-        )
-        rows.append(
-            [
-                "HTTP throughput",
-                f"≥ {HTTP_RPS_TARGET:.0f} requests/s",
-                f"{http['rps']:,.0f} requests/s",
-                "yes" if http["rps"] >= HTTP_RPS_TARGET else "**no**",
-            ]
-        )
     return _table(["target", "goal", "measured", "met"], rows)
 
 
@@ -325,44 +307,139 @@ def pg_compare_table(results: dict[str, Any]) -> str:
     )
 
 
+def http_targets_table(http: dict[str, Any]) -> str:
+    closed = http.get("closed_loop", [])
+    meeting = [
+        row
+        for row in closed
+        if row["p95_ms"] <= HTTP_P95_TARGET_MS and row["rps"] >= HTTP_RPS_TARGET
+    ]
+    best = max(closed, key=lambda row: row["rps"], default=None)
+    shown = max(meeting, key=lambda row: row["connections"]) if meeting else best
+    rows = []
+    if shown is not None:
+        where = f"wrk, {shown['connections']} connections"
+        rows.append(
+            [
+                f"p95 and throughput in the same run ({where})",
+                f"≤ {HTTP_P95_TARGET_MS:.0f} ms at ≥ {HTTP_RPS_TARGET:.0f} requests/s",
+                f"{ms(shown['p95_ms'])} ms at {shown['rps']:,.0f} requests/s",
+                "yes" if meeting else "**no**",
+            ]
+        )
+    if best is not None:
+        rows.append(
+            [
+                f"highest throughput (wrk, {best['connections']} connections)",
+                f"≥ {HTTP_RPS_TARGET:.0f} requests/s",
+                f"{best['rps']:,.0f} requests/s",
+                "yes" if best["rps"] >= HTTP_RPS_TARGET else "**no**",
+            ]
+        )
+    for row in http.get("open_loop", []):
+        if row["offered_rps"] >= HTTP_RPS_TARGET:
+            rows.append(
+                [
+                    f"p95 with {row['offered_rps']:,.0f} requests/s offered (open loop)",
+                    f"≤ {HTTP_P95_TARGET_MS:.0f} ms",
+                    f"{ms(row['p95_ms'])} ms ({row['achieved_rps']:,.0f} requests/s answered)",
+                    "yes" if row["p95_ms"] <= HTTP_P95_TARGET_MS else "**no**",
+                ]
+            )
+    return _table(["target", "goal", "measured", "met"], rows)
+
+
 def http_table(results: dict[str, Any]) -> str:
     http = results.get("http")
     if not http:
         return "(skipped)"
     if "failed" in http:
         return f"Failed: {http['failed']}"
-    rows = [
-        [
-            f"{http['threads']} threads, {http['connections']} connections,"
-            f" {http['duration_s']:.0f} s",
-            f"{http['rps']:,.0f}",
-            ms(http["p50_ms"]),
-            ms(http["p90_ms"]),
-            ms(http["p95_ms"]),
-            ms(http["p99_ms"]),
-            ms(http["max_ms"]),
-            f"{http['requests']:,}",
-            str(http["non_2xx"]),
-            str(http["errors"]),
-        ]
+    header = ["load", "requests/s", "p50 ms", "p90 ms", "p95 ms", "p99 ms", "max ms"]
+    header += ["requests", "non-2xx", "socket errors"]
+    rows = []
+    for row in http.get("closed_loop", []):
+        rows.append(
+            [
+                f"wrk, {row['threads']} threads, {row['connections']} connections",
+                f"{row['rps']:,.0f}",
+                *(ms(row[key]) for key in ("p50_ms", "p90_ms", "p95_ms", "p99_ms", "max_ms")),
+                f"{row['requests']:,}",
+                str(row["non_2xx"]),
+                str(row["errors"]),
+            ]
+        )
+    for row in http.get("open_loop", []):
+        rows.append(
+            [
+                f"open loop, {row['offered_rps']:,.0f}/s offered, {row['connections']} connections",
+                f"{row['achieved_rps']:,.0f}",
+                *(ms(row[key]) for key in ("p50_ms", "p90_ms", "p95_ms", "p99_ms", "max_ms")),
+                f"{row['requests']:,}",
+                str(row["non_2xx"]),
+                str(row["errors"]),
+            ]
+        )
+    return _table(header, rows)
+
+
+HTTP_METHOD = """\
+`lotse db upgrade` and `lotse seed` on `/tmp/lotse-bench-http.db` (SQLite), then `{command}`
+on 127.0.0.1 (no access log, as behind a reverse proxy that keeps one), a warm-up so both workers
+have built their index, then:
+
+- **wrk** (closed loop: each connection sends its next request when the answer is in) for 15 s
+  at each connection count, rotating through the searches below. In a closed loop the mean
+  latency is connections ÷ throughput (Little's law), so p95 ≤ 20 ms at 500 requests/s is only
+  possible up to about 8 connections in flight; more connections measure queueing, not the
+  endpoint. A city's case managers rarely have more than a handful of searches in flight at once.
+- **open loop** (`bench/loadgen.py`): requests leave at a fixed rate on 32 keep-alive
+  connections, each latency counted from when its request was due, so a slow server is not
+  offered less load. Connections are opened one by one; uvicorn's workers share one socket and
+  do not balance keep-alive connections, so one worker may carry more of them.
+
+wrk, the load generator and both server workers share the same two cores.
+"""
+
+
+def http_render(results: dict[str, Any]) -> str:
+    http = results.get("http") or {}
+    lines = [
+        "# HTTP search benchmark (Hagen demo)",
+        "",
+        "Generated by `make bench` or `make bench-http` (`python -m bench.run --http-only`,"
+        " code in `bench/http_load.py` and `bench/loadgen.py`)"
+        + (f" on {results['started']}" if results.get("started") else "")
+        + ".",
+        "",
+        "## Machine and versions",
+        "",
+        environment_table(results),
+        "",
     ]
-    table = _table(
-        [
-            "wrk",
-            "requests/s",
-            "p50 ms",
-            "p90 ms",
-            "p95 ms",
-            "p99 ms",
-            "max ms",
-            "requests",
-            "non-2xx",
-            "socket errors",
-        ],
-        rows,
-    )
+    if results.get("http_load_before") is not None:
+        lines += [f"Load average before the run: {results['http_load_before']:.2f}.", ""]
+    if "failed" in http or not http:
+        return "\n".join([*lines, http_table(results), ""])
     searches = "\n".join(f"- `{s}`" for s in http.get("searches", []))
-    return f"{table}\n\nSearches rotated by the wrk script:\n\n{searches}"
+    lines += [
+        "## Targets",
+        "",
+        http_targets_table(http),
+        "",
+        "## Results (`GET /api/v1/search`)",
+        "",
+        http_table(results),
+        "",
+        "## Method",
+        "",
+        HTTP_METHOD.format(command=http.get("command", "lotse serve --workers 2")),
+        "Searches, in rotation:",
+        "",
+        searches,
+        "",
+    ]
+    return "\n".join(lines)
 
 
 def environment_table(results: dict[str, Any]) -> str:
@@ -487,10 +564,7 @@ text, the OR of the folded query words ≥ 3 characters as FTS5 strings (shorter
 matched by trigrams and are dropped), ordered by `bm25(search, 3.0, 1.0)` (name 3:1), or by a
 haversine expression for distance sorting; filters from a joined table.
 
-**HTTP.** `lotse db upgrade` and `lotse seed` on `/tmp/lotse-bench-http.db`, then
-`lotse serve --port 8877 --workers 2` on 127.0.0.1 and `wrk` with a Lua script rotating through
-the searches listed below (after a warm-up, so both workers have built their index). wrk and the
-server share the same two cores.
+**HTTP.** See [benchmarks-http.md](benchmarks-http.md).
 """
 
 
@@ -539,7 +613,7 @@ def render(results: dict[str, Any]) -> str:
         "",
         "## HTTP (Hagen demo)",
         "",
-        http_table(results),
+        "In [benchmarks-http.md](benchmarks-http.md).",
         "",
         "## Corpora",
         "",
@@ -582,6 +656,7 @@ def console(results: dict[str, Any]) -> str:
         pg_compare_table(results),
         "",
         "HTTP",
+        http_targets_table(results["http"]) if results.get("http", {}).get("closed_loop") else "",
         http_table(results),
     ]
     if results.get("total_s"):

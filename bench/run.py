@@ -2,6 +2,7 @@
 
     python -m bench.run [--sizes 2000,100000,1000000] [--queries 400] [--skip-http]
                         [--skip-pg] [--skip-sqlite] [--out docs/benchmarks.md]
+    python -m bench.run --http-only [--http-out docs/benchmarks-http.md]
 
 Each size runs in its own child process (so memory figures of one size do not leak into the
 next): build the synthetic corpus and the judged queries, then for each engine load/build it,
@@ -43,6 +44,10 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--sizes", default=",".join(str(s) for s in DEFAULT_SIZES))
     parser.add_argument("--queries", type=int, default=400, help="judged queries per size")
     parser.add_argument("--skip-http", action="store_true")
+    parser.add_argument(
+        "--http-only", action="store_true", help="only the HTTP load test (docs/benchmarks-http.md)"
+    )
+    parser.add_argument("--http-out", default="docs/benchmarks-http.md")
     parser.add_argument("--skip-pg", action="store_true")
     parser.add_argument("--skip-sqlite", action="store_true")
     parser.add_argument("--out", default="docs/benchmarks.md")
@@ -281,6 +286,8 @@ def main(argv: list[str] | None = None) -> None:
         results = json.loads(results_path.read_text(encoding="utf-8"))
     else:
         sizes = [int(s.replace("_", "")) for s in args.sizes.split(",") if s.strip()]
+        if args.http_only:
+            sizes = []
         results = {
             "started": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
             "arguments": vars(args),
@@ -333,12 +340,25 @@ def main(argv: list[str] | None = None) -> None:
                 say(f"http: failed: {error}")
                 results["http"] = {"failed": str(error)}
         results["total_s"] = time.perf_counter() - _started
+        if args.http_only:
+            results_path = results_path.with_name("last-http-run.json")
         results_path.parent.mkdir(parents=True, exist_ok=True)
         results_path.write_text(json.dumps(results, indent=1, default=str), encoding="utf-8")
-    text = report.render(results)
     print()
-    print(report.console(results))
-    out = Path(args.out)
+    if args.http_only:
+        print(
+            report.http_targets_table(results["http"]) if "closed_loop" in results["http"] else ""
+        )
+        print(report.http_table(results))
+    else:
+        print(report.console(results))
+        _write(args.out, report.render(results))
+    if results.get("http"):
+        _write(args.http_out, report.http_render(results))
+
+
+def _write(name: str, text: str) -> None:
+    out = Path(name)
     if not out.is_absolute():
         out = ROOT / out
     out.write_text(text, encoding="utf-8")

@@ -19,6 +19,7 @@ from lotse.permissions import (
     PUBLIC_DIRECTORY_KEY,
     Access,
     Permission,
+    forget_public_directory_switch,
     permissions_of,
     public_directory_enabled,
 )
@@ -184,4 +185,5 @@ def save_site_settings(
         after=value,
     )
     session.commit()
+    forget_public_directory_switch()
     return RedirectResponse("/admin/settings?saved=1", status_code=303)

@@ -260,6 +260,9 @@ def serve(
     port: Annotated[int, typer.Option(help="Port to listen on")] = 8000,
     workers: Annotated[int, typer.Option(help="Worker processes")] = 1,
     reload: Annotated[bool, typer.Option(help="Restart on code changes (development)")] = False,
+    access_log: Annotated[
+        bool, typer.Option(help="Log every request (a reverse proxy usually does this already)")
+    ] = True,
 ) -> None:
     """Serve the web pages and the API."""
     import uvicorn
@@ -280,6 +283,7 @@ def serve(
         workers=workers,
         reload=reload,
         proxy_headers=True,
+        access_log=access_log,
         # A busy machine may take longer than uvicorn's default to start a worker.
         timeout_worker_healthcheck=60,
         log_level=settings.log_level.lower(),

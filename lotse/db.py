@@ -1,6 +1,6 @@
 """Engine, sessions and the checks that keep the app off a missing or outdated database."""
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -9,6 +9,7 @@ from sqlalchemy import DateTime, MetaData, TypeDecorator, event, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlmodel import Session, SQLModel, create_engine
+from starlette.concurrency import run_in_threadpool
 
 # Stable constraint names so that migrations can drop and alter them on every database.
 SQLModel.metadata.naming_convention = {
@@ -96,10 +97,21 @@ def check_connection(engine: Engine) -> None:
         ) from error
 
 
-def get_session(request: Request) -> Iterator[Session]:
-    """One session per request; the route commits, anything unfinished is rolled back."""
-    with Session(request.app.state.engine) as session:
+async def get_session(request: Request) -> AsyncIterator[Session]:
+    """One session per request; the route commits, anything unfinished is rolled back.
+
+    Opening a session touches no database, so it happens on the event loop; closing hands the
+    connection back (a rollback) in the thread pool, and only when the request used one, so a
+    request the process answers from memory costs no thread hop for its session.
+    """
+    session = Session(request.app.state.engine)
+    try:
         yield session
+    finally:
+        if session.in_transaction():
+            await run_in_threadpool(session.close)
+        else:
+            session.close()
 
 
 SessionDep = Annotated[Session, Depends(get_session)]

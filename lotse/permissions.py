@@ -7,7 +7,10 @@ the domain functions, using the principal these rules provide; templates only hi
 server already forbids.
 """
 
-from collections.abc import Callable
+import threading
+import time
+import weakref
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from enum import StrEnum
@@ -15,6 +18,7 @@ from typing import Annotated, Literal
 
 from fastapi import Depends, Request
 from sqlmodel import Session, select
+from starlette.concurrency import run_in_threadpool
 
 from lotse import auth
 from lotse.db import SessionDep
@@ -102,9 +106,42 @@ class PasswordChangeRequired(LotseError):
 PUBLIC_DIRECTORY_KEY = "public_directory"
 
 
+# How long a process trusts its last reading of the public-directory switch: an administrator's
+# change reaches every process within this time, and anonymous searches cost no query.
+SWITCH_SECONDS = 1.0
+_switch_lock = threading.Lock()
+_switch_readings: "weakref.WeakKeyDictionary[object, tuple[float, str | None]]" = (
+    weakref.WeakKeyDictionary()
+)
+
+
 def public_directory_enabled(*, session: Session, default: bool) -> bool:
-    row = session.exec(select(SiteSetting).where(SiteSetting.key == PUBLIC_DIRECTORY_KEY)).first()
-    return default if row is None else row.value == "true"
+    """Whether anonymous visitors may use the directory (read at most once a second per database)."""
+    bind = session.get_bind()
+    now = time.monotonic()
+    with _switch_lock:
+        reading = _switch_readings.get(bind)
+    if reading is None or now - reading[0] >= SWITCH_SECONDS:
+        row = session.exec(
+            select(SiteSetting).where(SiteSetting.key == PUBLIC_DIRECTORY_KEY)
+        ).first()
+        reading = (now, None if row is None else row.value)
+        with _switch_lock:
+            _switch_readings[bind] = reading
+    return default if reading[1] is None else reading[1] == "true"
+
+
+def public_directory_switch_known(session: Session) -> bool:
+    """Whether the switch can be answered without a query."""
+    with _switch_lock:
+        reading = _switch_readings.get(session.get_bind())
+    return reading is not None and time.monotonic() - reading[0] < SWITCH_SECONDS
+
+
+def forget_public_directory_switch() -> None:
+    """Drop this process's readings, after the switch was changed here."""
+    with _switch_lock:
+        _switch_readings.clear()
 
 
 def principal_of(request: Request, session: Session) -> auth.Principal | None:
@@ -161,7 +198,20 @@ class Access:
         """Signed in with any of these roles (for work that belongs to a role, not a right)."""
         return cls("allowed", roles=frozenset(roles))
 
-    def __call__(self, request: Request, session: SessionDep) -> auth.Principal | None:
+    async def __call__(self, request: Request, session: SessionDep) -> auth.Principal | None:
+        # An anonymous visitor is decided from memory on the event loop; anything that may
+        # read the database (a session cookie, a token, a stale switch) goes to the thread pool.
+        if self._reads_database(request, session):
+            return await run_in_threadpool(self.decide, request, session)
+        return self.decide(request, session)
+
+    def _reads_database(self, request: Request, session: Session) -> bool:
+        if request.headers.get("authorization") or request.cookies.get(auth.SESSION_COOKIE):
+            return True
+        return self.kind == "directory" and not public_directory_switch_known(session)
+
+    def decide(self, request: Request, session: Session) -> auth.Principal | None:
+        """The principal this rule lets through, or the error that stops the request."""
         principal = principal_of(request, session)
         if self.kind == "public":
             return principal
@@ -187,7 +237,7 @@ class Access:
         return principal
 
 
-def rule(access: Access) -> Callable[..., auth.Principal | None]:
+def rule(access: Access) -> Callable[..., Awaitable[auth.Principal | None]]:
     """The dependency for a route's ``dependencies=[...]`` or a parameter."""
     return access
 
