@@ -1,4 +1,7 @@
-"""FastAPI dependencies of the directory: the process's search engine and geocoder."""
+"""FastAPI dependencies of the directory: the process's search engine and geocoder.
+
+Both only read ``app.state``, so they are coroutines: no thread hop per request.
+"""
 
 from typing import Annotated
 
@@ -8,11 +11,11 @@ from directory.geo import Geocoder
 from directory.indexing import SearchEngine
 
 
-def get_search_engine(request: Request) -> SearchEngine:
+async def get_search_engine(request: Request) -> SearchEngine:
     return request.app.state.search_engine
 
 
-def get_geocoder(request: Request) -> Geocoder:
+async def get_geocoder(request: Request) -> Geocoder:
     return request.app.state.geocoder
 
 

@@ -11,7 +11,7 @@ import uuid
 from datetime import datetime, time
 from enum import StrEnum
 
-from sqlalchemy import Column, Index, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Column, Index, String, Text, UniqueConstraint
 from sqlmodel import Field, Relationship, SQLModel
 
 from lotse.db import UTCDateTime
@@ -114,6 +114,10 @@ class OrganizationBase(SQLModel):
 
 class Organization(OrganizationBase, Timestamped, table=True):
     id: uuid.UUID = Field(default_factory=_id, primary_key=True)
+    archived_at: datetime | None = Field(default=None, sa_type=UTCDateTime, index=True)
+    merged_into_id: uuid.UUID | None = Field(
+        default=None, foreign_key="organization.id", description="Kept record after a merge"
+    )
 
     locations: list["Location"] = Relationship(back_populates="organization")
     services: list["Service"] = Relationship(back_populates="organization")
@@ -132,6 +136,7 @@ class LocationBase(SQLModel):
 
 class Location(LocationBase, Timestamped, table=True):
     id: uuid.UUID = Field(default_factory=_id, primary_key=True)
+    archived_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     organization_id: uuid.UUID = Field(foreign_key="organization.id", index=True)
     district_id: uuid.UUID | None = Field(default=None, foreign_key="district.id", index=True)
 
@@ -232,6 +237,13 @@ class ServiceAtLocation(SQLModel, table=True):
 
 class Service(ServiceBase, Timestamped, table=True):
     id: uuid.UUID = Field(default_factory=_id, primary_key=True)
+    archived_at: datetime | None = Field(default=None, sa_type=UTCDateTime, index=True)
+    merged_into_id: uuid.UUID | None = Field(
+        default=None, foreign_key="service.id", description="Kept record after a merge"
+    )
+    stale_reminded_at: datetime | None = Field(
+        default=None, sa_type=UTCDateTime, description="Last verification reminder sent"
+    )
     organization_id: uuid.UUID = Field(foreign_key="organization.id", index=True)
 
     organization: Organization = Relationship(back_populates="services")
@@ -497,6 +509,116 @@ class DirectoryChange(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     service_id: uuid.UUID | None = Field(default=None, index=True)
     changed_at: datetime = Field(default_factory=_created_at, sa_type=UTCDateTime, index=True)
+
+
+class ListingKind(StrEnum):
+    organization = "organization"
+    service = "service"
+    location = "location"
+
+
+class ListingVersion(SQLModel, table=True):
+    """One change to a listing: who, when, what before, what after (snapshots as JSON).
+
+    Written in the transaction of the change; never updated or deleted.
+    """
+
+    __tablename__ = "listing_version"
+    __table_args__ = (UniqueConstraint("entity_type", "entity_id", "number"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    entity_type: ListingKind = Field(sa_type=String(20))
+    entity_id: uuid.UUID = Field(index=True)
+    number: int = Field(description="1 for the first version of this listing")
+    # created, edited, archived, restored, merged, verified, imported, suggestion_approved
+    action: str = Field(max_length=30)
+    actor_id: uuid.UUID | None = Field(default=None, foreign_key="user_account.id")
+    actor_label: str = Field(max_length=300, description="E-mail, or the import that did it")
+    at: datetime = Field(default_factory=_created_at, sa_type=UTCDateTime, index=True)
+    before: dict | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    after: dict | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    note: str | None = Field(default=None, sa_type=Text)
+    suggestion_id: uuid.UUID | None = Field(default=None, foreign_key="change_suggestion.id")
+
+
+class SuggestionStatus(StrEnum):
+    pending = "pending"
+    approved = "approved"
+    rejected = "rejected"
+    superseded = "superseded"
+
+
+class SuggestionSource(StrEnum):
+    partner = "partner"  # partner staff, for their own listings
+    case_manager = "case_manager"
+    integreat = "integreat"  # an import that would overwrite a coordinator's edit
+    hsds = "hsds"
+
+
+class ChangeSuggestion(SQLModel, table=True):
+    """A proposed change to a listing, waiting in the coordinators' review queue."""
+
+    __tablename__ = "change_suggestion"
+
+    id: uuid.UUID = Field(default_factory=_id, primary_key=True)
+    entity_type: ListingKind = Field(sa_type=String(20))
+    entity_id: uuid.UUID | None = Field(default=None, index=True, description="None: new listing")
+    organization_id: uuid.UUID | None = Field(
+        default=None, foreign_key="organization.id", index=True, description="Whose listing"
+    )
+    source: SuggestionSource = Field(sa_type=String(20))
+    proposed_by_id: uuid.UUID | None = Field(default=None, foreign_key="user_account.id")
+    proposed_by_label: str = Field(max_length=300)
+    created_at: datetime = Field(default_factory=_created_at, sa_type=UTCDateTime, index=True)
+    base: dict = Field(
+        default_factory=dict,
+        sa_column=Column(JSON, nullable=False),
+        description="The listing's fields as the proposer saw them",
+    )
+    proposed: dict = Field(
+        default_factory=dict,
+        sa_column=Column(JSON, nullable=False),
+        description="Only the fields the proposer changed, with their new values",
+    )
+    message: str | None = Field(default=None, sa_type=Text)
+    status: SuggestionStatus = Field(
+        default=SuggestionStatus.pending, sa_type=String(20), index=True
+    )
+    reviewed_by_id: uuid.UUID | None = Field(default=None, foreign_key="user_account.id")
+    reviewed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    review_message: str | None = Field(default=None, sa_type=Text)
+
+
+class CapacityChange(SQLModel, table=True):
+    """A service's capacity as set at a moment, for "waitlists and capacity over time"."""
+
+    __tablename__ = "capacity_change"
+
+    id: int | None = Field(default=None, primary_key=True)
+    service_id: uuid.UUID = Field(foreign_key="service.id", index=True)
+    status: CapacityStatus = Field(sa_type=String(30))
+    note: str | None = Field(default=None, sa_type=Text)
+    changed_at: datetime = Field(default_factory=_created_at, sa_type=UTCDateTime, index=True)
+    changed_by_id: uuid.UUID | None = Field(default=None, foreign_key="user_account.id")
+
+
+class ExternalRecord(SQLModel, table=True):
+    """Where a listing came from in another system, and what it looked like when imported.
+
+    Re-imports find their listing by (source, external id) and compare the snapshot with the
+    listing now to tell a coordinator's own edit from a change at the source.
+    """
+
+    __tablename__ = "external_record"
+    __table_args__ = (UniqueConstraint("source", "external_id", "entity_type"),)
+
+    id: uuid.UUID = Field(default_factory=_id, primary_key=True)
+    source: str = Field(max_length=40, description="integreat:hagen, hsds, ...")
+    external_id: str = Field(max_length=200)
+    entity_type: ListingKind = Field(sa_type=String(20))
+    entity_id: uuid.UUID = Field(index=True)
+    snapshot: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    imported_at: datetime = Field(default_factory=_created_at, sa_type=UTCDateTime)
 
 
 class SearchLog(SQLModel, table=True):
