@@ -35,6 +35,11 @@ def _register_domain_commands() -> None:
 
     app.add_typer(jobs_app, name="jobs")
 
+    from directory.cli import export_app, import_app
+
+    app.add_typer(import_app, name="import")
+    app.add_typer(export_app, name="export")
+
 
 console = Console(stderr=True)
 
