@@ -20,7 +20,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import selectinload
 from sqlmodel import Session, col, func, select
 
-from directory.listings import LISTED_STATUSES
+from directory.listings import is_listed
 from directory.models import (
     DirectoryChange,
     Location,
@@ -73,7 +73,7 @@ def load_documents(
     names, parents = category_names(session)
     query = (
         select(Service)
-        .where(col(Service.status).in_(LISTED_STATUSES))
+        .where(is_listed())
         .options(
             selectinload(Service.organization),  # type: ignore[arg-type]
             selectinload(Service.categories),  # type: ignore[arg-type]

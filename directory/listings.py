@@ -5,9 +5,9 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
-from sqlalchemy import func, or_
+from sqlalchemy import and_, func, or_
 from sqlalchemy.orm import selectinload
 from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import SelectOfScalar
@@ -35,6 +35,21 @@ T = TypeVar("T")
 # Statuses a visitor sees when browsing; inactive and defunct listings stay reachable by id.
 LISTED_STATUSES = (ServiceStatus.active, ServiceStatus.temporarily_closed)
 TARGET_GROUP_EVERYONE = "everyone"
+
+
+def is_listed() -> Any:
+    """Services a visitor sees: a listed status, neither archived nor merged away, and an
+    organisation that is neither archived nor merged away either."""
+    return and_(
+        col(Service.status).in_(LISTED_STATUSES),
+        col(Service.archived_at).is_(None),
+        col(Service.merged_into_id).is_(None),
+        col(Service.organization_id).in_(
+            select(Organization.id).where(
+                col(Organization.archived_at).is_(None), col(Organization.merged_into_id).is_(None)
+            )
+        ),
+    )
 
 
 CAPACITY_LABELS = {
@@ -133,7 +148,7 @@ def _require_code(
 
 
 def _filtered(session: Session, filters: ServiceFilters) -> SelectOfScalar[Service]:
-    query = select(Service).where(col(Service.status).in_(LISTED_STATUSES))
+    query = select(Service).where(is_listed())
     if filters.category:
         term_ids = category_term_ids(session=session, code=filters.category)
         query = query.where(
@@ -237,9 +252,7 @@ def services_of_organization(*, session: Session, organization_id: uuid.UUID) ->
     return list(
         session.exec(
             select(Service)
-            .where(
-                Service.organization_id == organization_id, col(Service.status).in_(LISTED_STATUSES)
-            )
+            .where(Service.organization_id == organization_id, is_listed())
             .options(*service_loading())
             .order_by(func.lower(Service.name))
         ).all()
@@ -273,7 +286,7 @@ def neighbours(*, session: Session, service: Service) -> Neighbours:
             select(Service)
             .join(ServiceAtLocation, col(ServiceAtLocation.service_id) == Service.id)
             .join(Address, col(Address.location_id) == ServiceAtLocation.location_id)
-            .where(same_address, Service.id != service.id, col(Service.status).in_(LISTED_STATUSES))
+            .where(same_address, Service.id != service.id, is_listed())
             .options(*service_loading())
             .distinct()
             .order_by(col(Service.name))
@@ -306,7 +319,7 @@ def taxonomy_tree(*, session: Session) -> list[CategoryNode]:
                 func.count(col(ServiceTaxonomyTerm.service_id)),
             )
             .join(Service, col(Service.id) == ServiceTaxonomyTerm.service_id)
-            .where(col(Service.status).in_(LISTED_STATUSES))
+            .where(is_listed())
             .group_by(col(ServiceTaxonomyTerm.taxonomy_term_id))
         ).all()
     )
@@ -319,9 +332,7 @@ def taxonomy_tree(*, session: Session) -> list[CategoryNode]:
             )
             .join(ServiceTaxonomyTerm, col(ServiceTaxonomyTerm.taxonomy_term_id) == TaxonomyTerm.id)
             .join(Service, col(Service.id) == ServiceTaxonomyTerm.service_id)
-            .where(
-                col(TaxonomyTerm.parent_id).is_not(None), col(Service.status).in_(LISTED_STATUSES)
-            )
+            .where(col(TaxonomyTerm.parent_id).is_not(None), is_listed())
             .group_by(col(TaxonomyTerm.parent_id))
         ).all()
     )
@@ -363,7 +374,7 @@ def spoken_languages(*, session: Session) -> list[str]:
     rows = session.exec(
         select(Language.code, func.count(col(Language.id)))
         .join(Service, col(Service.id) == Language.service_id)
-        .where(col(Service.status).in_(LISTED_STATUSES))
+        .where(is_listed())
         .group_by(Language.code)
         .order_by(func.count(col(Language.id)).desc(), Language.code)
     ).all()
