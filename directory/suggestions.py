@@ -300,10 +300,17 @@ def approve(
 ) -> Listing:
     """Apply a suggestion (with the reviewer's edits to its values) and close it."""
     message = (message or "").strip() or None
-    _close(session, suggestion, SuggestionStatus.approved, reviewer, message)
     values = _merge(suggestion.proposed, edits)
-    note = message or suggestion.message
     listing = listing_of(session=session, suggestion=suggestion)
+    # Refuse invalid values before anything is written.
+    editing.validate(
+        session=session,
+        kind=ListingKind(suggestion.entity_type),
+        values=values,
+        creating=listing is None,
+    )
+    _close(session, suggestion, SuggestionStatus.approved, reviewer, message)
+    note = message or suggestion.message
     if listing is None:
         return editing.create(
             session=session,
