@@ -302,7 +302,7 @@ class _TextExtractor(HTMLParser):
 
     def handle_data(self, data: str) -> None:
         if not self.hidden:
-            self.parts.append(re.sub(r"\s+", " ", data))
+            self.parts.append(re.sub(r"[ \t\r\n\f\v]+", " ", data))
 
 
 def html_to_text(html: str | None) -> str:
