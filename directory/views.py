@@ -5,14 +5,14 @@ from datetime import time
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import BeforeValidator, Field
 
-from directory import hours, listings
+from directory import duplicates, hours, listings
 from directory.dependencies import GeocoderDep, SearchEngineDep
 from directory.find import Found, InvalidSearch, SearchParams, find_services
 from directory.geo import UnknownPlace
-from directory.models import Service
+from directory.models import ListingKind, Service
 from directory.translations import Localizer
 from lotse import i18n
 from lotse.db import SessionDep
@@ -191,8 +191,13 @@ def _map_points(found: Found, loc: Localizer) -> list[dict[str, Any]]:
 
 
 @router.get("/services/{service_id}", name="service_detail", response_class=HTMLResponse)
-def service_detail(request: Request, session: SessionDep, service_id: uuid.UUID) -> HTMLResponse:
+def service_detail(request: Request, session: SessionDep, service_id: uuid.UUID) -> Response:
     service = listings.get_service(session=session, service_id=service_id)
+    if service.merged_into_id is not None:
+        kept = duplicates.merged_target(
+            session=session, kind=ListingKind.service, listing_id=service.id
+        )
+        return RedirectResponse(request.url_for("service_detail", service_id=kept), 301)
     nearby = listings.neighbours(session=session, service=service)
     context = _page_context(request, session)
     loc: Localizer = context["loc"]
@@ -226,8 +231,13 @@ def service_detail(request: Request, session: SessionDep, service_id: uuid.UUID)
 )
 def organization_detail(
     request: Request, session: SessionDep, organization_id: uuid.UUID
-) -> HTMLResponse:
+) -> Response:
     organization = listings.get_organization(session=session, organization_id=organization_id)
+    if organization.merged_into_id is not None:
+        kept = duplicates.merged_target(
+            session=session, kind=ListingKind.organization, listing_id=organization.id
+        )
+        return RedirectResponse(request.url_for("organization_detail", organization_id=kept), 301)
     services = listings.services_of_organization(session=session, organization_id=organization.id)
     context = _page_context(request, session)
     context["loc"].load([organization, *services, *organization.locations])

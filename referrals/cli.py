@@ -11,13 +11,15 @@ import typer
 from rich.console import Console
 from sqlmodel import Session
 
+from directory.reminders import remind_stale_providers
 from lotse import migrate
 from lotse.db import DatabaseError, make_engine
 from lotse.settings import get_settings
 from referrals.jobs import run_jobs
 
 app = typer.Typer(
-    help="Scheduled work: referral reminders and expiry, email delivery.", no_args_is_help=True
+    help="Scheduled work: referral reminders and expiry, stale-listing reminders, email delivery.",
+    no_args_is_help=True,
 )
 console = Console(stderr=True)
 
@@ -45,6 +47,8 @@ def run() -> None:
     engine = make_engine(settings.database_url)
     try:
         migrate.ensure_current(engine)
+        # Before the referral jobs, whose last step delivers the outbox with these reminders.
+        stale = remind_stale_providers(session_factory=partial(Session, engine), settings=settings)
         report = run_jobs(session_factory=partial(Session, engine), settings=settings)
     except DatabaseError as error:
         _fail(str(error))
@@ -56,3 +60,9 @@ def run() -> None:
         f"emails sent: {delivery.sent}, failed: {delivery.failed}, pending: {delivery.pending}.",
         highlight=False,
     )
+    if stale.organizations or stale.without_address:
+        console.print(
+            f"Stale listings: {stale.services} in reminders to {stale.organizations} "
+            f"organisations; {stale.without_address} organisations have no email address.",
+            highlight=False,
+        )

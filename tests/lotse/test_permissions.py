@@ -65,6 +65,10 @@ EXPECTED: dict[tuple[str, str], dict[str, str]] = {
     ("GET", "/api/v1/search"): EVERYONE,
     ("GET", "/services/{service_id}/handout"): EVERYONE,
     ("GET", "/referrals/{referral_id}/handout"): CASE_MANAGERS,
+    # Gap reports: everyone signed in, each scoped to their own figures in the queries.
+    ("GET", "/reports"): SIGNED_IN,
+    ("GET", "/reports/{report}"): SIGNED_IN,
+    ("GET", "/reports/{report}.csv"): SIGNED_IN,
     # Users and partners: coordinators and admins; partner admins their own staff only.
     ("GET", "/admin/organizations"): COORDINATION,
     ("GET", "/admin/organizations/new"): COORDINATION,
@@ -106,6 +110,16 @@ EXPECTED: dict[tuple[str, str], dict[str, str]] = {
     ("GET", "/api/v1/referrals"): REFERRAL_PARTIES,
     ("GET", "/api/v1/referrals/{referral_id}"): REFERRAL_PARTIES,
     ("POST", "/api/v1/referrals/{referral_id}/transition"): REFERRAL_PARTIES,
+    # Keeping the directory true: stale listings and duplicates are the coordinators'. A
+    # partner confirms only its own organisation's listings; the sample (the KIM listing)
+    # belongs to none of the demo partners (tests/directory/test_verification.py covers own).
+    ("GET", "/maintenance/stale"): COORDINATION,
+    ("GET", "/maintenance/own"): PARTNERS,
+    ("GET", "/maintenance/organizations/{organization_id}"): COORDINATION,
+    ("POST", "/maintenance/services/{service_id}/verify"): COORDINATION,
+    ("GET", "/maintenance/duplicates"): COORDINATION,
+    ("GET", "/maintenance/duplicates/compare"): COORDINATION,
+    ("POST", "/maintenance/duplicates/merge"): COORDINATION,
     # Installation settings: admins only.
     ("GET", "/admin/settings"): only("admin"),
     ("POST", "/admin/settings"): only("admin"),
@@ -164,6 +178,7 @@ def path_values(session) -> dict[str, str]:
         "client_id": str(uuid.uuid4()),
         "consent_id": str(uuid.uuid4()),
         "referral_id": str(uuid.uuid4()),
+        "report": "needs",
     }
 
 
