@@ -73,6 +73,7 @@ def create_app(
 
     from directory import api as directory_api
     from directory import editor_views
+    from directory import editor_views
     from directory import maintenance_views
     from directory import views as directory_views
     from insights import views as insight_views
@@ -92,6 +93,7 @@ def create_app(
     app.include_router(handout_views.router)
     app.include_router(directory_api.router)
     app.include_router(referral_api.router)
+    app.include_router(editor_views.router)
     app.include_router(maintenance_views.router)
     app.include_router(editor_views.router)
     app.include_router(insight_views.router)

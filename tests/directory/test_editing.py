@@ -241,3 +241,129 @@ def test_an_edit_reaches_search(session, coordinator):
     assert found("Zauberflötenberatung")
     editing.archive(session=session, listing=kim, author=coordinator)
     assert not found("Zauberflötenberatung")
+
+
+# --- the editor pages -----------------------------------------------------------------------
+
+
+def edit_form(html: str) -> dict:
+    """The fields of the editor form as the page shows them (enough to post it back)."""
+    import re
+    from html import unescape
+
+    data: dict = {}
+    start = html.index("novalidate>")
+    form = html[start : html.index("</form>", start)]
+    for name, value in re.findall(
+        r'<input id="[^"]*" name="([^"]+)" type="(?:text|email|url)" value="([^"]*)"', form
+    ):
+        data[name] = unescape(value)
+    for name, value in re.findall(
+        r'<textarea id="[^"]*" name="([^"]+)"[^>]*>([^<]*)</textarea>', form
+    ):
+        data[name] = unescape(value)
+    for name, value in re.findall(
+        r'<input type="checkbox" (?:id="[^"]*" )?name="([^"]+)" value="([^"]+)" checked>', form
+    ):
+        data.setdefault(name, []).append(value) if name in (
+            "categories",
+            "target_groups",
+            "locations",
+        ) else data.__setitem__(name, value)
+    for name, body in re.findall(
+        r'<select id="([^"]+)" name="[^"]+"[^>]*>(.*?)</select>', form, re.S
+    ):
+        chosen = re.search(r'<option value="([^"]*)" selected>', body)
+        data[name] = chosen.group(1) if chosen else ""
+    return data
+
+
+def test_coordinator_edits_a_service_in_the_browser_form(client, session):
+    from tests.accounts import login, post
+
+    login(client, "coordinator")
+    kim = demo.kim(session)
+    page = client.get(f"/editor/service/{kim.id}")
+    assert page.status_code == 200
+    data = edit_form(page.text)
+    assert data["name"] == kim.name
+    # Posting the form unchanged writes no version.
+    response = post(client, f"/editor/service/{kim.id}", data)
+    assert response.status_code == 303, response.text[:2000]
+    assert not versions.history(session=session, kind=ListingKind.service, entity_id=kim.id)
+    data |= {"name": "KIM Beratung Hagen", "hours_2": "09:00-12:00, 13:00-15:30"}
+    response = post(client, f"/editor/service/{kim.id}", data)
+    assert response.status_code == 303
+    session.expire_all()
+    kim = demo.kim(session)
+    assert kim.name == "KIM Beratung Hagen"
+    assert sorted(
+        (s.weekday, s.closes_at.strftime("%H:%M")) for s in kim.schedules if s.weekday == 2
+    ) == [
+        (2, "12:00"),
+        (2, "15:30"),
+    ]
+    history = client.get(f"/editor/service/{kim.id}/history")
+    assert "KIM Beratung Hagen" in history.text
+
+
+def test_form_errors_are_shown_next_to_the_field_and_nothing_changes(client, session):
+    from tests.accounts import login, post
+
+    login(client, "coordinator")
+    kim = demo.kim(session)
+    before = versions.snapshot(session, kim)
+    data = edit_form(client.get(f"/editor/service/{kim.id}").text)
+    data |= {"name": "", "hours_3": "morgens", "minimum_age": "zwölf", "email": "kaputt"}
+    response = post(client, f"/editor/service/{kim.id}", data)
+    assert response.status_code == 422
+    assert 'id="error-summary"' in response.text
+    for name in ("hours_3", "minimum_age"):
+        assert f'id="{name}-error"' in response.text
+    session.expire_all()
+    assert versions.snapshot(session, demo.kim(session)) == before
+
+
+def test_coordinator_creates_archives_and_restores_through_pages(client, session):
+    from tests.accounts import login, post
+
+    login(client, "coordinator")
+    response = post(
+        client, "/editor/organization/new", {"name": "Verein Neue Nachbarn", "description": ""}
+    )
+    assert response.status_code == 303
+    organization = session.exec(
+        select(Organization).where(Organization.name == "Verein Neue Nachbarn")
+    ).one()
+    assert post(client, f"/editor/organization/{organization.id}/archive").status_code == 303
+    listed = client.get("/editor", params={"kind": "organization", "q": "Neue Nachbarn"})
+    assert "Verein Neue Nachbarn" not in listed.text
+    listed = client.get(
+        "/editor", params={"kind": "organization", "q": "Neue Nachbarn", "archived": "true"}
+    )
+    assert "Verein Neue Nachbarn" in listed.text
+    assert post(client, f"/editor/organization/{organization.id}/restore").status_code == 303
+    actions = [
+        v.action
+        for v in versions.history(
+            session=session, kind=ListingKind.organization, entity_id=organization.id
+        )
+    ]
+    assert actions == ["restored", "archived", "created"]
+
+
+def test_translations_page_saves_a_translation(client, session):
+    from tests.accounts import login, post
+
+    login(client, "coordinator")
+    kim = demo.kim(session)
+    page = client.get(f"/editor/service/{kim.id}/translations", params={"language": "ku"})
+    assert page.status_code == 200
+    response = post(
+        client,
+        f"/editor/service/{kim.id}/translations?language=ku",
+        {"translation_name": "Rêveberiya dozê KIM"},
+    )
+    assert response.status_code == 303
+    overview = editing.translation_overview(session=session, listing=kim)
+    assert overview.states["ku"]["name"].text == "Rêveberiya dozê KIM"
