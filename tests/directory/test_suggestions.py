@@ -244,3 +244,48 @@ def test_partners_own_listings(session):
     )
     own = suggestions.own_services(session=session, partner_organization_id=volmetal)
     assert course.id in {service.id for service in own}
+
+
+# --- the pages ------------------------------------------------------------------------------
+
+
+def test_partner_suggests_through_the_page_and_coordinator_approves(app, session):
+    from fastapi.testclient import TestClient
+
+    from tests.accounts import login, post
+    from tests.directory.test_editing import edit_form
+
+    course = demo.service(session, VOLMETAL_COURSE)
+    with TestClient(app) as partner_client:
+        login(partner_client, "partner_staff")
+        assert "Integrationskurs" in partner_client.get("/suggestions").text
+        # Another organisation's listing is not theirs to suggest for.
+        assert partner_client.get(f"/suggestions/service/{demo.kim(session).id}").status_code == 404
+        data = edit_form(partner_client.get(f"/suggestions/service/{course.id}").text)
+        response = post(partner_client, f"/suggestions/service/{course.id}", data)
+        assert response.status_code == 422  # nothing changed
+        data |= {"description": "Abendkurs mit Kinderbetreuung", "message": "Neu ab März"}
+        response = post(partner_client, f"/suggestions/service/{course.id}", data)
+        assert response.status_code == 303
+    [suggestion] = session.exec(
+        select(ChangeSuggestion).where(ChangeSuggestion.entity_id == course.id)
+    ).all()
+    assert suggestion.proposed == {"description": "Abendkurs mit Kinderbetreuung"}
+    assert suggestion.source == SuggestionSource.partner
+    with TestClient(app) as coordinator_client:
+        login(coordinator_client, "coordinator")
+        assert "Integrationskurs" in coordinator_client.get("/editor/review").text
+        page = coordinator_client.get(f"/editor/review/{suggestion.id}")
+        assert "Abendkurs mit Kinderbetreuung" in page.text
+        response = post(coordinator_client, f"/editor/review/{suggestion.id}/reject", {})
+        assert response.status_code == 422 and 'id="reject_message-error"' in response.text
+        response = post(
+            coordinator_client,
+            f"/editor/review/{suggestion.id}/approve",
+            {"edit:description": "Abendkurs mit Kinderbetreuung (Demo)"},
+        )
+        assert response.status_code == 303
+    session.refresh(course)
+    assert course.description == "Abendkurs mit Kinderbetreuung (Demo)"
+    session.refresh(suggestion)
+    assert suggestion.status == SuggestionStatus.approved

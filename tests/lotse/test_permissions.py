@@ -120,6 +120,35 @@ EXPECTED: dict[tuple[str, str], dict[str, str]] = {
     ("GET", "/maintenance/duplicates"): COORDINATION,
     ("GET", "/maintenance/duplicates/compare"): COORDINATION,
     ("POST", "/maintenance/duplicates/merge"): COORDINATION,
+    # Coordinators edit the directory and review suggestions; case managers suggest changes
+    # to any listing, partners only to their own (the sample, the KIM listing, is none of
+    # theirs: tests/directory/test_suggestions.py covers their own listings).
+    ("GET", "/editor"): COORDINATION,
+    ("GET", "/editor/review"): COORDINATION,
+    ("GET", "/editor/review/count"): COORDINATION,
+    ("GET", "/editor/review/{suggestion_id}"): COORDINATION,
+    ("POST", "/editor/review/{suggestion_id}/approve"): COORDINATION,
+    ("POST", "/editor/review/{suggestion_id}/reject"): COORDINATION,
+    ("GET", "/editor/{kind}/new"): COORDINATION,
+    ("POST", "/editor/{kind}/new"): COORDINATION,
+    ("GET", "/editor/{kind}/{listing_id}"): COORDINATION,
+    ("POST", "/editor/{kind}/{listing_id}"): COORDINATION,
+    ("POST", "/editor/{kind}/{listing_id}/archive"): COORDINATION,
+    ("POST", "/editor/{kind}/{listing_id}/restore"): COORDINATION,
+    ("GET", "/editor/{kind}/{listing_id}/history"): COORDINATION,
+    ("GET", "/editor/{kind}/{listing_id}/translations"): COORDINATION,
+    ("POST", "/editor/{kind}/{listing_id}/translations"): COORDINATION,
+    ("GET", "/suggestions"): only("case_manager", "partner_staff", "partner_admin"),
+    ("GET", "/suggestions/{kind}/{listing_id}"): {
+        **only("case_manager", "partner_staff", "partner_admin"),
+        "partner_staff": HIDDEN,
+        "partner_admin": HIDDEN,
+    },
+    ("POST", "/suggestions/{kind}/{listing_id}"): {
+        **only("case_manager", "partner_staff", "partner_admin"),
+        "partner_staff": HIDDEN,
+        "partner_admin": HIDDEN,
+    },
     # Installation settings: admins only.
     ("GET", "/admin/settings"): only("admin"),
     ("POST", "/admin/settings"): only("admin"),
@@ -179,6 +208,9 @@ def path_values(session) -> dict[str, str]:
         "consent_id": str(uuid.uuid4()),
         "referral_id": str(uuid.uuid4()),
         "report": "needs",
+        "kind": "service",
+        "listing_id": str(demo.kim(session).id),
+        "suggestion_id": str(uuid.uuid4()),
     }
 
 
