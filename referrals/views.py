@@ -11,6 +11,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlmodel import col, select
 
 from directory import listings
+from directory.capacity import set_capacity
 from directory.models import CapacityStatus, Service
 from directory.translations import Localizer
 from lotse import audit, i18n
@@ -22,7 +23,6 @@ from lotse.errors import LotseError
 from lotse.models import AuditCategory, Role, User
 from lotse.permissions import Access
 from lotse.templating import render
-from lotse.timeutil import utcnow
 from partners.models import PartnerOrganization, ReferralService
 from partners.organizations import list_partners
 from referrals import casework, clients, workflow
@@ -642,10 +642,13 @@ def capacity_update(
     if service is None or link is None:
         raise listings.ServiceNotFound()
     before = service.capacity_status
-    service.capacity_status = status_value
-    service.capacity_note = note.strip() or None
-    service.capacity_updated_at = utcnow()
-    session.add(service)
+    set_capacity(
+        session=session,
+        service=service,
+        status=status_value,
+        note=note.strip(),
+        author_id=principal.id,
+    )
     audit.record(
         session=session,
         actor=_actor(request, principal),
