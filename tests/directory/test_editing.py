@@ -367,3 +367,20 @@ def test_translations_page_saves_a_translation(client, session):
     assert response.status_code == 303
     overview = editing.translation_overview(session=session, listing=kim)
     assert overview.states["ku"]["name"].text == "Rêveberiya dozê KIM"
+
+
+def test_every_editor_page_renders_for_every_kind(client, session):
+    from tests.accounts import login
+
+    login(client, "coordinator")
+    kim = demo.kim(session)
+    location = kim.locations[0]
+    ids = {"service": kim.id, "organization": kim.organization_id, "location": location.id}
+    for kind, listing_id in ids.items():
+        assert client.get("/editor", params={"kind": kind}).status_code == 200
+        assert client.get(f"/editor/{kind}/new").status_code == 200
+        for suffix in ("", "/history", "/translations"):
+            assert client.get(f"/editor/{kind}/{listing_id}{suffix}").status_code == 200, (
+                kind,
+                suffix,
+            )
