@@ -7,7 +7,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 from rich.console import Console
@@ -25,6 +25,9 @@ from lotse import migrate
 from lotse.db import DatabaseError, make_engine
 from lotse.errors import LotseError
 from lotse.settings import get_settings
+
+if TYPE_CHECKING:
+    from directory.hsds import ImportReport
 
 import_app = typer.Typer(help="Import directory data from open formats.", no_args_is_help=True)
 export_app = typer.Typer(help="Export the directory in open formats.", no_args_is_help=True)
@@ -72,8 +75,41 @@ def import_hsds(
         bool, typer.Option("--dry-run", help="Only report what would change; write nothing")
     ] = False,
 ) -> None:
-    """Import HSDS 3.0 data (JSON or CSV tabular data package); all or nothing."""
-    _fail("not implemented yet")
+    """Import HSDS 3.0 data (JSON or CSV tabular data package); all or nothing.
+
+    Every record is checked against the HSDS 3.0 schema first; any problem is listed with
+    record, field and reason, and nothing is changed. Re-importing updates records by id.
+    """
+    from sqlmodel import Session
+
+    from directory.hsds import HsdsImportRejected, import_parsed, parse_path
+
+    if not path.exists():
+        _fail(f"{path} does not exist")
+    engine = _engine()
+    with _progress("Reading") as progress:
+        task = progress.add_task(f"Reading {path.name}", total=None)
+        parsed = parse_path(path)
+        progress.update(task, total=1, completed=1)
+    with Session(engine) as session, _progress("Importing") as progress:
+        task = progress.add_task("Importing" + (" (dry run)" if dry_run else ""), total=None)
+        try:
+            report = import_parsed(
+                session=session,
+                parsed=parsed,
+                dry_run=dry_run,
+                progress=lambda done, total: progress.update(task, completed=done, total=total),
+            )
+        except HsdsImportRejected as rejected:
+            session.rollback()
+            _print_report(rejected.report)
+            _fail(f"{len(rejected.report.problems)} problem(s); nothing was changed.")
+        session.commit()
+    engine.dispose()
+    _print_report(report)
+    console.print(
+        "Dry run: nothing was changed." if dry_run else "Import complete.", highlight=False
+    )
 
 
 @export_app.command("hsds")
@@ -81,8 +117,66 @@ def export_hsds(
     path: Annotated[Path, typer.Argument(help="Output JSON file, or folder for the CSV package")],
     format_: Annotated[str, typer.Option("--format", help="json or csv")] = "json",
 ) -> None:
-    """Export the whole directory as HSDS 3.0 JSON or CSV tabular data package."""
-    _fail("not implemented yet")
+    """Export the whole directory as HSDS 3.0 JSON or CSV tabular data package.
+
+    Archived and merged listings are left out. Lotse's own fields (translations, target
+    groups, capacity ...) travel as HSDS attributes, so the export imports into an empty
+    Lotse with nothing lost.
+    """
+    from sqlmodel import Session
+
+    from directory.hsds import csv_files, dump_json, export_document
+
+    if format_ not in ("json", "csv"):
+        _fail("--format must be json or csv")
+    engine = _engine()
+    with Session(engine) as session, _progress("Exporting") as progress:
+        task = progress.add_task("Exporting", total=None)
+
+        def advance(done: int, total: int) -> None:
+            progress.update(task, completed=done, total=total)
+
+        if format_ == "json":
+            content = dump_json(export_document(session=session, progress=advance))
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(content)
+        else:
+            files = csv_files(session=session, progress=advance)
+            path.mkdir(parents=True, exist_ok=True)
+            for name, data in files.items():
+                (path / name).write_bytes(data)
+    engine.dispose()
+    console.print(f"Exported the directory to {path}.", highlight=False)
+
+
+def _print_report(report: "ImportReport") -> None:
+    from rich.table import Table
+
+    if report.counts:
+        table = Table(title="HSDS import" + (" (dry run)" if report.dry_run else ""))
+        for column in ("type", "created", "updated", "unchanged", "deleted"):
+            table.add_column(column, justify="left" if column == "type" else "right")
+        for kind, counts in sorted(report.counts.items()):
+            table.add_row(
+                kind,
+                *(str(counts[name]) for name in ("created", "updated", "unchanged", "deleted")),
+            )
+        console.print(table)
+    for warning in report.warnings:
+        examples = ", ".join(warning.examples)
+        console.print(
+            f"[yellow]Ignored:[/] {warning.record_type}.{warning.field}: {warning.text()} "
+            f"({warning.count}×, e.g. {examples})",
+            highlight=False,
+        )
+    for problem in report.problems[:200]:
+        console.print(
+            f"[red]Problem:[/] {problem.record_type} {problem.record_id} "
+            f"{problem.field}: {problem.text()}",
+            highlight=False,
+        )
+    if len(report.problems) > 200:
+        console.print(f"... and {len(report.problems) - 200} more problems.")
 
 
 @import_app.command("integreat")
