@@ -79,7 +79,8 @@ _NOT_WORD = re.compile(r"[^a-z0-9]+")
 
 def normalize_phone(number: str) -> str | None:
     """Digits only, international German numbers in national form; None if too short."""
-    digits = re.sub(r"\D", "", number.split(",")[0])
+    # "+49 (0)2331 ...": the bracketed 0 is dialled only from within Germany.
+    digits = re.sub(r"\D", "", number.split(",")[0].replace("(0)", ""))
     if number.strip().startswith("+"):
         digits = "0" + digits[2:] if digits.startswith("49") else "00" + digits
     if digits.startswith("0049"):
@@ -474,10 +475,18 @@ def _move_organization_records(
     session: Session, kept: Organization, removed: Organization, author: Author, note: str
 ) -> dict[str, int]:
     moved = {"services": 0, "locations": 0}
-    for listing_model, key in ((Service, "services"), (Location, "locations")):
-        for listing in session.exec(
-            select(listing_model).where(listing_model.organization_id == removed.id)
-        ).all():
+    children: list[tuple[str, Sequence[Service | Location]]] = [
+        (
+            "services",
+            session.exec(select(Service).where(Service.organization_id == removed.id)).all(),
+        ),
+        (
+            "locations",
+            session.exec(select(Location).where(Location.organization_id == removed.id)).all(),
+        ),
+    ]
+    for key, found in children:
+        for listing in found:
             before = versions.snapshot(session, listing)
             listing.organization_id = kept.id
             session.add(listing)

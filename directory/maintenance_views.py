@@ -11,6 +11,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlmodel import col, select
+from starlette.routing import NoMatchFound
 
 from directory import duplicates, listings, verification, versions
 from directory.models import ListingKind, Organization, Service
@@ -113,7 +114,8 @@ def own_listings(request: Request, session: SessionDep, principal: PartnerStaff)
     own = sorted(verification.own_organization_ids(session=session, principal=principal))
     if len(own) == 1:
         return RedirectResponse(
-            request.url_for("organization_listings", organization_id=own[0]), status_code=303
+            request.app.url_path_for("organization_listings", organization_id=str(own[0])),
+            status_code=303,
         )
     organizations = (
         session.exec(select(Organization).where(col(Organization.id).in_(own))).all() if own else []
@@ -140,17 +142,16 @@ def organization_listings(
     services = listings.services_of_organization(session=session, organization_id=organization.id)
     now = utcnow()
     stale_after = _stale_after(request)
-    rows = sorted(
-        (
-            {
-                "service": service,
-                "stale": verification.is_stale(service, stale_after_days=stale_after, now=now),
-                "days": (now - service.assured_at).days if service.assured_at else None,
-            }
-            for service in services
-        ),
-        key=lambda row: (not row["stale"], row["service"].assured_at is not None),
-    )
+    rows = [
+        {
+            "service": service,
+            "stale": verification.is_stale(service, stale_after_days=stale_after, now=now),
+            "days": (now - service.assured_at).days if service.assured_at else None,
+        }
+        for service in services
+    ]
+    # Stale first, the never verified among them first.
+    rows.sort(key=lambda row: (not row["stale"], row["days"] is not None))
     loc = Localizer(session=session, language=i18n.get_language())
     loc.load([organization, *services])
     return render(
@@ -168,12 +169,12 @@ def organization_listings(
 
 
 def _suggest_route(request: Request) -> str | None:
-    """The review queue's "suggest a change" page, if the installation has one."""
-    names = {getattr(route, "name", None) for route in request.app.routes}
-    for name in ("suggestion_new", "suggest_change", "service_suggest"):
-        if name in names:
-            return name
-    return None
+    """The review queue's "suggest a change" page (directory/editor_views.py), if installed."""
+    try:
+        request.app.url_path_for("suggest_form", kind="service", listing_id=str(uuid.UUID(int=0)))
+    except NoMatchFound:
+        return None
+    return "suggest_form"
 
 
 @router.post("/services/{service_id}/verify", name="service_verify")
@@ -194,7 +195,10 @@ def service_verify(
     verification.verify(session=session, service=service, author=_author(principal))
     session.commit()
     target = _safe_next(
-        next, str(request.url_for("organization_listings", organization_id=service.organization_id))
+        next,
+        request.app.url_path_for(
+            "organization_listings", organization_id=str(service.organization_id)
+        ),
     )
     separator = "&" if "?" in target else "?"
     return RedirectResponse(f"{target}{separator}verified={service.id}", status_code=303)
@@ -366,4 +370,5 @@ def duplicate_merge(
         raise
     session.commit()
     query = urlencode({"merged": listing_kind.value, "kept": result.kept.id})
-    return RedirectResponse(f"{request.url_for('duplicate_report')}?{query}", status_code=303)
+    target = request.app.url_path_for("duplicate_report")
+    return RedirectResponse(f"{target}?{query}", status_code=303)

@@ -238,6 +238,10 @@ def test_partners_confirm_their_own_listings_and_no_others(client, session):
     course = demo.service(session, "sprachschule-volmetal-demo-integrationskurs-abend")
     course.assured_at = None
     session.flush()
+    page = client.get(f"/maintenance/organizations/{VOLMETAL_LISTING}")
+    assert "Please confirm" in page.text or "Bitte bestätigen" in page.text
+    # From the email's page a partner can also go and suggest changes (the review queue).
+    assert f"/suggestions/service/{course.id}" in page.text
     response = post(client, f"/maintenance/services/{course.id}/verify")
     assert response.status_code == 303
     session.refresh(course)
