@@ -72,7 +72,7 @@ def create_app(
     app.mount("/static", StaticFiles(directory=PROJECT_ROOT / "static"), name="static")
 
     from directory import api as directory_api
-    from directory import editor_views
+    from directory import hsds_api
     from directory import editor_views
     from directory import maintenance_views
     from directory import views as directory_views
@@ -92,8 +92,8 @@ def create_app(
     app.include_router(referral_views.router)
     app.include_router(handout_views.router)
     app.include_router(directory_api.router)
+    app.include_router(hsds_api.router)
     app.include_router(referral_api.router)
-    app.include_router(editor_views.router)
     app.include_router(maintenance_views.router)
     app.include_router(editor_views.router)
     app.include_router(insight_views.router)
