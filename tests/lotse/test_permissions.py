@@ -63,6 +63,15 @@ EXPECTED: dict[tuple[str, str], dict[str, str]] = {
     ("GET", "/api/v1/taxonomy"): EVERYONE,
     ("GET", "/api/v1/organizations/{organization_id}"): EVERYONE,
     ("GET", "/api/v1/search"): EVERYONE,
+    # The HSDS 3.0 read API, open like the public directory.
+    ("GET", "/hsds/"): EVERYONE,
+    ("GET", "/hsds/services"): EVERYONE,
+    ("GET", "/hsds/services/{service_id}"): EVERYONE,
+    ("GET", "/hsds/organizations"): EVERYONE,
+    ("GET", "/hsds/organizations/{organization_id}"): EVERYONE,
+    ("GET", "/hsds/taxonomies"): EVERYONE,
+    ("GET", "/hsds/taxonomy_terms"): EVERYONE,
+    ("GET", "/hsds/service_at_locations"): EVERYONE,
     ("GET", "/services/{service_id}/handout"): EVERYONE,
     ("GET", "/referrals/{referral_id}/handout"): CASE_MANAGERS,
     # Gap reports: everyone signed in, each scoped to their own figures in the queries.
