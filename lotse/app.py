@@ -72,9 +72,7 @@ def create_app(
     app.mount("/static", StaticFiles(directory=PROJECT_ROOT / "static"), name="static")
 
     from directory import api as directory_api
-    from directory import hsds_api
-    from directory import editor_views
-    from directory import maintenance_views
+    from directory import editor_views, hsds_api, maintenance_views
     from directory import views as directory_views
     from insights import views as insight_views
     from lotse import account_views, admin_views
