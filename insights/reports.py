@@ -808,8 +808,8 @@ def response_times(*, session: Session, query: ReportQuery) -> Report:
             ),
             gettext(
                 "Median: the middle value. 90th percentile: the smallest time within which at "
-                "least 90 % of the referrals got there. Both are shown only for 5 or more "
-                "referrals (n < 5 otherwise)."
+                "least nine in ten of the referrals got there. Both are shown only for 5 or "
+                "more referrals (n < 5 otherwise)."
             ),
         ),
     )
