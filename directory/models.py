@@ -621,6 +621,34 @@ class ExternalRecord(SQLModel, table=True):
     imported_at: datetime = Field(default_factory=_created_at, sa_type=UTCDateTime)
 
 
+class ImportJobStatus(StrEnum):
+    queued = "queued"
+    running = "running"
+    done = "done"
+    failed = "failed"
+
+
+class ImportJob(SQLModel, table=True):
+    """An import running in the background, and how far it got, for every app process to see."""
+
+    __tablename__ = "import_job"
+
+    id: uuid.UUID = Field(default_factory=_id, primary_key=True)
+    kind: str = Field(max_length=20, description="hsds, ...")
+    created_by_id: uuid.UUID | None = Field(
+        default=None, foreign_key="user_account.id", index=True
+    )
+    created_at: datetime = Field(default_factory=_created_at, sa_type=UTCDateTime, index=True)
+    updated_at: datetime = Field(default_factory=_created_at, sa_type=UTCDateTime)
+    status: ImportJobStatus = Field(default=ImportJobStatus.queued, sa_type=String(20))
+    stage: str = Field(default="", max_length=40)
+    done: int = 0
+    total: int = 0
+    source_name: str = Field(default="", max_length=300, description="The uploaded file's name")
+    summary: dict | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    error: str | None = Field(default=None, sa_type=Text)
+
+
 class SearchLog(SQLModel, table=True):
     """A search that found nothing, for the gap reports. Never records who searched."""
 

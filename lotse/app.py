@@ -72,7 +72,7 @@ def create_app(
     app.mount("/static", StaticFiles(directory=PROJECT_ROOT / "static"), name="static")
 
     from directory import api as directory_api
-    from directory import editor_views, hsds_api, maintenance_views
+    from directory import editor_views, hsds_api, hsds_views, maintenance_views
     from directory import views as directory_views
     from insights import views as insight_views
     from lotse import account_views, admin_views
@@ -94,6 +94,7 @@ def create_app(
     app.include_router(referral_api.router)
     app.include_router(maintenance_views.router)
     app.include_router(editor_views.router)
+    app.include_router(hsds_views.router)
     app.include_router(insight_views.router)
     app.include_router(directory_views.router)
     return app

@@ -158,6 +158,16 @@ EXPECTED: dict[tuple[str, str], dict[str, str]] = {
         "partner_staff": HIDDEN,
         "partner_admin": HIDDEN,
     },
+    # Open formats: HSDS export and import for coordinators.
+    ("GET", "/open-formats"): COORDINATION,
+    ("GET", "/open-formats/hsds.json"): COORDINATION,
+    ("GET", "/open-formats/hsds-csv.zip"): COORDINATION,
+    ("POST", "/open-formats/upload"): COORDINATION,
+    ("GET", "/open-formats/uploads/{token}"): COORDINATION,
+    ("POST", "/open-formats/uploads/{token}/apply"): COORDINATION,
+    ("POST", "/open-formats/uploads/{token}/discard"): COORDINATION,
+    ("GET", "/open-formats/jobs/{job_id}"): COORDINATION,
+    ("GET", "/open-formats/jobs/{job_id}/progress"): COORDINATION,
     # Installation settings: admins only.
     ("GET", "/admin/settings"): only("admin"),
     ("POST", "/admin/settings"): only("admin"),
@@ -220,6 +230,8 @@ def path_values(session) -> dict[str, str]:
         "kind": "service",
         "listing_id": str(demo.kim(session).id),
         "suggestion_id": str(uuid.uuid4()),
+        "token": "x" * 32,
+        "job_id": str(uuid.uuid4()),
     }
 
 

@@ -1,0 +1,336 @@
+"""Imports for coordinators in the UI: the uploaded file kept between preview and apply, and
+the apply step as a background job whose progress every app process can read.
+
+An upload is checked and dry-run at once; the file itself stays on the server under a random
+token bound to the uploader, so "apply" imports exactly what was previewed and nothing a
+browser sends again. Applying creates an ``ImportJob`` row and runs the import in a thread
+with its own session; the row carries stage, counts and outcome.
+
+SQLite allows one writer at a time, so while the import's transaction is open no other
+connection can commit progress: there the live counts of the write stage come from the
+process that runs the job (SQLite is the single-process embedded mode); on PostgreSQL
+every step is committed to the row.
+"""
+
+import json
+import logging
+import re
+import secrets
+import shutil
+import tempfile
+import threading
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, col, select
+
+from directory import hsds
+from directory.models import ImportJob, ImportJobStatus
+from lotse import audit
+from lotse.audit import Actor
+from lotse.errors import NotFound
+from lotse.i18n import N_, gettext
+from lotse.models import AuditCategory
+from lotse.timeutil import utcnow
+
+logger = logging.getLogger("lotse.imports")
+
+UPLOAD_TTL = timedelta(hours=2)
+MAX_UPLOAD_BYTES = 100 * 1024 * 1024
+_TOKEN = re.compile(r"^[A-Za-z0-9_-]{20,64}$")
+_DATA = "upload.bin"
+_META = "meta.json"
+# Stages, shown to the user (msgids).
+STAGES = {
+    "queued": N_("Waiting to start"),
+    "reading": N_("Reading and checking the file"),
+    "importing": N_("Writing to the directory"),
+    "finished": N_("Finished"),
+}
+
+
+class UploadNotFound(NotFound):
+    message = N_("This upload is no longer available. Please upload the file again.")
+
+
+class ImportJobNotFound(NotFound):
+    message = N_("This import does not exist or is not yours.")
+
+
+# --- uploads kept between preview and apply -------------------------------------------------
+
+
+def upload_root() -> Path:
+    root = Path(tempfile.gettempdir()) / "lotse-uploads"
+    root.mkdir(mode=0o700, exist_ok=True)
+    return root
+
+
+@dataclass(frozen=True)
+class StoredUpload:
+    token: str
+    filename: str
+    content: bytes
+    summary: dict[str, Any]
+
+
+def purge_expired(*, root: Path, now: datetime | None = None) -> int:
+    """Remove uploads older than ``UPLOAD_TTL``; returns how many."""
+    limit = (now or utcnow()).timestamp() - UPLOAD_TTL.total_seconds()
+    removed = 0
+    for folder in root.iterdir():
+        if folder.is_dir() and folder.stat().st_mtime < limit:
+            shutil.rmtree(folder, ignore_errors=True)
+            removed += 1
+    return removed
+
+
+def store_upload(
+    *, root: Path, user_id: uuid.UUID, filename: str, content: bytes, summary: dict[str, Any]
+) -> str:
+    purge_expired(root=root)
+    token = secrets.token_urlsafe(24)
+    folder = root / token
+    folder.mkdir(mode=0o700)
+    (folder / _DATA).write_bytes(content)
+    meta = {"user_id": str(user_id), "filename": filename, "summary": summary}
+    (folder / _META).write_text(json.dumps(meta), encoding="utf-8")
+    return token
+
+
+def load_upload(*, root: Path, token: str, user_id: uuid.UUID) -> StoredUpload:
+    """The upload, only for the user who made it and only until it expires."""
+    folder = root / token
+    if not _TOKEN.match(token) or not (folder / _META).is_file():
+        raise UploadNotFound()
+    if folder.stat().st_mtime < time.time() - UPLOAD_TTL.total_seconds():
+        discard_upload(root=root, token=token)
+        raise UploadNotFound()
+    meta = json.loads((folder / _META).read_text(encoding="utf-8"))
+    if meta.get("user_id") != str(user_id):
+        raise UploadNotFound()
+    return StoredUpload(
+        token=token,
+        filename=str(meta["filename"]),
+        content=(folder / _DATA).read_bytes(),
+        summary=meta["summary"],
+    )
+
+
+def discard_upload(*, root: Path, token: str) -> None:
+    if _TOKEN.match(token):
+        shutil.rmtree(root / token, ignore_errors=True)
+
+
+# --- what a report looks like when stored and shown -----------------------------------------
+
+
+def summarize(report: hsds.ImportReport) -> dict[str, Any]:
+    """The report as JSON, with message ids so that each reader sees their own language."""
+    return {
+        "records": report.records,
+        "counts": report.counts,
+        "problems": [
+            {
+                "record_type": problem.record_type,
+                "record_id": problem.record_id,
+                "field": problem.field,
+                "reason": problem.reason,
+                "variables": dict(problem.variables),
+            }
+            for problem in report.problems
+        ],
+        "warnings": [
+            {
+                "record_type": warning.record_type,
+                "field": warning.field,
+                "reason": warning.reason,
+                "count": warning.count,
+                "examples": warning.examples,
+            }
+            for warning in report.warnings
+        ],
+    }
+
+
+def translated(summary: dict[str, Any] | None) -> dict[str, Any]:
+    """A stored summary with its reasons in the current language."""
+    summary = summary or {}
+    return {
+        "records": summary.get("records", 0),
+        "counts": dict(sorted(summary.get("counts", {}).items())),
+        "problems": [
+            {**p, "reason": gettext(p["reason"], **p.get("variables", {}))}
+            for p in summary.get("problems", [])
+        ],
+        "warnings": [{**w, "reason": gettext(w["reason"])} for w in summary.get("warnings", [])],
+    }
+
+
+def preview(*, session: Session, filename: str, content: bytes) -> hsds.ImportReport:
+    """Check and dry-run an upload; raises ``HsdsImportRejected`` with the problems."""
+    parsed = hsds.parse_bytes(content, filename=filename)
+    return hsds.import_parsed(session=session, parsed=parsed, dry_run=True)
+
+
+# --- jobs -----------------------------------------------------------------------------------
+
+
+def create(*, session: Session, kind: str, user_id: uuid.UUID, source_name: str) -> ImportJob:
+    job = ImportJob(kind=kind, created_by_id=user_id, source_name=source_name[:300])
+    session.add(job)
+    session.flush()
+    return job
+
+
+def get(*, session: Session, job_id: uuid.UUID, user_id: uuid.UUID) -> ImportJob:
+    """A job of this user (coordinators see their own imports)."""
+    job = session.get(ImportJob, job_id)
+    if job is None or job.created_by_id != user_id:
+        raise ImportJobNotFound()
+    return job
+
+
+def recent(*, session: Session, user_id: uuid.UUID, limit: int = 10) -> list[ImportJob]:
+    query = (
+        select(ImportJob)
+        .where(ImportJob.created_by_id == user_id)
+        .order_by(col(ImportJob.created_at).desc())
+        .limit(limit)
+    )
+    return list(session.exec(query))
+
+
+@dataclass
+class Live:
+    stage: str
+    done: int
+    total: int
+
+
+# Progress of the jobs this process runs, for the stage SQLite cannot commit (see above).
+_live: dict[uuid.UUID, Live] = {}
+_live_lock = threading.Lock()
+
+
+def live_progress(job: ImportJob) -> Live:
+    """Where a job is now: the row, or this process's newer counts while it writes."""
+    with _live_lock:
+        current = _live.get(job.id)
+    if current is not None and job.status == ImportJobStatus.running:
+        return current
+    return Live(stage=job.stage or str(job.status), done=job.done, total=job.total)
+
+
+class _Progress:
+    """Records progress: in this process at once, in the row at most twice a second."""
+
+    def __init__(self, engine: Engine, job_id: uuid.UUID) -> None:
+        self.engine = engine
+        self.job_id = job_id
+        self.stage = "reading"
+        self.committed_at = 0.0
+        self.total = 0
+
+    def can_commit(self) -> bool:
+        return not (self.engine.dialect.name == "sqlite" and self.stage == "importing")
+
+    def __call__(self, done: int, total: int) -> None:
+        self.total = total
+        with _live_lock:
+            _live[self.job_id] = Live(stage=self.stage, done=done, total=total)
+        now = time.monotonic()
+        if self.can_commit() and (now - self.committed_at >= 0.5 or done == total):
+            self.committed_at = now
+            self.write(status=ImportJobStatus.running, done=done, total=total)
+
+    def write(self, **values: Any) -> None:
+        with Session(self.engine) as session:
+            job = session.get(ImportJob, self.job_id)
+            if job is None:
+                return
+            for key, value in values.items():
+                setattr(job, key, value)
+            job.stage = values.get("stage", self.stage)
+            job.updated_at = utcnow()
+            session.commit()
+
+    def forget(self) -> None:
+        with _live_lock:
+            _live.pop(self.job_id, None)
+
+
+def run_hsds_import(
+    *, engine: Engine, job_id: uuid.UUID, filename: str, content: bytes, actor: Actor
+) -> None:
+    """Import an upload fully or not at all, keeping the job row up to date."""
+    progress = _Progress(engine, job_id)
+    try:
+        progress.write(status=ImportJobStatus.running, stage="reading", done=0, total=0)
+        parsed = hsds.parse_bytes(content, filename=filename)
+        progress.stage = "importing"
+        with Session(engine) as session:
+            try:
+                report = hsds.import_parsed(session=session, parsed=parsed, progress=progress)
+            except hsds.HsdsImportRejected as rejected:
+                session.rollback()
+                progress.write(
+                    status=ImportJobStatus.failed,
+                    stage="finished",
+                    summary=summarize(rejected.report),
+                    error=N_("The file has problems; nothing was changed."),
+                )
+                return
+            audit.record(
+                session=session,
+                actor=actor,
+                action="directory.hsds_import",
+                category=AuditCategory.directory,
+                object_type="import_job",
+                object_id=job_id,
+                file=filename,
+                counts=report.counts,
+            )
+            job = session.get(ImportJob, job_id)
+            if job is not None:
+                job.status = ImportJobStatus.done
+                job.stage = "finished"
+                job.done = job.total = progress.total
+                job.summary = summarize(report)
+                job.updated_at = utcnow()
+            # The data and "done" are committed together: done means changed.
+            session.commit()
+    except Exception as error:
+        logger.exception("HSDS import job %s failed", job_id)
+        progress.write(
+            status=ImportJobStatus.failed,
+            stage="finished",
+            error=f"{type(error).__name__}: {error}"[:2000],
+        )
+    finally:
+        progress.forget()
+
+
+def launch(
+    *, engine: Engine, job_id: uuid.UUID, filename: str, content: bytes, actor: Actor
+) -> threading.Thread:
+    """Start the import in a thread of this process; the caller has committed the job row."""
+    thread = threading.Thread(
+        target=run_hsds_import,
+        kwargs={
+            "engine": engine,
+            "job_id": job_id,
+            "filename": filename,
+            "content": content,
+            "actor": actor,
+        },
+        name=f"import-{job_id}",
+        daemon=True,
+    )
+    thread.start()
+    return thread
