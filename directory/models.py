@@ -635,9 +635,7 @@ class ImportJob(SQLModel, table=True):
 
     id: uuid.UUID = Field(default_factory=_id, primary_key=True)
     kind: str = Field(max_length=20, description="hsds, ...")
-    created_by_id: uuid.UUID | None = Field(
-        default=None, foreign_key="user_account.id", index=True
-    )
+    created_by_id: uuid.UUID | None = Field(default=None, foreign_key="user_account.id", index=True)
     created_at: datetime = Field(default_factory=_created_at, sa_type=UTCDateTime, index=True)
     updated_at: datetime = Field(default_factory=_created_at, sa_type=UTCDateTime)
     status: ImportJobStatus = Field(default=ImportJobStatus.queued, sa_type=String(20))

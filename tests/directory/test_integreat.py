@@ -260,9 +260,9 @@ def test_running_again_with_changed_files_updates_in_place(session, feeds, categ
     session.expire_all()
     office = session.get(Service, office_id)
     assert office.name == "Bürgeramt Mitte – Anmeldung (Demo)"
-    assert {"weekday": 5, "opens_at": "07:30", "closes_at": "13:00"} in snapshot(
-        session, office
-    )["schedules"]
+    assert {"weekday": 5, "opens_at": "07:30", "closes_at": "13:00"} in snapshot(session, office)[
+        "schedules"
+    ]
     assert office.locations[0].barrier_free is False
     english = Localizer(session=session, language="en")
     assert english.text(office, "name") == "Citizens' Office Mitte – registration (Demo)"
@@ -360,7 +360,7 @@ def test_invalid_json_is_a_clear_error(tmp_path):
         (lambda entry: entry.pop("title"), "entry 3 (id 5103): the field “title” is missing"),
         (
             lambda entry: entry["location"].update(latitude="north"),
-            "the field “location.latitude” has the value \"north\"",
+            'the field “location.latitude” has the value "north"',
         ),
         (
             lambda entry: entry.update(opening_hours=[{"closed": True}] * 6),
