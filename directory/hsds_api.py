@@ -150,13 +150,14 @@ def _ndjson(records: Iterator[Row]) -> StreamingResponse:
 
 def _listing(
     *,
-    fetch: Callable[[int | None, int], list[Any]],
+    fetch: Callable[[int, int], list[Any]],
     count: Callable[[], int],
     convert: Callable[[list[Any]], list[Row]],
     page: int,
     per_page: int,
     format_: str,
 ) -> Any:
+    """One page of what ``fetch(limit, offset)`` returns, or all of it as ndjson."""
     if format_ == "ndjson":
 
         def every() -> Iterator[Row]:
@@ -171,6 +172,30 @@ def _listing(
         return _ndjson(every())
     items = convert(fetch(per_page, (page - 1) * per_page))
     return _page(items=items, total=count(), page=page, per_page=per_page)
+
+
+def _table_listing(
+    *,
+    session: Session,
+    model: Any,
+    conditions: list[Any],
+    convert: Callable[[list[Any]], list[Row]],
+    page: int,
+    per_page: int,
+    format_: str,
+) -> Any:
+    """``_listing`` over the rows of ``model`` matching ``conditions``, ordered by id."""
+
+    def fetch(limit: int, offset: int) -> list[Any]:
+        statement = select(model).where(*conditions).order_by(col(model.id))
+        return list(session.exec(statement.offset(offset).limit(limit)).all())
+
+    def count() -> int:
+        return session.exec(select(func.count()).select_from(model).where(*conditions)).one()
+
+    return _listing(
+        fetch=fetch, count=count, convert=convert, page=page, per_page=per_page, format_=format_
+    )
 
 
 # --- records --------------------------------------------------------------------------------
@@ -360,16 +385,10 @@ def services(
         modified_after=modified_after,
     )
 
-    def fetch(limit: int | None, offset: int) -> list[Service]:
-        statement = select(Service).where(*conditions).order_by(col(Service.id))
-        return list(session.exec(statement.offset(offset).limit(limit)).all())
-
-    def count() -> int:
-        return session.exec(select(func.count()).select_from(Service).where(*conditions)).one()
-
-    return _listing(
-        fetch=fetch,
-        count=count,
+    return _table_listing(
+        session=session,
+        model=Service,
+        conditions=conditions,
         convert=lambda batch: _service_rows(session, batch),
         page=page,
         per_page=per_page,
@@ -418,16 +437,10 @@ def organizations(
     """Organizations with their one-to-one fields."""
     conditions = _live_organization_conditions(search)
 
-    def fetch(limit: int | None, offset: int) -> list[Organization]:
-        statement = select(Organization).where(*conditions).order_by(col(Organization.id))
-        return list(session.exec(statement.offset(offset).limit(limit)).all())
-
-    def count() -> int:
-        return session.exec(select(func.count()).select_from(Organization).where(*conditions)).one()
-
-    return _listing(
-        fetch=fetch,
-        count=count,
+    return _table_listing(
+        session=session,
+        model=Organization,
+        conditions=conditions,
         convert=lambda batch: _organization_rows(session, batch),
         page=page,
         per_page=per_page,
@@ -478,13 +491,6 @@ def taxonomies(
     """The taxonomies of the directory's categories."""
     conditions = [func.lower(Taxonomy.name).like(f"%{search.strip().lower()}%")] if search else []
 
-    def fetch(limit: int | None, offset: int) -> list[Taxonomy]:
-        statement = select(Taxonomy).where(*conditions).order_by(col(Taxonomy.id))
-        return list(session.exec(statement.offset(offset).limit(limit)).all())
-
-    def count() -> int:
-        return session.exec(select(func.count()).select_from(Taxonomy).where(*conditions)).one()
-
     def convert(batch: list[Taxonomy]) -> list[Row]:
         return [
             hsds._drop_empty(
@@ -499,8 +505,14 @@ def taxonomies(
             for taxonomy in batch
         ]
 
-    return _listing(
-        fetch=fetch, count=count, convert=convert, page=page, per_page=per_page, format_=format
+    return _table_listing(
+        session=session,
+        model=Taxonomy,
+        conditions=conditions,
+        convert=convert,
+        page=page,
+        per_page=per_page,
+        format_=format,
     )
 
 
@@ -526,16 +538,10 @@ def taxonomy_terms(
     if top_only:
         conditions.append(col(TaxonomyTerm.parent_id).is_(None))
 
-    def fetch(limit: int | None, offset: int) -> list[TaxonomyTerm]:
-        statement = select(TaxonomyTerm).where(*conditions).order_by(col(TaxonomyTerm.id))
-        return list(session.exec(statement.offset(offset).limit(limit)).all())
-
-    def count() -> int:
-        return session.exec(select(func.count()).select_from(TaxonomyTerm).where(*conditions)).one()
-
-    return _listing(
-        fetch=fetch,
-        count=count,
+    return _table_listing(
+        session=session,
+        model=TaxonomyTerm,
+        conditions=conditions,
         convert=lambda batch: [_term(term) for term in batch],
         page=page,
         per_page=per_page,
@@ -644,7 +650,7 @@ def service_at_locations(
         links = [link for link, km in zip(links, distances, strict=True) if km <= radius_km]
 
     return _listing(
-        fetch=lambda limit, offset: links[offset : offset + limit if limit else None],
+        fetch=lambda limit, offset: links[offset : offset + limit],
         count=lambda: len(links),
         convert=lambda batch: _sal_rows(session, batch),
         page=page,
