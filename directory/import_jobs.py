@@ -305,12 +305,16 @@ def run_hsds_import(
                 job.updated_at = utcnow()
             # The data and "done" are committed together: done means changed.
             session.commit()
-    except Exception as error:
+    except Exception:
+        # Internals (SQL, paths) stay in the server log; the page says what it means.
         logger.exception("HSDS import job %s failed", job_id)
         progress.write(
             status=ImportJobStatus.failed,
             stage="finished",
-            error=f"{type(error).__name__}: {error}"[:2000],
+            error=N_(
+                "The import stopped because of an unexpected error; nothing was changed. "
+                "The details are in the server log."
+            ),
         )
     finally:
         progress.forget()

@@ -260,3 +260,27 @@ def test_a_failed_job_says_that_nothing_changed(own_client, own_engine):
     assert "<code>name</code>" in finished
     with Session(own_engine) as check:
         assert _count(check, Service) == services
+
+
+def test_an_unexpected_failure_shows_no_internals(own_client, own_engine, monkeypatch):
+    def explode(**_kwargs):
+        raise RuntimeError("SELECT secret FROM internals")
+
+    monkeypatch.setattr(import_jobs.hsds, "import_parsed", explode)
+    login(own_client, "coordinator")
+    with Session(own_engine) as setup:
+        user = setup.exec(select(User).where(User.email == PASSWORDS["coordinator"][0])).one()
+        job = import_jobs.create(session=setup, kind="hsds", user_id=user.id, source_name="x.json")
+        job_id = job.id
+        setup.commit()
+    import_jobs.launch(
+        engine=own_engine,
+        job_id=job_id,
+        filename="x.json",
+        content=_broken_example(),
+        actor=SYSTEM,
+    ).join(timeout=60)
+    finished = _wait_for(own_client, f"/open-formats/jobs/{job_id}")
+    assert 'data-status="failed"' in finished
+    assert "secret" not in finished and "RuntimeError" not in finished
+    assert "server log" in finished or "Serverprotokoll" in finished
