@@ -8,11 +8,12 @@ INSTALLED := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-1
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: help install run serve test test-sqlite test-postgresql lint fmt messages bench bench-http clean
+.PHONY: help install run serve test test-setup test-sqlite test-postgresql lint fmt messages bench bench-http clean
 
 help:
 	@echo "make run    - set up, migrate, seed the Hagen demo (SQLite) and serve http://$(HOST):$(PORT)"
-	@echo "make test   - lint, then every test on SQLite and on PostgreSQL, browser tests included"
+	@echo "make test   - install what the tests need (Chromium, PostgreSQL, ...), lint, then every test"
+	@echo "             on SQLite and on PostgreSQL, browser tests included"
 	@echo "make lint   - ruff and mypy;  make fmt - format the code"
 	@echo "make messages - extract translatable strings and update the catalogs"
 	@echo "make bench  - run the benchmarks in bench/ (not part of make test)"
@@ -36,14 +37,19 @@ run: install
 serve: install
 	$(BIN)/lotse serve --host $(HOST) --port $(PORT)
 
-test: lint test-sqlite test-postgresql
+test: test-setup lint test-sqlite test-postgresql
 	@echo "All tests passed on SQLite and PostgreSQL."
 
-test-sqlite: install
+# Installs (with sudo when not root) and starts what the suite needs: Chromium, fonts, PostgreSQL
+# and its test role, nginx, Node packages of the test servers. Only checks on a prepared machine.
+test-setup:
+	@bash scripts/test-setup.sh
+
+test-sqlite: test-setup install
 	LOTSE_TEST_DB=sqlite $(BIN)/python -m pytest -p no:cacheprovider --junitxml=test-artifacts/sqlite.xml
 	$(BIN)/python tests/check_run.py test-artifacts/sqlite.xml
 
-test-postgresql: install
+test-postgresql: test-setup install
 	LOTSE_TEST_DB=postgresql $(BIN)/python -m pytest -p no:cacheprovider --junitxml=test-artifacts/postgresql.xml
 	$(BIN)/python tests/check_run.py test-artifacts/postgresql.xml
 

@@ -18,7 +18,7 @@ import pytest
 
 BACKEND = os.environ.get("LOTSE_TEST_DB", "sqlite")
 POSTGRES_SERVER = os.environ.get(
-    "LOTSE_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+    "LOTSE_TEST_POSTGRES_URL", "postgresql+psycopg://lotse_test:lotse_test@127.0.0.1:5432/postgres"
 )
 TEST_DATABASE_NAME = f"lotse_test_{os.getpid()}"
 _tmp = Path(tempfile.mkdtemp(prefix="lotse-test-"))
