@@ -12,7 +12,7 @@ from sqlalchemy.engine import Engine
 from lotse import PROJECT_ROOT, __version__, health
 from lotse.csrf import CsrfCookieMiddleware, csrf_protect
 from lotse.db import make_engine
-from lotse.errors import install_error_handlers
+from lotse.errors import DatabaseBusyMiddleware, install_error_handlers
 from lotse.middleware import LanguageMiddleware, SecurityHeadersMiddleware
 from lotse.migrate import ensure_current
 from lotse.settings import Settings, get_settings
@@ -60,6 +60,8 @@ def create_app(
 
     tile_host = urlsplit(settings.map_tile_url.replace("{s}", "a"))
     tile_source = f"{tile_host.scheme}://{tile_host.netloc.replace('a.', '*.', 1)}"
+    # Innermost, so that its answers carry the language and the security headers.
+    app.add_middleware(DatabaseBusyMiddleware)
     app.add_middleware(SecurityHeadersMiddleware, img_sources=tile_source)
     app.add_middleware(LanguageMiddleware)
     app.add_middleware(

@@ -1,13 +1,15 @@
 """Engine, sessions and the checks that keep the app off a missing or outdated database."""
 
+import weakref
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import Depends, Request
 from sqlalchemy import DateTime, MetaData, TypeDecorator, event, text
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import OperationalError, SQLAlchemyError
+from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
+from sqlalchemy.sql.base import Executable
 from sqlmodel import Session, SQLModel, create_engine
 from starlette.concurrency import run_in_threadpool
 
@@ -45,26 +47,42 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value
 
 
+# How long a writer waits for another one to finish before the request is answered "busy".
+SQLITE_BUSY_TIMEOUT_S = 10
+# Execution option that chooses how a SQLite transaction begins (see _sqlite_begin).
+BEGIN_MODE = "lotse_sqlite_begin"
+
+
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-    # pysqlite's own transaction handling breaks SAVEPOINT; SQLAlchemy emits BEGIN itself
-    # (see _sqlite_begin), as its documentation recommends.
+    # pysqlite's own transaction handling breaks SAVEPOINT and cannot begin IMMEDIATE;
+    # SQLAlchemy emits BEGIN itself (see _sqlite_begin), as its documentation recommends.
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=5000")
+    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_S * 1000}")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
 
 
 def _sqlite_begin(connection: Any) -> None:
-    connection.exec_driver_sql("BEGIN")
+    # In WAL mode a transaction that read first and writes later cannot wait for the write
+    # lock: SQLite refuses the upgrade at once ("database is locked"), whatever the busy
+    # timeout, because its snapshot may already be stale. So a transaction that is going to
+    # write takes the write lock before its first read (IMMEDIATE) and then waits its turn;
+    # only transactions expected to read stay DEFERRED, and never block anyone.
+    if connection.get_execution_options().get(BEGIN_MODE) == "deferred":
+        connection.exec_driver_sql("BEGIN DEFERRED")
+    else:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def make_engine(database_url: str, **kwargs: Any) -> Engine:
     if database_url.startswith("sqlite"):
         engine = create_engine(
-            database_url, connect_args={"check_same_thread": False, "timeout": 5}, **kwargs
+            database_url,
+            connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_S},
+            **kwargs,
         )
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin)
@@ -97,6 +115,30 @@ def check_connection(engine: Engine) -> None:
         ) from error
 
 
+_READING_ENGINES: "weakref.WeakKeyDictionary[Engine, Engine]" = weakref.WeakKeyDictionary()
+
+
+def _reading(engine: Engine) -> Engine:
+    """The same engine and pool, beginning its SQLite transactions DEFERRED."""
+    if engine not in _READING_ENGINES:
+        _READING_ENGINES[engine] = engine.execution_options(**{BEGIN_MODE: "deferred"})
+    return _READING_ENGINES[engine]
+
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+# Set in the request scope when a request is tried again after its database was busy.
+WRITE_INTENT = "lotse.db_write_intent"
+
+
+def expects_writes(scope: Any) -> bool:
+    """Whether a request's transaction should take the write lock from its start.
+
+    Requests that change things do; reading requests do not, unless an earlier attempt of the
+    same request found out that it writes after all (an audited view, a search log).
+    """
+    return scope.get("method") not in SAFE_METHODS or bool(scope.get(WRITE_INTENT))
+
+
 async def get_session(request: Request) -> AsyncIterator[Session]:
     """One session per request; the route commits, anything unfinished is rolled back.
 
@@ -104,7 +146,10 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
     connection back (a rollback) in the thread pool, and only when the request used one, so a
     request the process answers from memory costs no thread hop for its session.
     """
-    session = Session(request.app.state.engine)
+    engine: Engine = request.app.state.engine
+    if engine.dialect.name == "sqlite" and not expects_writes(request.scope):
+        engine = _reading(engine)
+    session = Session(engine)
     try:
         yield session
     finally:
@@ -115,3 +160,39 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
 
 
 SessionDep = Annotated[Session, Depends(get_session)]
+
+
+# --- a busy database ------------------------------------------------------------------------
+
+# PostgreSQL's codes for "try the transaction again": serialization failure, deadlock.
+_POSTGRES_RETRY_CODES = frozenset({"40001", "40P01"})
+
+
+def busy_kind(error: BaseException) -> Literal["busy", "conflict"] | None:
+    """ "busy" if the database was locked for too long, "conflict" if it refused a transaction
+    that ran into another one, None for every other error."""
+    if not isinstance(error, DBAPIError):
+        return None
+    original = error.orig
+    if getattr(original, "sqlite_errorname", "").startswith(("SQLITE_BUSY", "SQLITE_LOCKED")):
+        return "busy"
+    if getattr(original, "sqlstate", None) in _POSTGRES_RETRY_CODES:
+        return "conflict"
+    return None
+
+
+def try_write(session: Session, statement: Executable) -> bool:
+    """A write that may be skipped: run it unless the database is busy, and say whether it ran.
+
+    For bookkeeping a reading request does on the side ("last used"): inside a savepoint, so
+    a refusal leaves the request's reading transaction intact; a reading transaction on SQLite
+    does not wait for the write lock, so a busy database costs nothing.
+    """
+    try:
+        with session.begin_nested():
+            session.execute(statement)
+    except DBAPIError as error:
+        if busy_kind(error) is None:
+            raise
+        return False
+    return True
