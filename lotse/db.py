@@ -69,12 +69,12 @@ def _sqlite_begin(connection: Any) -> None:
     # In WAL mode a transaction that read first and writes later cannot wait for the write
     # lock: SQLite refuses the upgrade at once ("database is locked"), whatever the busy
     # timeout, because its snapshot may already be stale. So a transaction that is going to
-    # write takes the write lock before its first read (IMMEDIATE) and then waits its turn;
-    # only transactions expected to read stay DEFERRED, and never block anyone.
-    if connection.get_execution_options().get(BEGIN_MODE) == "deferred":
-        connection.exec_driver_sql("BEGIN DEFERRED")
-    else:
+    # write takes the write lock before its first read (IMMEDIATE, see writing()) and waits its
+    # turn there; reading transactions stay DEFERRED and never block anyone.
+    if connection.get_execution_options().get(BEGIN_MODE) == "immediate":
         connection.exec_driver_sql("BEGIN IMMEDIATE")
+    else:
+        connection.exec_driver_sql("BEGIN DEFERRED")
 
 
 def make_engine(database_url: str, **kwargs: Any) -> Engine:
@@ -115,14 +115,17 @@ def check_connection(engine: Engine) -> None:
         ) from error
 
 
-_READING_ENGINES: "weakref.WeakKeyDictionary[Engine, Engine]" = weakref.WeakKeyDictionary()
+_WRITING_ENGINES: "weakref.WeakKeyDictionary[Engine, Engine]" = weakref.WeakKeyDictionary()
 
 
-def _reading(engine: Engine) -> Engine:
-    """The same engine and pool, beginning its SQLite transactions DEFERRED."""
-    if engine not in _READING_ENGINES:
-        _READING_ENGINES[engine] = engine.execution_options(**{BEGIN_MODE: "deferred"})
-    return _READING_ENGINES[engine]
+def writing(engine: Engine) -> Engine:
+    """The same engine and pool for sessions that will write: on SQLite their transactions
+    take the write lock when they begin, so they queue instead of failing halfway."""
+    if engine.dialect.name != "sqlite":
+        return engine
+    if engine not in _WRITING_ENGINES:
+        _WRITING_ENGINES[engine] = engine.execution_options(**{BEGIN_MODE: "immediate"})
+    return _WRITING_ENGINES[engine]
 
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -147,9 +150,7 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
     request the process answers from memory costs no thread hop for its session.
     """
     engine: Engine = request.app.state.engine
-    if engine.dialect.name == "sqlite" and not expects_writes(request.scope):
-        engine = _reading(engine)
-    session = Session(engine)
+    session = Session(writing(engine) if expects_writes(request.scope) else engine)
     try:
         yield session
     finally:

@@ -20,15 +20,14 @@ from tests.conftest import BACKEND, drop_database, fresh_database_url
 
 THREADS = 8
 LOGINS_PER_THREAD = 3
-PASSWORD = "Parallel-Login-2026"  # noqa: S105 - a test account's password
+PASSWORD = "Parallel-Login-2026"
 
 
 @pytest.fixture(scope="module")
 def own_engine() -> Iterator[Engine]:
     """A database of its own: these requests commit, as a real server's do."""
-    from partners.organizations import PartnerIn, create_partner
-
     from lotse import accounts
+    from partners.organizations import PartnerIn, create_partner
 
     url = fresh_database_url(f"lotse_test_parallel_{BACKEND}_{threading.get_native_id()}")
     migrate.upgrade(url)
