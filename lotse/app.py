@@ -15,6 +15,7 @@ from lotse.db import make_engine
 from lotse.errors import DatabaseBusyMiddleware, install_error_handlers
 from lotse.middleware import LanguageMiddleware, SecurityHeadersMiddleware
 from lotse.migrate import ensure_current
+from lotse.proxies import ForwardedHeadersMiddleware
 from lotse.settings import Settings, get_settings
 
 logger = logging.getLogger("lotse")
@@ -69,6 +70,8 @@ def create_app(
         secret=settings.secret_key.get_secret_value(),
         secure=settings.base_url.startswith("https"),
     )
+    # Outermost, so that everything inside sees the client's real address and scheme.
+    app.add_middleware(ForwardedHeadersMiddleware, trusted=settings.trusted_proxy_networks)
     install_error_handlers(app)
 
     app.mount("/static", StaticFiles(directory=PROJECT_ROOT / "static"), name="static")

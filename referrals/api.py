@@ -19,6 +19,7 @@ from lotse.auth import Principal
 from lotse.db import SessionDep
 from lotse.models import AuditCategory, Role
 from lotse.permissions import Access
+from lotse.proxies import client_address
 from referrals import casework, workflow
 from referrals.models import Client, Consent, Referral, ReferralStatus
 
@@ -188,7 +189,7 @@ def get_referral(
         referral=referral,
         side=side,
         principal=principal,
-        actor=Actor.of(principal.user, request.client.host if request.client else None),
+        actor=Actor.of(principal.user, client_address(request)),
     )
     session.commit()
     return _read(request, session, principal, referral, side)
@@ -239,7 +240,7 @@ def transition(
     )
     audit.record(
         session=session,
-        actor=Actor.of(principal.user, request.client.host if request.client else None),
+        actor=Actor.of(principal.user, client_address(request)),
         action="referral.transition",
         category=AuditCategory.client_data,
         object_type="referral",
