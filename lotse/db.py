@@ -77,6 +77,29 @@ def _sqlite_begin(connection: Any) -> None:
         connection.exec_driver_sql("BEGIN DEFERRED")
 
 
+class NulCharacter(ValueError):
+    """Text with a NUL character (\\0) was about to be stored or searched for."""
+
+
+def _has_nul(parameters: Any) -> bool:
+    if isinstance(parameters, str):
+        return "\x00" in parameters
+    if isinstance(parameters, dict):
+        return any(_has_nul(value) for value in parameters.values())
+    if isinstance(parameters, list | tuple):
+        return any(_has_nul(value) for value in parameters)
+    return False
+
+
+def _refuse_nul(
+    _connection: Any, _cursor: Any, _statement: str, parameters: Any, _context: Any, _many: bool
+) -> None:
+    # PostgreSQL cannot hold NUL in text and fails the whole statement; SQLite would store it.
+    # Refused alike on both, in one place, whichever way it came in (query, form, JSON, file).
+    if _has_nul(parameters):
+        raise NulCharacter("text with a NUL character")
+
+
 def make_engine(database_url: str, **kwargs: Any) -> Engine:
     if database_url.startswith("sqlite"):
         engine = create_engine(
@@ -86,13 +109,15 @@ def make_engine(database_url: str, **kwargs: Any) -> Engine:
         )
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin)
-        return engine
-    return create_engine(
-        database_url,
-        pool_pre_ping=True,
-        connect_args={"connect_timeout": 5},
-        **kwargs,
-    )
+    else:
+        engine = create_engine(
+            database_url,
+            pool_pre_ping=True,
+            connect_args={"connect_timeout": 5},
+            **kwargs,
+        )
+    event.listen(engine, "before_cursor_execute", _refuse_nul)
+    return engine
 
 
 def describe_url(database_url: str) -> str:

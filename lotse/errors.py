@@ -11,7 +11,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from lotse.db import WRITE_INTENT, busy_kind, expects_writes
+from lotse.db import WRITE_INTENT, NulCharacter, busy_kind, expects_writes
 from lotse.i18n import N_, gettext
 
 logger = logging.getLogger("lotse")
@@ -162,6 +162,18 @@ def install_error_handlers(app: FastAPI) -> None:
             code="invalid_request",
             message=gettext("Some of the information in the request is not valid."),
             details=describe_validation_errors(list(error.errors())),
+        )
+
+    @app.exception_handler(NulCharacter)
+    async def nul_character(request: Request, error: NulCharacter) -> Response:
+        return _error_response(
+            request,
+            status_code=422,
+            code="invalid_character",
+            message=gettext(
+                "The request contains a zero byte (NUL), which is not allowed in text. "
+                "Please remove it and try again."
+            ),
         )
 
     @app.exception_handler(StarletteHTTPException)
