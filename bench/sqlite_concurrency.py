@@ -441,7 +441,10 @@ def main(argv: list[str] | None = None) -> None:
                     f" {figures['server_errors']} server errors, p50 {figures['p50_ms']:.0f} ms,"
                     f" p95 {figures['p95_ms']:.0f} ms"
                 )
-                os.unlink(log_name)
+                if figures["server_errors"]:
+                    say(f"{backend}: the server's log is kept in {log_name}")
+                else:
+                    os.unlink(log_name)
         finally:
             if backend == "postgresql":
                 _drop_scratch(args.postgres_url)

@@ -220,6 +220,15 @@ _BUSY_MESSAGES = {
 RETRY_AFTER_SECONDS = 2
 
 
+def _copy_scope(scope: Scope) -> Scope:
+    """A copy of the scope, including the per-request dictionaries the app writes into."""
+    copy = dict(scope)
+    for key in ("state", "lotse"):
+        if isinstance(scope.get(key), dict):
+            copy[key] = dict(scope[key])
+    return copy
+
+
 class DatabaseBusyMiddleware:
     """Answers a busy or conflicting database with 503 or 409 and Retry-After, never a 500.
 
@@ -236,6 +245,7 @@ class DatabaseBusyMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        pristine = _copy_scope(scope)
         received: list[Message] = []
 
         async def recording_receive() -> Message:
@@ -259,7 +269,7 @@ class DatabaseBusyMiddleware:
             if kind is None or started:
                 raise
             if expects_writes(scope):
-                await self._refuse(scope, receive, send, kind)
+                await self._refuse(_copy_scope(pristine), receive, send, kind)
                 return
         replay = list(received)
 
@@ -267,6 +277,9 @@ class DatabaseBusyMiddleware:
             return replay.pop(0) if replay else await receive()
 
         started = False
+        # What the first attempt learnt (its signed-in user, loaded by its closed session) is
+        # forgotten: the second starts from the request as it came in.
+        scope = _copy_scope(pristine)
         scope[WRITE_INTENT] = True
         try:
             await self.app(scope, replaying_receive, watching_send)
@@ -274,9 +287,11 @@ class DatabaseBusyMiddleware:
             kind = busy_kind(error)
             if kind is None or started:
                 raise
-            await self._refuse(scope, receive, send, kind)
+            await self._refuse(_copy_scope(pristine), receive, send, kind)
 
     async def _refuse(self, scope: Scope, receive: Receive, send: Send, kind: str) -> None:
+        # Rendered from the request as it came in: whatever the attempts loaded went with their
+        # sessions.
         status_code, code, template = _BUSY_MESSAGES[kind]
         logger.warning("Database %s on %s %s", kind, scope["method"], scope["path"])
         response = _error_response(

@@ -5,14 +5,16 @@ from collections import Counter
 from collections.abc import Iterator
 
 import pytest
+from fastapi import Request
 from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import OperationalError
 from sqlmodel import Session
 
 from lotse import migrate
 from lotse.app import create_app
 from lotse.audit import SYSTEM
-from lotse.db import make_engine
+from lotse.db import expects_writes, make_engine
 from lotse.models import Role
 from lotse.settings import get_settings
 from tests.accounts import post
@@ -88,3 +90,74 @@ def test_simultaneous_logins_all_succeed(own_engine):
     for thread in threads:
         thread.join(timeout=120)
     assert statuses == {303: THREADS * LOGINS_PER_THREAD, 200: THREADS * LOGINS_PER_THREAD}
+
+
+class _DriverError(Exception):
+    """Stands in for the driver's exception, with the attributes each driver sets."""
+
+    def __init__(self, **attributes: str) -> None:
+        super().__init__("database is locked")
+        self.__dict__.update(attributes)
+
+
+SQLITE_BUSY = {"sqlite_errorname": "SQLITE_BUSY"}
+SERIALIZATION_FAILURE = {"sqlstate": "40001"}
+
+
+def _failing_app(app, failure: dict[str, str], *, times: int) -> list[bool]:
+    """Routes that fail like a busy database `times` times; returns each call's write intent."""
+    calls: list[bool] = []
+
+    def handler(request: Request) -> dict[str, bool]:
+        calls.append(expects_writes(request.scope))
+        if len(calls) <= times:
+            raise OperationalError("UPDATE ...", {}, _DriverError(**failure))
+        return {"ok": True}
+
+    for path in ("/api/v1/_busy", "/_busy"):
+        app.router.add_api_route(path, handler, methods=["GET", "POST"])
+    return calls
+
+
+@pytest.mark.parametrize("path", ["/api/v1/_busy", "/_busy"])
+def test_a_reading_request_that_writes_is_tried_again_as_a_writer(app, path):
+    calls = _failing_app(app, SQLITE_BUSY, times=1)
+    with TestClient(app) as client:
+        answer = client.get(path)
+    assert answer.status_code == 200
+    assert calls == [False, True]
+
+
+def test_a_busy_database_is_a_clear_answer_in_the_api(app):
+    calls = _failing_app(app, SQLITE_BUSY, times=5)
+    with TestClient(app, raise_server_exceptions=False) as client:
+        answer = client.get("/api/v1/_busy")
+    assert answer.status_code == 503
+    assert answer.headers["Retry-After"] == "2"
+    assert answer.json()["error"]["code"] == "database_busy"
+    assert calls == [False, True]
+
+
+def test_a_busy_database_is_a_clear_page_in_the_users_language(app):
+    _failing_app(app, SQLITE_BUSY, times=5)
+    with TestClient(app, raise_server_exceptions=False) as client:
+        answer = post(client, "/_busy", headers={"Accept-Language": "de"})
+    assert answer.status_code == 503
+    assert answer.headers["Retry-After"] == "2"
+    assert "gleich noch einmal" in answer.text
+
+
+def test_a_serialization_failure_is_a_conflict_not_a_server_error(app):
+    _failing_app(app, SERIALIZATION_FAILURE, times=5)
+    with TestClient(app, raise_server_exceptions=False) as client:
+        answer = post(client, "/api/v1/_busy")
+    assert answer.status_code == 409
+    assert answer.headers["Retry-After"] == "2"
+    assert answer.json()["error"]["code"] == "concurrent_change"
+
+
+def test_other_database_errors_are_not_mistaken_for_a_busy_database(app):
+    _failing_app(app, {"sqlstate": "23505"}, times=5)
+    with TestClient(app, raise_server_exceptions=False) as client:
+        answer = client.get("/api/v1/_busy")
+    assert answer.status_code == 500
