@@ -40,7 +40,7 @@ router = APIRouter(prefix="/hsds", tags=["hsds"], dependencies=[Depends(Access.d
 Row = dict[str, Any]
 
 SearchParam = Annotated[str | None, Query(max_length=200, description="Words in the name")]
-PageParam = Annotated[int, Query(ge=1, description="Page number, from 1")]
+PageParam = Annotated[int, Query(ge=1, le=100_000, description="Page number, from 1")]
 PerPageParam = Annotated[int, Query(ge=1, le=500, description="Records per page")]
 FormatParam = Annotated[
     str, Query(pattern="^(json|ndjson)$", description="json (pages) or ndjson (all, streamed)")

@@ -33,6 +33,7 @@ from directory import hsds
 from directory.models import ImportJob, ImportJobStatus
 from lotse import audit
 from lotse.audit import Actor
+from lotse.db import writing
 from lotse.errors import NotFound
 from lotse.i18n import N_, gettext
 from lotse.models import AuditCategory
@@ -250,7 +251,7 @@ class _Progress:
             self.write(status=ImportJobStatus.running, done=done, total=total)
 
     def write(self, **values: Any) -> None:
-        with Session(self.engine) as session:
+        with Session(writing(self.engine)) as session:
             job = session.get(ImportJob, self.job_id)
             if job is None:
                 return
@@ -274,7 +275,7 @@ def run_hsds_import(
         progress.write(status=ImportJobStatus.running, stage="reading", done=0, total=0)
         parsed = hsds.parse_bytes(content, filename=filename)
         progress.stage = "importing"
-        with Session(engine) as session:
+        with Session(writing(engine)) as session:
             try:
                 report = hsds.import_parsed(session=session, parsed=parsed, progress=progress)
             except hsds.HsdsImportRejected as rejected:

@@ -12,6 +12,7 @@ from lotse.db import SessionDep
 from lotse.errors import LotseError, NotFound
 from lotse.models import AuditCategory
 from lotse.permissions import Access
+from lotse.proxies import client_address as client_ip
 from lotse.templating import render
 from lotse.views import safe_next
 
@@ -22,10 +23,6 @@ SignedInChangingPassword = Annotated[
     auth.Principal, Depends(Access.signed_in(during_password_change=True))
 ]
 TOKEN_VALIDITY_DAYS = (30, 90, 365)
-
-
-def client_ip(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
 
 
 def _set_session_cookie(request: Request, response: Response, token: str) -> None:

@@ -12,9 +12,10 @@ from sqlalchemy.engine import Engine
 from lotse import PROJECT_ROOT, __version__, health
 from lotse.csrf import CsrfCookieMiddleware, csrf_protect
 from lotse.db import make_engine
-from lotse.errors import install_error_handlers
+from lotse.errors import DatabaseBusyMiddleware, install_error_handlers
 from lotse.middleware import LanguageMiddleware, SecurityHeadersMiddleware
 from lotse.migrate import ensure_current
+from lotse.proxies import ForwardedHeadersMiddleware
 from lotse.settings import Settings, get_settings
 
 logger = logging.getLogger("lotse")
@@ -60,6 +61,8 @@ def create_app(
 
     tile_host = urlsplit(settings.map_tile_url.replace("{s}", "a"))
     tile_source = f"{tile_host.scheme}://{tile_host.netloc.replace('a.', '*.', 1)}"
+    # Innermost, so that its answers carry the language and the security headers.
+    app.add_middleware(DatabaseBusyMiddleware)
     app.add_middleware(SecurityHeadersMiddleware, img_sources=tile_source)
     app.add_middleware(LanguageMiddleware)
     app.add_middleware(
@@ -67,6 +70,8 @@ def create_app(
         secret=settings.secret_key.get_secret_value(),
         secure=settings.base_url.startswith("https"),
     )
+    # Outermost, so that everything inside sees the client's real address and scheme.
+    app.add_middleware(ForwardedHeadersMiddleware, trusted=settings.trusted_proxy_networks)
     install_error_handlers(app)
 
     app.mount("/static", StaticFiles(directory=PROJECT_ROOT / "static"), name="static")

@@ -9,9 +9,12 @@ import secrets
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
+from sqlalchemy import or_, update
 from sqlmodel import Session, col, select
 
+from lotse.db import try_write
 from lotse.models import ApiToken, AuthSession, Role, User, UserRole
 from lotse.timeutil import utcnow
 
@@ -52,6 +55,28 @@ def roles_of(*, session: Session, user_id: uuid.UUID) -> frozenset[Role]:
     return frozenset(Role(role) for role in rows)
 
 
+def _touch(
+    session: Session,
+    table: type[AuthSession] | type[ApiToken],
+    row_id: uuid.UUID,
+    *,
+    last: Any,
+    now: datetime,
+) -> None:
+    """Note that a session or token was used, unless another request just did or is writing.
+
+    Skipped rather than waited for: a reading request must not queue for the write lock just to
+    say "last used", and the next request a minute later tries again.
+    """
+    try_write(
+        session,
+        update(table)
+        .where(col(table.id) == row_id, or_(col(last).is_(None), col(last) < now - TOUCH_INTERVAL))
+        .values({last: now})
+        .execution_options(synchronize_session=False),
+    )
+
+
 # --- sessions -------------------------------------------------------------------------------
 
 
@@ -83,9 +108,7 @@ def resolve_session(
     if user is None or not user.is_active:
         return None
     if now - row.last_seen_at > TOUCH_INTERVAL:
-        row.last_seen_at = now
-        session.add(row)
-        session.flush()
+        _touch(session, AuthSession, row.id, last=AuthSession.last_seen_at, now=now)
     return Principal(user=user, roles=roles_of(session=session, user_id=user.id), session_id=row.id)
 
 
@@ -144,9 +167,7 @@ def resolve_token(
     if user is None or not user.is_active:
         return None
     if token.last_used_at is None or now - token.last_used_at > TOUCH_INTERVAL:
-        token.last_used_at = now
-        session.add(token)
-        session.flush()
+        _touch(session, ApiToken, token.id, last=ApiToken.last_used_at, now=now)
     # A token acts with the roles its user has now: it can never do more than its owner.
     return Principal(user=user, roles=roles_of(session=session, user_id=user.id), via_token=True)
 

@@ -3,7 +3,7 @@
 import logging
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -12,7 +12,7 @@ from sqlmodel import Session
 
 from lotse import migrate
 from lotse.db import DatabaseError, check_connection, describe_url, make_engine
-from lotse.settings import get_settings
+from lotse.settings import Settings, get_settings
 
 app = typer.Typer(
     help=(
@@ -287,12 +287,24 @@ def serve(
         port=port,
         workers=workers,
         reload=reload,
-        proxy_headers=True,
         access_log=access_log,
         # A busy machine may take longer than uvicorn's default to start a worker.
         timeout_worker_healthcheck=60,
-        log_level=settings.log_level.lower(),
+        **server_options(settings),
     )
+
+
+def server_options(settings: Settings) -> dict[str, Any]:
+    """What uvicorn is told besides where to listen.
+
+    uvicorn would believe X-Forwarded-For from any local client; the app decides that itself,
+    from LOTSE_TRUSTED_PROXIES only (lotse.proxies), so uvicorn's own handling stays off.
+    """
+    return {
+        "proxy_headers": False,
+        "forwarded_allow_ips": settings.trusted_proxies or "",
+        "log_level": settings.log_level.lower(),
+    }
 
 
 _register_domain_commands()

@@ -8,6 +8,7 @@ from pydantic import SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from lotse import PROJECT_ROOT
+from lotse.proxies import Network, parse_networks
 
 DEFAULT_SECRET = "insecure-development-secret-change-me"  # noqa: S105 - refused in production
 
@@ -50,6 +51,9 @@ class Settings(BaseSettings):
     search_freshness_seconds: float = 0.25
 
     log_level: str = "INFO"
+    # Reverse proxies whose X-Forwarded-For/-Proto headers are believed: comma-separated IP
+    # addresses or networks (CIDR). Empty: nobody's, the connection's own address counts.
+    trusted_proxies: str = ""
 
     @field_validator("database_url")
     @classmethod
@@ -60,6 +64,15 @@ class Settings(BaseSettings):
             )
         if value.startswith("postgresql://"):
             value = "postgresql+psycopg://" + value.removeprefix("postgresql://")
+        return value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _valid_proxies(cls, value: str) -> str:
+        try:
+            parse_networks(value)
+        except ValueError as error:
+            raise ValueError(f"LOTSE_TRUSTED_PROXIES: {error}") from None
         return value
 
     @model_validator(mode="after")
@@ -73,6 +86,10 @@ class Settings(BaseSettings):
                 "LOTSE_ENVIRONMENT=production"
             )
         return self
+
+    @property
+    def trusted_proxy_networks(self) -> list[Network]:
+        return parse_networks(self.trusted_proxies)
 
     @property
     def is_sqlite(self) -> bool:

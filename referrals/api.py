@@ -19,6 +19,7 @@ from lotse.auth import Principal
 from lotse.db import SessionDep
 from lotse.models import AuditCategory, Role
 from lotse.permissions import Access
+from lotse.proxies import client_address
 from referrals import casework, workflow
 from referrals.models import Client, Consent, Referral, ReferralStatus
 
@@ -188,7 +189,7 @@ def get_referral(
         referral=referral,
         side=side,
         principal=principal,
-        actor=Actor.of(principal.user, request.client.host if request.client else None),
+        actor=Actor.of(principal.user, client_address(request)),
     )
     session.commit()
     return _read(request, session, principal, referral, side)
@@ -239,7 +240,7 @@ def transition(
     )
     audit.record(
         session=session,
-        actor=Actor.of(principal.user, request.client.host if request.client else None),
+        actor=Actor.of(principal.user, client_address(request)),
         action="referral.transition",
         category=AuditCategory.client_data,
         object_type="referral",
@@ -249,3 +250,53 @@ def transition(
     )
     session.commit()
     return _read(request, session, principal, referral, side)
+
+
+class MessageIn(BaseModel):
+    body: str = Field(min_length=1, max_length=5000, description="The message, plain text")
+
+
+class MessageRead(BaseModel):
+    id: uuid.UUID
+    referral_id: uuid.UUID
+    body: str
+    created_at: datetime
+
+
+@router.post(
+    "/referrals/{referral_id}/messages",
+    name="api_referral_message",
+    response_model=MessageRead,
+    status_code=201,
+    responses={409: {"description": "The client's consent is withdrawn or expired"}},
+)
+def post_message(
+    request: Request,
+    session: SessionDep,
+    principal: ReferralParty,
+    referral_id: uuid.UUID,
+    message_in: MessageIn,
+) -> MessageRead:
+    """A message to the other side of a referral, as on the referral's page."""
+    settings = request.app.state.settings
+    referral, _side = casework.get_referral(
+        session=session,
+        principal=principal,
+        referral_id=referral_id,
+        team_wide=settings.caseload_team_wide,
+    )
+    message = casework.post_message(
+        session=session,
+        referral=referral,
+        principal=principal,
+        body=message_in.body,
+        actor=Actor.of(principal.user, client_address(request)),
+        base_url=settings.base_url,
+    )
+    session.commit()
+    return MessageRead(
+        id=message.id,
+        referral_id=referral.id,
+        body=message.body,
+        created_at=message.created_at,
+    )

@@ -11,7 +11,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from sqlalchemy import func
+from sqlalchemy import Integer, cast, func, text
 from sqlmodel import Session, col, select
 
 from directory.models import Service
@@ -103,6 +103,15 @@ class EmptyMessage(LotseError):
     message = N_("Please write a message.")
 
 
+class ConsentGone(LotseError):
+    status_code = 409
+    code = "consent_gone"
+    message = N_(
+        "The client's consent for this referral has been withdrawn or has expired. Nothing more "
+        "can be shared on it, messages included."
+    )
+
+
 @dataclass
 class DraftIn:
     need: str | None
@@ -114,17 +123,27 @@ class DraftIn:
     contact_detail: str | None
 
 
+# Any fixed number: the key of PostgreSQL's transaction lock that hands out referral numbers.
+_NUMBER_LOCK = 0x4C6F7473  # "Lots"
+
+
 def next_number(session: Session, now: datetime) -> str:
+    """The year's next referral number, one per referral even when drafts are made at once.
+
+    Drafting transactions take turns here until they end, so each sees the numbers the one
+    before it committed: on PostgreSQL through a transaction lock, on SQLite because a
+    writing transaction holds the database's write lock from its start (lotse.db.writing).
+    The highest number counts, not how many there are, so erased referrals free no number.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _NUMBER_LOCK})
     prefix = f"V-{now.year}-"
-    count = (
-        session.scalar(
-            select(func.count())
-            .select_from(Referral)
-            .where(col(Referral.number).startswith(prefix))
+    highest = session.scalar(
+        select(func.max(cast(func.substr(Referral.number, len(prefix) + 1), Integer))).where(
+            col(Referral.number).startswith(prefix)
         )
-        or 0
     )
-    return f"{prefix}{count + 1:05d}"
+    return f"{prefix}{(highest or 0) + 1:05d}"
 
 
 def recipient_of(*, session: Session, service_id: uuid.UUID) -> uuid.UUID | None:
@@ -480,6 +499,12 @@ def post_message(
     actor: Actor,
     base_url: str,
 ) -> ReferralMessage:
+    # A draft is still the sender's own; once sent, every word flows to the partner and needs
+    # the consent that let the referral go out (or a newer one).
+    if referral.status != S.draft and (
+        workflow.active_consent(session=session, referral=referral, today=utcnow().date()) is None
+    ):
+        raise ConsentGone()
     text = body.strip()
     if not text:
         raise EmptyMessage()
