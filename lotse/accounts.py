@@ -246,7 +246,8 @@ def authenticate(
 
     The attempt is counted before the password is checked; ``after_count`` (the caller's
     commit) makes that count visible to parallel attempts and releases the row before the slow
-    hash.
+    hash. What is needed after the hash is read before it, and each transaction starts with
+    its write, so that SQLite never has to turn a read snapshot into a write under contention.
     """
     now = now or utcnow()
     email = normalise_email(email)
@@ -269,26 +270,29 @@ def authenticate(
         raise LoginLocked(
             minutes=_waiting_minutes(session, email=email, ip_address=ip_address, now=now)
         )
+    found = session.exec(select(User).where(User.email == email)).first()
+    user_id = found.id if found else None
+    password_hash = found.password_hash if found else None
     if after_count is not None:
         after_count()
-    user = session.exec(select(User).where(User.email == email)).first()
-    if user is None:
+    if password_hash is None:
         burn_verification_time(password)
-    if user is None or not verify_password(user.password_hash, password):
+    if password_hash is None or not verify_password(password_hash, password):
         audit.record(
             session=session,
             actor=Actor(None, email, ip_address),
             action="login.failed",
             category=AuditCategory.account,
-            object_type="user" if user else None,
-            object_id=user.id if user else None,
+            object_type="user" if user_id else None,
+            object_id=user_id,
         )
-        if (
-            user is not None
-            and _pair_failures(session, email, ip_address) >= FREE_ATTEMPTS_PER_PAIR
-        ):
-            _notify_owner_of_failures(session, user=user, now=now)
+        if user_id and _pair_failures(session, email, ip_address) >= FREE_ATTEMPTS_PER_PAIR:
+            _notify_owner_of_failures(
+                session, user=get_user(session=session, user_id=user_id), now=now
+            )
         raise LoginFailed()
+    _forgive_attempt(session, email=email, ip_address=ip_address)
+    user = get_user(session=session, user_id=user_id)  # type: ignore[arg-type]
     if not user.is_active:
         audit.record(
             session=session,
@@ -299,9 +303,8 @@ def authenticate(
             object_id=user.id,
         )
         raise AccountDisabled()
-    if needs_rehash(user.password_hash):
+    if needs_rehash(password_hash):
         user.password_hash = hash_password(password)
-    _forgive_attempt(session, email=email, ip_address=ip_address)
     user.last_login_at = now
     session.add(user)
     audit.record(
