@@ -168,11 +168,16 @@ def _count_attempt(
     return session.execute(statement).first() is not None
 
 
-def _forgive_attempt(session: Session, *, email: str, ip_address: str) -> None:
+def _forgive_attempt(session: Session, *, email: str, ip_address: str, now: datetime) -> None:
     """Take back the count of an attempt that succeeded."""
     session.exec(
         delete(LoginThrottle).where(
-            col(LoginThrottle.email) == email, col(LoginThrottle.ip_address) == ip_address
+            or_(
+                (col(LoginThrottle.email) == email) & (col(LoginThrottle.ip_address) == ip_address),
+                # Rows whose failures are forgotten anyway go too, so that guesses at made-up
+                # addresses do not pile up; a successful login is frequent enough for that.
+                col(LoginThrottle.last_failure_at) < now - FAILURES_FORGOTTEN_AFTER,
+            )
         )
     )
     # The address's row loses only this attempt, so one good account cannot wipe out guesses
@@ -291,7 +296,7 @@ def authenticate(
                 session, user=get_user(session=session, user_id=user_id), now=now
             )
         raise LoginFailed()
-    _forgive_attempt(session, email=email, ip_address=ip_address)
+    _forgive_attempt(session, email=email, ip_address=ip_address, now=now)
     user = get_user(session=session, user_id=user_id)  # type: ignore[arg-type]
     if not user.is_active:
         audit.record(
