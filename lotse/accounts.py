@@ -133,17 +133,18 @@ def _count_attempt(
         (table.c.last_failure_at < bindparam(None, forget_before, UTCDateTime), 1),
         else_=table.c.failures + 1,
     )
-    steps = math.ceil(math.log2(LONGEST_DELAY / FIRST_DELAY)) + 1
+    # The delay for each count up to the longest, written out: interval arithmetic differs
+    # between SQLite and PostgreSQL, so the times are computed here.
+    delays: list[tuple[ColumnElement[bool], Any]] = []
+    count = free
+    while (delay := throttle_delay(count, free=free)) is not None and delay < LONGEST_DELAY:
+        delays.append((failures == count, bindparam(None, now + delay, UTCDateTime)))
+        count += 1
     blocked_until = case(
         (failures < free, null()),
-        *(
-            (failures == free + step, bindparam(None, now + delay, UTCDateTime))
-            for step in range(steps)
-            if (delay := throttle_delay(free + step, free=free)) is not None
-        ),
+        *delays,
         else_=bindparam(None, now + LONGEST_DELAY, UTCDateTime),
     )
-    first = throttle_delay(1, free=free)
     dialect = sqlite if session.get_bind().dialect.name == "sqlite" else postgresql
     statement = (
         dialect.insert(table)
@@ -153,7 +154,7 @@ def _count_attempt(
             ip_address=ip_address,
             failures=1,
             last_failure_at=now,
-            blocked_until=now + first if first is not None else None,
+            blocked_until=None,  # a first failure is always within the free attempts
         )
         .on_conflict_do_update(
             index_elements=[table.c.email, table.c.ip_address],
