@@ -582,6 +582,8 @@ def set_password_by_link(
     session.add(user)
     sessions = auth.end_all_sessions(session=session, user_id=user.id)
     tokens = auth.revoke_all_tokens(session=session, user_id=user.id)
+    # Whoever holds the link owns the address: their failed attempts need not slow them down.
+    session.exec(delete(LoginThrottle).where(col(LoginThrottle.email) == user.email))
     audit.record(
         session=session,
         actor=Actor.of(user, ip_address),

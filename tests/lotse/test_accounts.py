@@ -286,3 +286,26 @@ def test_a_link_can_be_used_only_once(session):
         accounts.set_password_by_link(
             session=session, secret=secret, new="Zweites-Passwort-2026", ip_address=None
         )
+
+
+def test_choosing_a_password_by_link_ends_the_owners_wait(session):
+    user = make_user(session, "vergessen@demo.lotse.example.org")
+    for _ in range(accounts.FREE_ATTEMPTS_PER_PAIR):
+        attempt(session, user.email, WRONG, "192.0.2.44")
+    assert attempt(session, user.email, PASSWORD, "192.0.2.44") == "locked"
+    accounts.send_password_link(
+        session=session,
+        user=user,
+        actor=accounts.Actor.of(None),
+        base_url="https://lotse.example",
+        purpose="reset",
+    )
+    message = session.exec(
+        select(OutboxMessage).where(
+            OutboxMessage.recipient == user.email, OutboxMessage.kind == "password_link"
+        )
+    ).one()
+    secret = message.body.split("/account/reset/")[1].split()[0]
+    new = "Wieder-erinnert-2026"
+    accounts.set_password_by_link(session=session, secret=secret, new=new, ip_address=None)
+    assert attempt(session, user.email, new, "192.0.2.44") == "ok"
