@@ -3,7 +3,7 @@
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Depends, Form, Path, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from lotse import accounts, audit, auth, i18n
@@ -56,7 +56,13 @@ def login(
 ) -> Response:
     try:
         user = accounts.authenticate(
-            session=session, email=email, password=password, ip_address=client_ip(request)
+            session=session,
+            email=email,
+            password=password,
+            ip_address=client_ip(request),
+            # The attempt's count is committed before the slow hash: parallel attempts see it,
+            # and no row or database lock is held while the password is checked.
+            after_count=session.commit,
         )
     except LotseError as error:
         # Failed attempts are recorded even though the login is refused.
@@ -153,6 +159,7 @@ def change_password(
                 current=current_password,
                 new=new_password,
                 actor=Actor.of(principal.user, client_ip(request)),
+                current_session_id=principal.session_id,
             )
         except accounts.WrongCurrentPassword as error:
             errors["current_password"] = error.translated()
@@ -168,6 +175,70 @@ def change_password(
         )
     session.commit()
     return RedirectResponse("/account?changed=password", status_code=303)
+
+
+@router.get(
+    "/account/reset/{secret}",
+    name="password_link",
+    dependencies=[Depends(Access.public())],
+    response_class=HTMLResponse,
+)
+def password_link_form(
+    request: Request, session: SessionDep, secret: Annotated[str, Path(max_length=100)]
+) -> HTMLResponse:
+    # Opening the link spends nothing: mail scanners open links before their owners do.
+    try:
+        accounts.password_link(session=session, secret=secret)
+    except accounts.PasswordLinkInvalid as error:
+        return render(
+            request,
+            "account/password_link.html",
+            {"invalid": error.translated()},
+            status_code=error.status_code,
+        )
+    return render(request, "account/password_link.html", {"secret": secret})
+
+
+@router.post(
+    "/account/reset/{secret}", name="password_link_submit", dependencies=[Depends(Access.public())]
+)
+def set_password_by_link(
+    request: Request,
+    session: SessionDep,
+    secret: Annotated[str, Path(max_length=100)],
+    new_password: Annotated[str, Form(max_length=1024)] = "",
+    repeat_password: Annotated[str, Form(max_length=1024)] = "",
+) -> Response:
+    errors: dict[str, str] = {}
+    if new_password != repeat_password:
+        errors["repeat_password"] = i18n.gettext("The two new passwords are not the same.")
+    else:
+        try:
+            accounts.set_password_by_link(
+                session=session, secret=secret, new=new_password, ip_address=client_ip(request)
+            )
+        except accounts.PasswordLinkInvalid as error:
+            session.rollback()
+            return render(
+                request,
+                "account/password_link.html",
+                {"invalid": error.translated()},
+                status_code=error.status_code,
+            )
+        except LotseError as error:
+            errors["new_password"] = error.translated()
+    if errors:
+        session.rollback()
+        return render(
+            request,
+            "account/password_link.html",
+            {"secret": secret, "errors": errors},
+            status_code=422,
+        )
+    session.commit()
+    response = RedirectResponse("/login?reason=password_set", status_code=303)
+    response.delete_cookie(auth.SESSION_COOKIE)
+    return response
 
 
 @router.post("/account/language", name="account_language")

@@ -9,7 +9,7 @@ from fastapi import Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.engine import Engine
 
-from lotse import PROJECT_ROOT, __version__, health
+from lotse import PROJECT_ROOT, __version__, health, mail
 from lotse.csrf import CsrfCookieMiddleware, csrf_protect
 from lotse.db import make_engine
 from lotse.errors import DatabaseBusyMiddleware, install_error_handlers
@@ -75,6 +75,10 @@ def create_app(
     install_error_handlers(app)
 
     app.mount("/static", StaticFiles(directory=PROJECT_ROOT / "static"), name="static")
+
+    from referrals.notifications import write_plain
+
+    mail.use_outbox(write_plain)
 
     from directory import api as directory_api
     from directory import editor_views, hsds_api, hsds_views, maintenance_views

@@ -120,12 +120,14 @@ def end_session(*, session: Session, token: str) -> None:
         session.flush()
 
 
-def end_all_sessions(*, session: Session, user_id: uuid.UUID) -> int:
-    rows = session.exec(
-        select(AuthSession).where(
-            AuthSession.user_id == user_id, col(AuthSession.revoked_at).is_(None)
-        )
-    ).all()
+def end_all_sessions(
+    *, session: Session, user_id: uuid.UUID, except_session_id: uuid.UUID | None = None
+) -> int:
+    """Sign the user out everywhere (but in ``except_session_id``); the number of sessions ended."""
+    conditions = [col(AuthSession.user_id) == user_id, col(AuthSession.revoked_at).is_(None)]
+    if except_session_id is not None:
+        conditions.append(col(AuthSession.id) != except_session_id)
+    rows = session.exec(select(AuthSession).where(*conditions)).all()
     now = utcnow()
     for row in rows:
         row.revoked_at = now
@@ -191,3 +193,16 @@ def revoke_token(*, session: Session, user_id: uuid.UUID, token_id: uuid.UUID) -
         session.add(token)
         session.flush()
     return True
+
+
+def revoke_all_tokens(*, session: Session, user_id: uuid.UUID) -> int:
+    """Revoke every live token of the user; the number revoked."""
+    rows = session.exec(
+        select(ApiToken).where(ApiToken.user_id == user_id, col(ApiToken.revoked_at).is_(None))
+    ).all()
+    now = utcnow()
+    for row in rows:
+        row.revoked_at = now
+        session.add(row)
+    session.flush()
+    return len(rows)

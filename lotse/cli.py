@@ -221,9 +221,10 @@ def user_create(
         migrate.ensure_current(engine)
     except DatabaseError as error:
         _fail(str(error))
-    password = None
-    if not generate_password:
-        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    from lotse.accounts import generated_password
+
+    one_time = generated_password() if generate_password else None
+    password = one_time or typer.prompt("Password", hide_input=True, confirmation_prompt=True)
     with Session(engine) as session:
         partner = session.exec(
             select(PartnerOrganization).where(PartnerOrganization.name == org)
@@ -238,7 +239,7 @@ def user_create(
             )
             console.print(f"Created the organisation {org!r}.")
         try:
-            user, one_time = accounts.create_user(
+            user = accounts.create_user(
                 session=session,
                 actor=SYSTEM,
                 user_in=accounts.NewUser(
@@ -247,6 +248,8 @@ def user_create(
                     organization_id=partner.id,
                     roles=roles,
                     password=password,
+                    # The operator at the console saw it: its owner must replace it.
+                    must_change_password=one_time is not None,
                 ),
             )
         except LotseError as error:

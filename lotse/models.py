@@ -1,5 +1,5 @@
-"""The shell's tables: user accounts, their sessions and tokens, login attempts, the audit log,
-and installation-wide settings that admins change at run time.
+"""The shell's tables: user accounts, their sessions, tokens and password-reset links, login
+throttling, the audit log, and installation-wide settings that admins change at run time.
 
 A user belongs to one organisation taking part in Lotse (``partner_organization``, owned by
 the partners domain); the foreign key names that table, so the shell imports nothing from it.
@@ -50,6 +50,8 @@ class User(UserBase, table=True):
     updated_at: datetime = Field(default_factory=_now, sa_type=UTCDateTime)
     password_changed_at: datetime = Field(default_factory=_now, sa_type=UTCDateTime)
     last_login_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # When the owner was last told about failed logins: at most one email per lockout window.
+    failed_logins_notified_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 class UserRole(SQLModel, table=True):
@@ -90,16 +92,40 @@ class ApiToken(SQLModel, table=True):
     revoked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
-class LoginAttempt(SQLModel, table=True):
-    """Failed logins, per account and per address, shared by every app process."""
+class LoginThrottle(SQLModel, table=True):
+    """Failed logins per account and client address, shared by every app process.
 
-    __tablename__ = "login_attempt"
-    __table_args__ = (Index("ix_login_attempt_ip_at", "ip_address", "attempted_at"),)
+    A row per (email, address) pair, and one per address with an empty email for all accounts
+    tried from it. Each attempt is counted by one atomic UPDATE before the password is checked
+    (``lotse/accounts.py``), so parallel attempts cannot slip past the count.
+    """
+
+    __tablename__ = "login_throttle"
+    __table_args__ = (UniqueConstraint("email", "ip_address"),)
 
     id: uuid.UUID = Field(default_factory=_id, primary_key=True)
-    email: str = Field(max_length=254, index=True)
+    email: str = Field(max_length=254)
     ip_address: str = Field(max_length=64)
-    attempted_at: datetime = Field(default_factory=_now, sa_type=UTCDateTime, index=True)
+    failures: int = 0
+    last_failure_at: datetime = Field(default_factory=_now, sa_type=UTCDateTime, index=True)
+    blocked_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class PasswordReset(SQLModel, table=True):
+    """A one-time link to choose a password, sent to the account's own address.
+
+    Only the hash of the link's secret is stored; a link works once and until ``expires_at``.
+    """
+
+    __tablename__ = "password_reset"
+
+    id: uuid.UUID = Field(default_factory=_id, primary_key=True)
+    user_id: uuid.UUID = Field(foreign_key="user_account.id", index=True)
+    token_hash: str = Field(max_length=64, unique=True, index=True)
+    created_at: datetime = Field(default_factory=_now, sa_type=UTCDateTime)
+    created_by_id: uuid.UUID | None = Field(default=None)
+    expires_at: datetime = Field(sa_type=UTCDateTime)
+    used_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 class AuditCategory(StrEnum):

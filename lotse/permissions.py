@@ -9,6 +9,7 @@ server already forbids.
 
 import threading
 import time
+import uuid
 import weakref
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -78,6 +79,96 @@ def permissions_of(roles: frozenset[Role]) -> frozenset[Permission]:
     for role in roles:
         granted |= ROLE_PERMISSIONS[role]
     return frozenset(granted)
+
+
+# --- who may act on whose account -----------------------------------------------------------
+
+
+class Right(StrEnum):
+    """What holding an account gives, for comparing accounts: its permissions and, beyond
+    them, the personal data its role reads (DESIGN.md's table)."""
+
+    client_data = "client_data"  # case managers: clients, consents, referrals they sent
+    received_referrals = "received_referrals"  # partner staff: referrals to their organisation
+
+
+ROLE_DATA_RIGHTS: dict[Role, frozenset[Right]] = {
+    Role.case_manager: frozenset({Right.client_data}),
+    Role.partner_staff: frozenset({Right.received_referrals}),
+    Role.partner_admin: frozenset({Right.received_referrals}),
+    Role.coordinator: frozenset(),
+    Role.admin: frozenset(),
+}
+
+# A permission that includes another: whoever edits the directory may also suggest changes.
+IMPLIED: dict[Permission, frozenset[Permission]] = {
+    Permission.edit_directory: frozenset({Permission.suggest_directory_changes}),
+    Permission.manage_users: frozenset({Permission.manage_own_staff}),
+    Permission.read_audit_all: frozenset({Permission.read_audit_directory}),
+}
+
+
+def rights_of(roles: frozenset[Role]) -> frozenset[str]:
+    granted: set[str] = set()
+    for permission in permissions_of(roles):
+        granted |= {permission, *IMPLIED.get(permission, ())}
+    for role in roles:
+        granted |= ROLE_DATA_RIGHTS[role]
+    return frozenset(granted)
+
+
+@dataclass(frozen=True)
+class AccountHolder:
+    """An account as the rule below sees it: existing, or one about to be created."""
+
+    roles: frozenset[Role]
+    organization_id: uuid.UUID
+    id: uuid.UUID | None = None
+
+
+def may_manage_account(actor: auth.Principal | None, target: AccountHolder) -> bool:
+    """Whether ``actor`` may create, edit (name, roles), disable, enable or reset the password
+    of ``target``. The one rule for every account action, on every route:
+
+    1. Only someone signed in who manages accounts (``manage_users`` or ``manage_own_staff``),
+       and never on their own account (that is the account page's job, with its own checks).
+    2. An administrator may manage every other account: running the installation's users is
+       their job (DESIGN.md), and nothing they do reveals a secret (resets go by a link to the
+       account's own address, which nobody can change here).
+    3. Anyone else only accounts whose every right they hold themselves (``rights_of``):
+       permissions and the personal data a role reads. A coordinator reads no client data and
+       no referrals, so manages coordinators only, not case managers, partner staff or admins.
+    4. Without ``manage_users`` (partner administrators) only within their own organisation.
+
+    Roles to be given count as the target's: an account with roles ``R`` may be created, or
+    given ``R``, only by someone who may manage an account with ``R``.
+    """
+    if actor is None or not actor.roles:
+        return False
+    granted = permissions_of(actor.roles)
+    if not granted & {Permission.manage_users, Permission.manage_own_staff}:
+        return False
+    if target.id is not None and target.id == actor.id:
+        return False
+    if actor.has_role(Role.admin):
+        return True
+    if not rights_of(target.roles) <= rights_of(actor.roles):
+        return False
+    if Permission.manage_users not in granted:
+        return target.organization_id == actor.organization_id
+    return True
+
+
+def assignable_roles(actor: auth.Principal) -> list[Role]:
+    """The roles ``actor`` may give: those of an account they could manage in their own
+    organisation (for a partner administrator) or in any (for the others)."""
+    return [
+        role
+        for role in Role
+        if may_manage_account(
+            actor, AccountHolder(roles=frozenset({role}), organization_id=actor.organization_id)
+        )
+    ]
 
 
 class NotSignedIn(LotseError):

@@ -1,8 +1,9 @@
 """Managing organisations that take part, and their staff's accounts.
 
-Coordinators and admins manage every organisation and account; a partner administrator
-manages only the staff of their own organisation, and another organisation's accounts do not
-exist for them (404).
+Coordinators and admins manage every organisation. Who may act on which account is one rule,
+``may_manage_account`` in lotse/permissions.py: admins every other account, coordinators only
+accounts with no rights beyond theirs, partner administrators their own organisation's partner
+staff; another organisation's accounts do not exist for a partner administrator (404).
 """
 
 import uuid
@@ -18,7 +19,15 @@ from lotse.auth import Principal, roles_of
 from lotse.db import SessionDep
 from lotse.errors import LotseError
 from lotse.models import Role, User
-from lotse.permissions import Access, Permission, permissions_of
+from lotse.permissions import (
+    Access,
+    AccountHolder,
+    Forbidden,
+    Permission,
+    assignable_roles,
+    may_manage_account,
+    permissions_of,
+)
 from lotse.templating import render
 from partners import organizations
 from partners.organizations import PartnerIn
@@ -203,6 +212,7 @@ def partner_set_active(
 
 
 # --- accounts -------------------------------------------------------------------------------
+# Every action on an account goes through ``may_manage_account`` (lotse/permissions.py).
 
 
 def _scope(principal: Principal) -> uuid.UUID | None:
@@ -212,21 +222,29 @@ def _scope(principal: Principal) -> uuid.UUID | None:
     return principal.organization_id
 
 
-def assignable_roles(principal: Principal) -> list[Role]:
-    """Nobody hands out more than they have: partner admins give partner roles, coordinators
-    every role but admin, admins every role."""
-    if principal.has_role(Role.admin):
-        return list(Role)
-    if principal.has_role(Role.coordinator):
-        return [role for role in Role if role != Role.admin]
-    return [Role.partner_staff, Role.partner_admin]
+def _holder(session: SessionDep, user: User) -> AccountHolder:
+    return AccountHolder(
+        roles=roles_of(session=session, user_id=user.id),
+        organization_id=user.organization_id,
+        id=user.id,
+    )
 
 
-def _managed_user(session: SessionDep, principal: Principal, user_id: uuid.UUID) -> User:
+def _visible_user(session: SessionDep, principal: Principal, user_id: uuid.UUID) -> User:
+    """An account the principal may see; another organisation's do not exist for partner
+    admins."""
     user = accounts.get_user(session=session, user_id=user_id)
     scope = _scope(principal)
     if scope is not None and user.organization_id != scope:
         raise accounts.UserNotFound()
+    return user
+
+
+def _managed_user(session: SessionDep, principal: Principal, user_id: uuid.UUID) -> User:
+    """An account the principal may act on, or Forbidden before anything changes."""
+    user = _visible_user(session, principal, user_id)
+    if not may_manage_account(principal, _holder(session, user)):
+        raise Forbidden()
     return user
 
 
@@ -253,7 +271,7 @@ def _user_form(
     user=None,
     errors=None,
     values=None,
-    one_time_password=None,
+    link_sent_to=None,
     status_code: int = 200,
 ) -> HTMLResponse:
     scope = _scope(principal)
@@ -268,11 +286,12 @@ def _user_form(
         {
             "user": user,
             "user_roles": roles_of(session=session, user_id=user.id) if user else frozenset(),
+            "may_manage": user is None or may_manage_account(principal, _holder(session, user)),
             "values": values or {},
             "errors": errors or {},
             "partners": partners,
             "assignable_roles": assignable_roles(principal),
-            "one_time_password": one_time_password,
+            "link_sent_to": link_sent_to,
         },
         status_code=status_code,
     )
@@ -331,20 +350,27 @@ def user_create(
     except (ValueError, LotseError):
         errors["organization_id"] = i18n.gettext("Please choose an organisation.")
         org_id = None
+    if (
+        org_id is not None
+        and chosen
+        and not may_manage_account(principal, AccountHolder(roles=chosen, organization_id=org_id))
+    ):
+        errors["roles"] = i18n.gettext("You cannot give this role.")
     if not errors and org_id is not None:
         try:
-            user, one_time = accounts.create_user(
+            user = accounts.create_user(
                 session=session,
                 user_in=accounts.NewUser(
                     email=email, display_name=display_name, organization_id=org_id, roles=chosen
                 ),
                 actor=_actor(request, principal),
+                base_url=request.app.state.settings.base_url,
             )
         except accounts.EmailTaken as error:
             errors["email"] = error.translated()
         else:
             session.commit()
-            return _user_form(request, session, principal, user=user, one_time_password=one_time)
+            return _user_form(request, session, principal, user=user, link_sent_to=user.email)
     session.rollback()
     return _user_form(request, session, principal, errors=errors, values=values, status_code=422)
 
@@ -353,7 +379,7 @@ def user_create(
 def user_edit(
     request: Request, session: SessionDep, principal: ManagesAccounts, user_id: uuid.UUID
 ) -> HTMLResponse:
-    return _user_form(request, session, principal, user=_managed_user(session, principal, user_id))
+    return _user_form(request, session, principal, user=_visible_user(session, principal, user_id))
 
 
 @router.post("/users/{user_id}", name="user_update")
@@ -370,11 +396,10 @@ def user_update(
     if len(display_name.strip()) < 2:
         errors["display_name"] = i18n.gettext("Please enter the person's name.")
     chosen = _chosen_roles(principal, roles or [], errors)
-    current = roles_of(session=session, user_id=user.id)
-    if current - set(assignable_roles(principal)):
-        # Someone with a role the editor may not give keeps it: editors never take away more
-        # than they could hand out.
-        chosen = chosen | (current - set(assignable_roles(principal)))
+    if chosen and not may_manage_account(
+        principal, AccountHolder(roles=chosen, organization_id=user.organization_id, id=user.id)
+    ):
+        errors["roles"] = i18n.gettext("You cannot give this role.")
     if errors:
         return _user_form(
             request,
@@ -400,7 +425,7 @@ def user_set_active(
     user_id: uuid.UUID,
     active: Annotated[bool, Form()] = False,
 ) -> Response:
-    user = _managed_user(session, principal, user_id)
+    user = _visible_user(session, principal, user_id)
     if user.id == principal.id:
         return _user_form(
             request,
@@ -410,6 +435,7 @@ def user_set_active(
             status_code=422,
             errors={"active": i18n.gettext("You cannot disable your own account.")},
         )
+    user = _managed_user(session, principal, user_id)
     accounts.set_active(session=session, user=user, active=active, actor=_actor(request, principal))
     session.commit()
     return RedirectResponse(f"/admin/users/{user.id}?saved=1", status_code=303)
@@ -420,6 +446,11 @@ def user_reset_password(
     request: Request, session: SessionDep, principal: ManagesAccounts, user_id: uuid.UUID
 ) -> Response:
     user = _managed_user(session, principal, user_id)
-    password = accounts.reset_password(session=session, user=user, actor=_actor(request, principal))
+    accounts.reset_password(
+        session=session,
+        user=user,
+        actor=_actor(request, principal),
+        base_url=request.app.state.settings.base_url,
+    )
     session.commit()
-    return _user_form(request, session, principal, user=user, one_time_password=password)
+    return _user_form(request, session, principal, user=user, link_sent_to=user.email)

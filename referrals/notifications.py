@@ -133,3 +133,8 @@ def new_message(
     enqueue(
         session=session, kind="message", referral=referral, base_url=base_url, recipient=recipient
     )
+
+
+def write_plain(*, session: Session, kind: str, recipient: str, subject: str, body: str) -> None:
+    """A message about no referral (the shell's account emails, see ``lotse/mail.py``)."""
+    session.add(OutboxMessage(kind=kind, recipient=recipient, subject=subject[:200], body=body))

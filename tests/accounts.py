@@ -3,6 +3,7 @@
 import re
 
 from fastapi.testclient import TestClient
+from sqlmodel import Session, col, select
 
 PASSWORDS = {
     "case_manager": ("fallmanagement@demo.lotse.example.org", "Lotse-Fall-2026"),
@@ -37,7 +38,16 @@ def login(client: TestClient, who: str, password: str | None = None):
     return response
 
 
-def one_time_password(html: str) -> str:
-    match = re.search(r'id="one-time-password">([^<]+)<', html)
-    assert match, "no one-time password on the page"
-    return match.group(1)
+def password_link_in_outbox(session: Session, email: str) -> str:
+    """The newest password link emailed to this address (only its owner sees it)."""
+    from referrals.models import OutboxMessage
+
+    message = session.exec(
+        select(OutboxMessage)
+        .where(OutboxMessage.recipient == email, OutboxMessage.kind == "password_link")
+        .order_by(col(OutboxMessage.created_at).desc())
+    ).first()
+    assert message, f"no password link was sent to {email}"
+    match = re.search(r"https?://\S+/account/reset/\S+", message.body)
+    assert match, message.body
+    return match.group(0)

@@ -10,7 +10,7 @@ from lotse.app import create_app
 from lotse.models import ApiToken, AuditEvent, AuthSession, User
 from lotse.settings import get_settings
 from lotse.timeutil import utcnow
-from tests.accounts import PASSWORDS, csrf_token, login, one_time_password, post
+from tests.accounts import PASSWORDS, csrf_token, login, password_link_in_outbox, post
 
 
 def actions(session, email: str | None = None) -> list[str]:
@@ -144,7 +144,7 @@ def test_disabling_an_account_signs_it_out_everywhere(client, app, session):
     with TestClient(app) as victim:
         login(victim, "partner_staff")
         assert victim.get("/account").status_code == 200
-        login(client, "coordinator")
+        login(client, "partner_admin")
         target = user(session, "partner_staff")
         response = post(client, f"/admin/users/{target.id}/active", {"active": "false"})
         assert response.status_code == 303
@@ -188,46 +188,29 @@ def test_revoked_tokens_stop_working(client, session):
 
 def test_password_reset_flow(client, app, session):
     target = user(session, "partner_staff")
-    login(client, "coordinator")
+    login(client, "partner_admin")
     page = post(client, f"/admin/users/{target.id}/reset-password")
-    one_time = one_time_password(page.text)
+    assert page.status_code == 200 and target.email in page.text
+    link = password_link_in_outbox(session, target.email)
+    # The person who resets never sees the link's secret.
+    assert link.rsplit("/", 1)[1] not in page.text
+    path = link.removeprefix(get_settings().base_url.rstrip("/"))
     with TestClient(app) as person:
         assert login(person, "partner_staff").status_code == 401  # the old password is gone
-        response = login(person, "partner_staff", password=one_time)
-        assert response.headers["location"] == "/account/password"
-        # Until a new password is chosen, every other page leads back to the form.
-        assert (
-            person.get("/account", follow_redirects=False).headers["location"]
-            == "/account/password"
-        )
-        weak = post(
-            person,
-            "/account/password",
-            {
-                "current_password": one_time,
-                "new_password": "passwort123",
-                "repeat_password": "passwort123",
-            },
-        )
+        assert person.get(path).status_code == 200
+        weak = post(person, path, {"new_password": "passwort123", "repeat_password": "passwort123"})
         assert weak.status_code == 422 and "zu häufig" in weak.text
-        short = post(
-            person,
-            "/account/password",
-            {"current_password": one_time, "new_password": "kurz", "repeat_password": "kurz"},
-        )
+        short = post(person, path, {"new_password": "kurz", "repeat_password": "kurz"})
         assert short.status_code == 422 and "10 Zeichen" in short.text
-        done = post(
-            person,
-            "/account/password",
-            {
-                "current_password": one_time,
-                "new_password": "Sonnenblumen-über-Hagen",
-                "repeat_password": "Sonnenblumen-über-Hagen",
-            },
-        )
-        assert done.status_code == 303
+        new = "Sonnenblumen-über-Hagen"
+        done = post(person, path, {"new_password": new, "repeat_password": new})
+        assert done.status_code == 303 and "reason=password_set" in done.headers["location"]
+        assert login(person, "partner_staff", password=new).status_code == 303
         assert person.get("/account").status_code == 200
-    assert {"user.password_reset", "user.password_changed"} <= set(actions(session))
+        # The link works once.
+        again = post(person, path, {"new_password": new + "x", "repeat_password": new + "x"})
+        assert again.status_code == 410 and "nicht mehr gültig" in again.text
+    assert {"user.password_reset", "user.password_set_by_link"} <= set(actions(session))
 
 
 def test_audit_log_is_append_only(session):

@@ -53,6 +53,9 @@ EXPECTED: dict[tuple[str, str], dict[str, str]] = {
     ("POST", "/account/language"): SIGNED_IN,
     ("POST", "/account/tokens"): SIGNED_IN,
     ("POST", "/account/tokens/{token_id}/revoke"): SIGNED_IN,
+    # A one-time password link: the secret in the path is the only key (a random one here).
+    ("GET", "/account/reset/{secret}"): EVERYONE,
+    ("POST", "/account/reset/{secret}"): EVERYONE,
     # The public directory (public access is on in the demo).
     ("GET", "/"): EVERYONE,
     ("GET", "/services"): EVERYONE,
@@ -89,9 +92,12 @@ EXPECTED: dict[tuple[str, str], dict[str, str]] = {
     ("GET", "/admin/users/new"): ACCOUNT_MANAGERS,
     ("POST", "/admin/users/new"): ACCOUNT_MANAGERS,
     ("GET", "/admin/users/{user_id}"): ACCOUNT_MANAGERS,
-    ("POST", "/admin/users/{user_id}"): ACCOUNT_MANAGERS,
-    ("POST", "/admin/users/{user_id}/active"): ACCOUNT_MANAGERS,
-    ("POST", "/admin/users/{user_id}/reset-password"): ACCOUNT_MANAGERS,
+    # Acting on the sample account, a partner's staff member: their partner admin and admins,
+    # not coordinators, who read no referrals (every action by every role on every kind of
+    # account: tests/lotse/test_account_permissions.py).
+    ("POST", "/admin/users/{user_id}"): only("partner_admin", "admin"),
+    ("POST", "/admin/users/{user_id}/active"): only("partner_admin", "admin"),
+    ("POST", "/admin/users/{user_id}/reset-password"): only("partner_admin", "admin"),
     # Audit log: admins everything, coordinators the directory part.
     ("GET", "/admin/audit"): COORDINATION,
     ("GET", "/admin/audit.csv"): COORDINATION,
@@ -223,6 +229,7 @@ def path_values(session) -> dict[str, str]:
         # A colleague of the partner admin, so that "own staff" is in scope for them.
         "user_id": str(colleague.id),
         "token_id": str(uuid.uuid4()),
+        "secret": "x" * 43,
         "client_id": str(uuid.uuid4()),
         "consent_id": str(uuid.uuid4()),
         "referral_id": str(uuid.uuid4()),
