@@ -2386,6 +2386,7 @@ def _datapackage(kinds: Iterable[str]) -> dict[str, Any]:
     return {
         "name": "lotse_directory",
         "title": "Lotse directory (HSDS 3.0)",
+        "description": PACKAGE_NOTE,
         "profile": "tabular-data-package",
         "version": "3.0.0",
         "resources": resources,
@@ -2411,10 +2412,37 @@ EXPORTED_KINDS = (
 )
 
 
+# The package is a machine format and keeps every cell exact (export → import gives back the
+# same data), so its cells are NOT neutralised against spreadsheet formulas as the CSV files
+# for people are (lotse/csvfile.py); the package says so wherever someone may open it.
+PACKAGE_NOTE = (
+    "Open Referral HSDS 3.0 tabular data package (a machine format). Every cell is exactly as "
+    "stored in Lotse, so that importing the package gives back the same data. Cells are not "
+    "protected against spreadsheet formulas: a cell that starts with =, +, - or @ may run as a "
+    "formula when a CSV file is opened directly in a spreadsheet. To look at the data in a "
+    "spreadsheet, import the CSV files with every column as text."
+)
+README_NAME = "README.txt"
+
+
 def csv_files(*, session: Session, progress: Progress | None = None) -> dict[str, bytes]:
-    """The tabular data package: ``datapackage.json`` and one CSV per table."""
+    """The tabular data package: ``datapackage.json``, one CSV per table and a README that
+    warns whoever unpacks it that the cells are exact, formulas included."""
     tables = export_tables(session=session, progress=progress)
-    files: dict[str, bytes] = {"datapackage.json": dump_json(_datapackage(EXPORTED_KINDS))}
+    files: dict[str, bytes] = {
+        "datapackage.json": dump_json(_datapackage(EXPORTED_KINDS)),
+        README_NAME: (
+            gettext(
+                "This package holds the directory in the Open Referral HSDS 3.0 format for "
+                "other programs. Every cell is exactly as stored in Lotse. Cells are not "
+                "protected against spreadsheet formulas: a cell that starts with =, +, - or @ "
+                "may run as a formula when a CSV file is opened directly in a spreadsheet. To "
+                "look at the data in a spreadsheet, import the CSV files with every column as "
+                "text."
+            )
+            + "\n"
+        ).encode(),
+    }
     for kind in EXPORTED_KINDS:
         columns = scalar_columns(kind)
         buffer = io.StringIO()

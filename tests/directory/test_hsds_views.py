@@ -284,3 +284,28 @@ def test_an_unexpected_failure_shows_no_internals(own_client, own_engine, monkey
     assert 'data-status="failed"' in finished
     assert "secret" not in finished and "RuntimeError" not in finished
     assert "server log" in finished or "Serverprotokoll" in finished
+
+
+def test_csv_package_keeps_cells_exact_and_says_so(client, session):
+    """The HSDS package is a machine format: a formula-like name goes out verbatim (export →
+    import gives back what came in), and the page, the package and its README warn about it."""
+    kim = demo.kim(session)
+    kim.name = '=HYPERLINK("https://evil.example","x")'
+    session.add(kim)
+    session.flush()
+    login(client, "coordinator")
+    page = client.get("/open-formats", headers={"Accept-Language": "en"})
+    assert 'id="csv-package-note"' in page.text and "not protected against spreadsheet" in (
+        page.text.replace("\n", " ")
+    )
+    response = client.get("/open-formats/hsds-csv.zip")
+    # Served as a zip to save, never as text/csv a browser could hand to a spreadsheet.
+    assert response.headers["content-type"] == "application/zip"
+    assert response.headers["content-disposition"].startswith("attachment")
+    with zipfile.ZipFile(io.BytesIO(response.content)) as archive:
+        readme = archive.read("README.txt").decode()
+        package = json.loads(archive.read("datapackage.json"))
+        services = archive.read("services.csv").decode()
+    assert "spreadsheet formulas" in readme
+    assert "not protected against spreadsheet formulas" in package["description"]
+    assert '"=HYPERLINK(""https://evil.example"",""x"")"' in services

@@ -615,3 +615,25 @@ def test_reports_survive_any_stored_language_and_category(client, session, data)
     assert ("by_category", "nope", "searches") in rows
     for name in reports.REPORTS:
         assert client.get(f"/reports/{name}?{URL}").status_code == 200
+
+
+def test_report_csv_never_hands_a_spreadsheet_a_formula(client, session, data):
+    """Search words and names go into report CSVs; a formula among them is neutralised."""
+    formula = '=HYPERLINK("https://evil.example","x")'
+    for _ in range(5):
+        session.add(
+            SearchLog(
+                query=formula, filters='{"district": "testbezirk"}', language="de", created_at=at(6)
+            )
+        )
+    session.flush()
+    assert login(client, "coordinator").status_code == 303
+    page = client.get(f"/reports/needs?{URL}")
+    assert formula.casefold() in page.text.replace("&#34;", '"')
+    export = client.get(f"/reports/needs.csv?{URL}")
+    rows = list(csv.DictReader(io.StringIO(export.text)))
+    found = [row for row in rows if row["table"] == "frequent_queries"]
+    assert found and found[0]["row"] == "'" + formula.casefold()
+    assert found[0]["row_key"] == "'" + formula.casefold()
+    for row in rows:
+        assert not any(value.startswith(("=", "+", "@")) for value in row.values()), row
