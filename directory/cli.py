@@ -169,6 +169,16 @@ def _print_report(report: "ImportReport") -> None:
             f"({warning.count}×, e.g. {examples})",
             highlight=False,
         )
+    for link in report.unsafe_links:
+        console.print(
+            f"[yellow]Not a link:[/] {link.record_type} {link.record_id} {link.field}: "
+            f"{link.value!r} is kept as it is but shown as text",
+            highlight=False,
+        )
+    if report.unsafe_link_count > len(report.unsafe_links):
+        console.print(
+            f"... and {report.unsafe_link_count - len(report.unsafe_links)} more such addresses."
+        )
     for problem in report.problems[:200]:
         console.print(
             f"[red]Problem:[/] {problem.record_type} {problem.record_id} "

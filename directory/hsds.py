@@ -68,6 +68,7 @@ from directory.models import (
 from directory.versions import Author, record, snapshot
 from lotse.errors import LotseError
 from lotse.i18n import N_, gettext
+from lotse.links import is_safe_link
 from lotse.timeutil import utcnow
 
 SCHEMA_DIR = Path(__file__).with_name("hsds_schema")
@@ -335,6 +336,8 @@ _KEPT_FIELDS: dict[str, set[str]] = {
     "attribute": {"id", "link_id", "link_type", "link_entity", "taxonomy_term_id", "value"},
 }
 
+# Columns whose value a page turns into a link.
+_LINK_FIELDS = {"website", "url"}
 _WEEKDAYS = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
 _TIME = re.compile(r"^(\d{1,2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -429,13 +432,38 @@ class Ignored:
         }
 
 
+@dataclass(frozen=True)
+class UnsafeLink:
+    """An address kept verbatim that pages show as text, never as a link (lotse/links.py)."""
+
+    record_type: str
+    record_id: str
+    field: str
+    value: str
+
+    def as_dict(self) -> dict[str, str]:
+        return dataclasses.asdict(self)
+
+
+# Kept in a report at most; the rest are counted. A file with a million bad rows must not
+# grow the report (and the page that shows it) without bound.
+KEPT_WARNINGS = 100
+
+
 @dataclass
 class ImportReport:
     counts: dict[str, dict[str, int]] = dataclasses.field(default_factory=dict)
     problems: list[Problem] = dataclasses.field(default_factory=list)
     ignored: dict[tuple[str, str, str], Ignored] = dataclasses.field(default_factory=dict)
+    unsafe_links: list[UnsafeLink] = dataclasses.field(default_factory=list)
+    unsafe_link_count: int = 0
     dry_run: bool = False
     records: int = 0
+
+    def unsafe_link(self, kind: str, record_id: Any, name: str, value: str) -> None:
+        self.unsafe_link_count += 1
+        if len(self.unsafe_links) < KEPT_WARNINGS:
+            self.unsafe_links.append(UnsafeLink(kind, str(record_id), name, value[:200]))
 
     def count(self, kind: str, outcome: str) -> None:
         per_kind = self.counts.setdefault(
@@ -473,6 +501,8 @@ class ImportReport:
             "counts": self.counts,
             "problems": [problem.as_dict() for problem in self.problems],
             "warnings": [warning.as_dict() for warning in self.warnings],
+            "unsafe_links": [link.as_dict() for link in self.unsafe_links],
+            "unsafe_link_count": self.unsafe_link_count,
         }
 
 
@@ -894,6 +924,10 @@ class _Importer:
     def upsert(self, kind: str, model: type[SQLModel], record_id: uuid.UUID, values: Row) -> Any:
         if not self.check_lengths(kind, record_id, model, values):
             return None
+        # Kept verbatim (an export gives back what came in); pages show them as text only.
+        for name in _LINK_FIELDS & values.keys():
+            if values[name] and not is_safe_link(values[name]):
+                self.report.unsafe_link(kind, record_id, name, values[name])
         row = self.existing(model, record_id)
         if row is None:
             row = model(id=record_id, **values)

@@ -155,6 +155,8 @@ def summarize(report: hsds.ImportReport) -> dict[str, Any]:
             }
             for warning in report.warnings
         ],
+        "unsafe_links": [link.as_dict() for link in report.unsafe_links],
+        "unsafe_link_count": report.unsafe_link_count,
     }
 
 
@@ -169,6 +171,8 @@ def translated(summary: dict[str, Any] | None) -> dict[str, Any]:
             for p in summary.get("problems", [])
         ],
         "warnings": [{**w, "reason": gettext(w["reason"])} for w in summary.get("warnings", [])],
+        "unsafe_links": summary.get("unsafe_links", []),
+        "unsafe_link_count": summary.get("unsafe_link_count", 0),
     }
 
 

@@ -12,6 +12,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.responses import HTMLResponse
 
 from lotse import PROJECT_ROOT, i18n
+from lotse.links import safe_link
 from lotse.settings import get_settings
 
 
@@ -92,6 +93,7 @@ def _build() -> Jinja2Templates:
         format_number=_format_number,
         weekday_name=_weekday_name,
         language_name=i18n.language_name,
+        safe_link=safe_link,
     )
     env.globals.update(
         settings=get_settings(),

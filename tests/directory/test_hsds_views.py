@@ -12,7 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session, func, select
 
-from directory import import_jobs
+from directory import hsds, import_jobs
 from directory.models import ImportJob, ImportJobStatus, Service
 from lotse.app import create_app
 from lotse.audit import SYSTEM
@@ -309,3 +309,73 @@ def test_csv_package_keeps_cells_exact_and_says_so(client, session):
     assert "spreadsheet formulas" in readme
     assert "not protected against spreadsheet formulas" in package["description"]
     assert '"=HYPERLINK(""https://evil.example"",""x"")"' in services
+
+
+UNSAFE_SERVICE_ID = uuid.UUID("0b9f6f0e-2d1c-4a57-9a41-7d1e2f3a4b5c")
+UNSAFE_ORGANIZATION_ID = uuid.UUID("5a0c1d2e-3f40-4b51-8c62-9d7e8f901a2b")
+JAVASCRIPT_URL = "javascript:alert(document.domain)"
+DATA_URL = "data:text/html,<script>alert(1)</script>"
+
+
+def _unsafe_document() -> bytes:
+    return json.dumps(
+        {
+            "id": str(UNSAFE_SERVICE_ID),
+            "name": "Beratung Unsichere Adresse",
+            "description": "Beratung mit einer unsicheren Adresse",
+            "status": "active",
+            "url": JAVASCRIPT_URL,
+            "organization": {
+                "id": str(UNSAFE_ORGANIZATION_ID),
+                "name": "Verein Unsichere Adresse",
+                "description": "Ein Verein",
+                "website": DATA_URL,
+            },
+        }
+    ).encode()
+
+
+def test_imported_unsafe_addresses_are_kept_warned_about_and_never_links(client, session):
+    """DESIGN "Lossless imports and safe links": imported verbatim, exported verbatim, listed as
+    warnings in the import report, and shown as text wherever a page would make a link."""
+    login(client, "coordinator")
+    token = _token(_upload(client, "unsafe.json", _unsafe_document()))
+    preview = client.get(f"/open-formats/uploads/{token}")
+    assert preview.status_code == 200
+    assert 'id="unsafe-links"' in preview.text
+    assert "javascript:alert(document.domain)" in preview.text
+    assert "data:text/html,&lt;script&gt;" in preview.text
+
+    parsed = hsds.parse_bytes(_unsafe_document(), filename="unsafe.json")
+    report = hsds.import_parsed(session=session, parsed=parsed)
+    assert {(link.record_type, link.field, link.value) for link in report.unsafe_links} == {
+        ("service", "url", JAVASCRIPT_URL),
+        ("organization", "website", DATA_URL),
+    }
+    assert report.as_dict()["unsafe_link_count"] == 2
+    session.flush()
+    service = session.get(Service, UNSAFE_SERVICE_ID)
+    assert service is not None and service.url == JAVASCRIPT_URL
+
+    def no_unsafe_link(html: str) -> None:
+        assert 'href="javascript' not in html.lower() and 'href="data:' not in html.lower()
+
+    page = client.get(f"/services/{UNSAFE_SERVICE_ID}")
+    assert page.status_code == 200
+    no_unsafe_link(page.text)
+    assert f'<span class="unlinked-url">{JAVASCRIPT_URL}</span>' in page.text
+    organization = client.get(f"/organizations/{UNSAFE_ORGANIZATION_ID}")
+    assert organization.status_code == 200
+    no_unsafe_link(organization.text)
+    assert "data:text/html,&lt;script&gt;" in organization.text
+    handout = client.get(f"/services/{UNSAFE_SERVICE_ID}/handout")
+    assert handout.status_code == 200
+    no_unsafe_link(handout.text)
+    assert JAVASCRIPT_URL in handout.text
+    no_unsafe_link(client.get("/services", params={"q": "Unsichere Adresse"}).text)
+
+    exported = json.loads(hsds.dump_json(hsds.export_document(session=session)))
+    by_id = {record["id"]: record for record in exported["services"]}
+    assert by_id[str(UNSAFE_SERVICE_ID)]["url"] == JAVASCRIPT_URL
+    organizations = {record["id"]: record for record in exported["organizations"]}
+    assert organizations[str(UNSAFE_ORGANIZATION_ID)]["website"] == DATA_URL
