@@ -306,7 +306,7 @@ def test_csv_package_keeps_cells_exact_and_says_so(client, session):
         readme = archive.read("README.txt").decode()
         package = json.loads(archive.read("datapackage.json"))
         services = archive.read("services.csv").decode()
-    assert "spreadsheet formulas" in readme
+    assert "nicht gegen Tabellenformeln geschützt" in readme  # in the language of the download
     assert "not protected against spreadsheet formulas" in package["description"]
     assert '"=HYPERLINK(""https://evil.example"",""x"")"' in services
 
@@ -379,3 +379,86 @@ def test_imported_unsafe_addresses_are_kept_warned_about_and_never_links(client,
     assert by_id[str(UNSAFE_SERVICE_ID)]["url"] == JAVASCRIPT_URL
     organizations = {record["id"]: record for record in exported["organizations"]}
     assert organizations[str(UNSAFE_ORGANIZATION_ID)]["website"] == DATA_URL
+
+
+def _bomb() -> bytes:
+    """One CSV of zeros that unpacks to 101 MB: 100 KB on disk."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as archive:
+        archive.writestr("services.csv", b"id,name\n" + b"0" * (101 * 1024 * 1024))
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "message"),
+    [
+        ("bomb.zip", _bomb(), "services.csv in the zip file unpacks to more than 100 MB"),
+        ("deep.json", b"[" * 200_000 + b"]" * 200_000, "nested more than 64 levels deep"),
+        (
+            "entries.zip",
+            "many",
+            "The zip file holds more than 1000 files",
+        ),
+    ],
+)
+def test_files_beyond_the_limits_get_a_clear_message(client, session, name, content, message):
+    if content == "many":
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w") as archive:
+            for number in range(1001):
+                archive.writestr(f"t{number}.csv", b"")
+        content = buffer.getvalue()
+    client.headers["Accept-Language"] = "en"
+    login(client, "coordinator")
+    started = time.monotonic()
+    response = _upload(client, name, content)
+    assert time.monotonic() - started < 20
+    assert response.status_code == 413
+    summary = response.text.split('id="file-error"', 1)[1].split("</p>", 1)[0]
+    assert message in summary and "nothing was changed" in summary
+    assert _count(session, ImportJob) == 0
+    client.headers["Accept-Language"] = "de"
+    german = _upload(client, name, content)
+    assert german.status_code == 413 and "nichts wurde geändert" in german.text
+
+
+def test_a_file_with_many_problems_gives_a_short_page(client):
+    rows = "".join(f"not-a-uuid-{i},,nonsense\n" for i in range(100_000))
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("services.csv", "id,name,status\n" + rows)
+    login(client, "coordinator")
+    response = _upload(client, "broken.zip", buffer.getvalue())
+    assert response.status_code == 422
+    assert len(response.content) < 300_000
+    problems = response.text.split('id="problems"', 1)[1].split("</table>", 1)[0]
+    assert problems.count("<tr>") == 1 + import_jobs.PROBLEMS_SHOWN  # heading + rows
+    assert re.search(r"… und \d{3} weitere", response.text)
+    assert "Die Prüfung wurde nach 10" in response.text
+
+
+def test_an_import_job_beyond_the_time_limit_fails_and_changes_nothing(own_engine, monkeypatch):
+    from directory.import_limits import ImportLimits
+
+    with Session(own_engine) as setup:
+        user = setup.exec(select(User).where(User.email == PASSWORDS["coordinator"][0])).one()
+        job = import_jobs.create(session=setup, kind="hsds", user_id=user.id, source_name="x")
+        setup.commit()
+        job_id, before = job.id, _count(setup, Service)
+    record = {"id": str(uuid.uuid4()), "name": "Zu spät", "status": "active"}
+    import_jobs.run_hsds_import(
+        engine=own_engine,
+        job_id=job_id,
+        filename="late.json",
+        content=json.dumps(record).encode(),
+        actor=SYSTEM,
+        limits=ImportLimits(max_seconds=1e-9),
+    )
+    with Session(own_engine) as check:
+        job = check.get(ImportJob, job_id)
+        assert job.status == ImportJobStatus.failed
+        problem = job.summary["problems"][0]
+        assert problem["reason"].startswith("Reading, checking and importing the file took")
+        assert _count(check, Service) == before
+    shown = import_jobs.translated(job.summary)
+    assert "0" in shown["problems"][0]["reason"] and shown["problem_count"] == 1
