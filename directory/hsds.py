@@ -22,10 +22,12 @@ import dataclasses
 import functools
 import io
 import json
+import lzma
 import math
 import re
 import uuid
 import zipfile
+import zlib
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
@@ -779,7 +781,19 @@ def _package_files(
     return {name: _read_csv(functools.partial(open_text, name)) for name in wanted}
 
 
-_UNREADABLE = (zipfile.BadZipFile, UnicodeDecodeError, json.JSONDecodeError, csv.Error, OSError)
+# What a damaged, encrypted or oddly compressed file raises while it is read.
+_UNREADABLE = (
+    zipfile.BadZipFile,
+    zlib.error,
+    lzma.LZMAError,
+    EOFError,
+    NotImplementedError,  # a compression method zipfile does not know
+    RuntimeError,  # an encrypted entry
+    UnicodeDecodeError,
+    json.JSONDecodeError,
+    csv.Error,
+    OSError,
+)
 
 
 def _unreadable(filename: str, error: Exception, budget: Budget) -> Parsed:

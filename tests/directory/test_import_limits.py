@@ -192,3 +192,17 @@ def test_checking_stops_after_a_thousand_problems():
     assert 1000 <= report.problem_count < 1010
     assert len(report.problems) == hsds.KEPT_PROBLEMS
     assert report.as_dict()["problem_count"] == report.problem_count
+
+
+def test_damaged_and_encrypted_zips_are_unreadable_not_errors():
+    valid = _zip({"services.csv": b"id,name,status\n" + b"x,y,active\n" * 5000})
+    damaged = bytearray(valid)
+    start = damaged.index(b"PK\x03\x04") + 30 + len("services.csv")
+    damaged[start + 10 : start + 60] = b"\xff" * 50
+    encrypted = bytearray(valid)
+    for signature, offset in ((b"PK\x03\x04", 6), (b"PK\x01\x02", 8)):
+        at = encrypted.index(signature) + offset
+        encrypted[at] |= 1  # the "encrypted" flag
+    for content in (bytes(damaged), bytes(encrypted)):
+        parsed = hsds.parse_bytes(content, filename="bad.zip")
+        assert [p.reason for p in parsed.report.problems] == ["unreadable file: %(detail)s"]
