@@ -309,7 +309,7 @@ def run_hsds_import(
     filename: str,
     content: bytes,
     actor: Actor,
-    limits: ImportLimits,
+    limits: ImportLimits | None = None,
 ) -> None:
     """Import an upload fully or not at all, keeping the job row up to date."""
     progress = _Progress(engine, job_id)
@@ -379,7 +379,7 @@ def launch(
     filename: str,
     content: bytes,
     actor: Actor,
-    limits: ImportLimits,
+    limits: ImportLimits | None = None,
 ) -> threading.Thread:
     """Start the import in a thread of this process; the caller has committed the job row."""
     thread = threading.Thread(
