@@ -4,7 +4,7 @@ import uuid
 from datetime import datetime, time, timedelta
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
 
 from directory import hours, listings
 from directory.dependencies import GeocoderDep, SearchEngineDep
@@ -50,8 +50,24 @@ LanguageParam = Annotated[
 CodeParam = Annotated[str | None, Query(max_length=80, pattern=r"^[a-z0-9_-]+$")]
 
 
-def _localizer(session: SessionDep, lang: str | None) -> Localizer:
-    return Localizer(session=session, language=lang or i18n.get_language())
+def _text_language(response: Response, lang: LanguageParam = None) -> str:
+    """The language asked for if Lotse offers it; anything else falls back to the interface
+    language with a notice, so an unknown code is never stored (the search log) or echoed."""
+    language = i18n.known_language(lang) or i18n.get_language()
+    response.headers["Content-Language"] = language
+    if lang and i18n.known_language(lang) is None:
+        # The pattern of LanguageParam keeps the code to [a-z0-9-]: safe in a header.
+        response.headers["Lotse-Notice"] = (
+            f'lang "{lang}" is not offered; texts are in "{language}"'
+        )
+    return language
+
+
+TextLanguage = Annotated[str, Depends(_text_language)]
+
+
+def _localizer(session: SessionDep, lang: str) -> Localizer:
+    return Localizer(session=session, language=lang)
 
 
 def _location(location: Location, loc: Localizer, *, detailed: bool = False) -> LocationRead:
@@ -130,6 +146,7 @@ TEXT_FIELDS = (
 def list_services(
     request: Request,
     session: SessionDep,
+    lang: TextLanguage,
     category: Annotated[
         CodeParam, Query(description="Taxonomy code; a top-level code includes its children")
     ] = None,
@@ -140,7 +157,6 @@ def list_services(
     language: Annotated[CodeParam, Query(description="Spoken language code, e.g. uk")] = None,
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
     per_page: Annotated[int, Query(ge=1, le=500)] = 50,
-    lang: LanguageParam = None,
 ) -> ServicePage:
     """Listed services, filtered (filters combine with AND) and paginated, ordered by name."""
     result = listings.list_services(
@@ -166,8 +182,8 @@ def list_services(
 def get_service(
     request: Request,
     session: SessionDep,
+    lang: TextLanguage,
     service_id: Annotated[uuid.UUID, Path(description="The service's UUID")],
-    lang: LanguageParam = None,
 ) -> ServiceRead:
     """Everything about one service, texts in the requested language where translated."""
     service = listings.get_service(session=session, service_id=service_id)
@@ -214,7 +230,7 @@ def get_service(
 
 
 @router.get("/taxonomy", name="api_taxonomy", response_model=list[CategoryTreeRead])
-def get_taxonomy(session: SessionDep, lang: LanguageParam = None) -> list[CategoryTreeRead]:
+def get_taxonomy(session: SessionDep, lang: TextLanguage) -> list[CategoryTreeRead]:
     """The two-level category taxonomy with the number of listed services per category."""
     tree = listings.taxonomy_tree(session=session)
     loc = _localizer(session, lang)
@@ -248,8 +264,8 @@ def get_taxonomy(session: SessionDep, lang: LanguageParam = None) -> list[Catego
 def get_organization(
     request: Request,
     session: SessionDep,
+    lang: TextLanguage,
     organization_id: Annotated[uuid.UUID, Path(description="The organisation's UUID")],
-    lang: LanguageParam = None,
 ) -> OrganizationRead:
     """An organisation (provider) with its locations and listed services."""
     organization = listings.get_organization(session=session, organization_id=organization_id)
@@ -273,6 +289,7 @@ def get_organization(
 def search(
     request: Request,
     session: SessionDep,
+    lang: TextLanguage,
     engine: SearchEngineDep,
     geocoder: GeocoderDep,
     q: Annotated[
@@ -305,7 +322,6 @@ def search(
         bool, Query(alias="explain", description="Say which fields matched")
     ] = False,
     facets: Annotated[bool, Query(description="Count what each filter option would leave")] = False,
-    lang: LanguageParam = None,
 ) -> SearchPage:
     """Search services: typo-tolerant, multilingual, near a place, with filters (AND)."""
     params = SearchParams(

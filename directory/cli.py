@@ -3,11 +3,12 @@
 Registered in ``lotse/cli.py`` as the sub-commands ``import`` and ``export``.
 """
 
+import json
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
@@ -74,42 +75,62 @@ def import_hsds(
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Only report what would change; write nothing")
     ] = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the report (or the error) as JSON on stdout")
+    ] = False,
 ) -> None:
     """Import HSDS 3.0 data (JSON or CSV tabular data package); all or nothing.
 
     Every record is checked against the HSDS 3.0 schema first; any problem is listed with
     record, field and reason, and nothing is changed. Re-importing updates records by id.
+    Files beyond the import limits (LOTSE_IMPORT_MAX_*) are refused with the limit named.
     """
     from sqlmodel import Session
 
     from directory.hsds import HsdsImportRejected, import_parsed, parse_path
+    from directory.import_limits import ImportLimitExceeded, ImportLimits
 
     if not path.exists():
         _fail(f"{path} does not exist")
     engine = _engine()
-    with _progress("Reading") as progress:
-        task = progress.add_task(f"Reading {path.name}", total=None)
-        parsed = parse_path(path)
-        progress.update(task, total=1, completed=1)
-    with Session(engine) as session, _progress("Importing") as progress:
-        task = progress.add_task("Importing" + (" (dry run)" if dry_run else ""), total=None)
-        try:
-            report = import_parsed(
-                session=session,
-                parsed=parsed,
-                dry_run=dry_run,
-                progress=lambda done, total: progress.update(task, completed=done, total=total),
-            )
-        except HsdsImportRejected as rejected:
-            session.rollback()
-            _print_report(rejected.report)
-            _fail(f"{len(rejected.report.problems)} problem(s); nothing was changed.")
-        session.commit()
+    try:
+        with _progress("Reading") as progress:
+            task = progress.add_task(f"Reading {path.name}", total=None)
+            parsed = parse_path(path, limits=ImportLimits.from_settings(get_settings()))
+            progress.update(task, total=1, completed=1)
+        with Session(engine) as session, _progress("Importing") as progress:
+            task = progress.add_task("Importing" + (" (dry run)" if dry_run else ""), total=None)
+            try:
+                report = import_parsed(
+                    session=session,
+                    parsed=parsed,
+                    dry_run=dry_run,
+                    progress=lambda done, total: progress.update(task, completed=done, total=total),
+                )
+            except HsdsImportRejected as rejected:
+                session.rollback()
+                _print_report(rejected.report, as_json=as_json)
+                _fail(f"{rejected.report.problem_count} problem(s); nothing was changed.")
+            session.commit()
+    except ImportLimitExceeded as error:
+        if as_json:
+            print(json.dumps(_error_document(error), ensure_ascii=False))
+        _fail(error.translated())
     engine.dispose()
-    _print_report(report)
+    _print_report(report, as_json=as_json)
     console.print(
         "Dry run: nothing was changed." if dry_run else "Import complete.", highlight=False
     )
+
+
+def _error_document(error: LotseError) -> dict[str, Any]:
+    return {
+        "error": {
+            "code": error.code,
+            "message": error.translated(),
+            **{key: value for key, value in error.variables.items()},
+        }
+    }
 
 
 @export_app.command("hsds")
@@ -149,8 +170,11 @@ def export_hsds(
     console.print(f"Exported the directory to {path}.", highlight=False)
 
 
-def _print_report(report: "ImportReport") -> None:
+def _print_report(report: "ImportReport", *, as_json: bool = False) -> None:
     from rich.table import Table
+
+    if as_json:
+        print(json.dumps(report.as_dict(), ensure_ascii=False, indent=2))
 
     if report.counts:
         table = Table(title="HSDS import" + (" (dry run)" if report.dry_run else ""))
@@ -169,14 +193,26 @@ def _print_report(report: "ImportReport") -> None:
             f"({warning.count}×, e.g. {examples})",
             highlight=False,
         )
-    for problem in report.problems[:200]:
+    for link in report.unsafe_links:
+        console.print(
+            f"[yellow]Not a link:[/] {link.record_type} {link.record_id} {link.field}: "
+            f"{link.value!r} is kept as it is but shown as text",
+            highlight=False,
+        )
+    if report.unsafe_link_count > len(report.unsafe_links):
+        console.print(
+            f"... and {report.unsafe_link_count - len(report.unsafe_links)} more such addresses."
+        )
+    for problem in report.problems:
         console.print(
             f"[red]Problem:[/] {problem.record_type} {problem.record_id} "
             f"{problem.field}: {problem.text()}",
             highlight=False,
         )
-    if len(report.problems) > 200:
-        console.print(f"... and {len(report.problems) - 200} more problems.")
+    if report.problem_count > len(report.problems):
+        console.print(f"... and {report.problem_count - len(report.problems)} more problems.")
+    if report.stopped_early:
+        console.print(f"Checking stopped after {report.problem_count} problems.")
 
 
 @import_app.command("integreat")

@@ -19,19 +19,22 @@ database unchanged. Fields Lotse cannot keep are reported as warnings, never dro
 
 import csv
 import dataclasses
+import functools
 import io
 import json
+import lzma
 import math
 import re
 import uuid
 import zipfile
+import zlib
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 from zoneinfo import ZoneInfo
 
 from jsonschema import Draft202012Validator, FormatChecker
@@ -41,6 +44,14 @@ from sqlalchemy import String
 from sqlalchemy.orm import selectinload
 from sqlmodel import Session, SQLModel, col, select
 
+from directory.import_limits import (
+    MB,
+    Budget,
+    ImportLimits,
+    NestedTooDeeply,
+    TooManyBytes,
+    check_depth,
+)
 from directory.models import (
     Accessibility,
     Address,
@@ -68,6 +79,7 @@ from directory.models import (
 from directory.versions import Author, record, snapshot
 from lotse.errors import LotseError
 from lotse.i18n import N_, gettext
+from lotse.links import is_safe_link
 from lotse.timeutil import utcnow
 
 SCHEMA_DIR = Path(__file__).with_name("hsds_schema")
@@ -335,6 +347,8 @@ _KEPT_FIELDS: dict[str, set[str]] = {
     "attribute": {"id", "link_id", "link_type", "link_entity", "taxonomy_term_id", "value"},
 }
 
+# Columns whose value a page turns into a link.
+_LINK_FIELDS = {"website", "url"}
 _WEEKDAYS = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
 _TIME = re.compile(r"^(\d{1,2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -429,13 +443,46 @@ class Ignored:
         }
 
 
+@dataclass(frozen=True)
+class UnsafeLink:
+    """An address kept verbatim that pages show as text, never as a link (lotse/links.py)."""
+
+    record_type: str
+    record_id: str
+    field: str
+    value: str
+
+    def as_dict(self) -> dict[str, str]:
+        return dataclasses.asdict(self)
+
+
+# Kept in a report at most; the rest are counted. A file with a million bad rows must not
+# grow the report (and the page that shows it) without bound.
+KEPT_WARNINGS = 100
+
+
+# Problems kept in a report (the rest are counted), and after how many the check stops: the
+# first ones are what a person fixes, and a broken million-row file must not take an hour.
+KEPT_PROBLEMS = 200
+STOP_AFTER_PROBLEMS = 1000
+
+
 @dataclass
 class ImportReport:
     counts: dict[str, dict[str, int]] = dataclasses.field(default_factory=dict)
     problems: list[Problem] = dataclasses.field(default_factory=list)
+    problem_count: int = 0
+    stopped_early: bool = False
     ignored: dict[tuple[str, str, str], Ignored] = dataclasses.field(default_factory=dict)
+    unsafe_links: list[UnsafeLink] = dataclasses.field(default_factory=list)
+    unsafe_link_count: int = 0
     dry_run: bool = False
     records: int = 0
+
+    def unsafe_link(self, kind: str, record_id: Any, name: str, value: str) -> None:
+        self.unsafe_link_count += 1
+        if len(self.unsafe_links) < KEPT_WARNINGS:
+            self.unsafe_links.append(UnsafeLink(kind, str(record_id), name, value[:200]))
 
     def count(self, kind: str, outcome: str) -> None:
         per_kind = self.counts.setdefault(
@@ -444,6 +491,10 @@ class ImportReport:
         per_kind[outcome] += 1
 
     def problem(self, kind: str, record_id: Any, path: str, reason: str, **variables: Any) -> None:
+        self.problem_count += 1
+        self.stopped_early = self.problem_count >= STOP_AFTER_PROBLEMS
+        if len(self.problems) >= KEPT_PROBLEMS:
+            return
         self.problems.append(
             Problem(
                 kind,
@@ -472,7 +523,11 @@ class ImportReport:
             "records": self.records,
             "counts": self.counts,
             "problems": [problem.as_dict() for problem in self.problems],
+            "problem_count": self.problem_count,
+            "stopped_early": self.stopped_early,
             "warnings": [warning.as_dict() for warning in self.warnings],
+            "unsafe_links": [link.as_dict() for link in self.unsafe_links],
+            "unsafe_link_count": self.unsafe_link_count,
         }
 
 
@@ -499,6 +554,8 @@ class Parsed:
     # (parent type, parent id, child type): the input lists all of these children.
     complete: set[tuple[str, str, str]] = dataclasses.field(default_factory=set)
     report: ImportReport = dataclasses.field(default_factory=ImportReport)
+    # The limits of this import, from the first byte read to the last record written.
+    budget: Budget = dataclasses.field(default_factory=Budget)
 
 
 def _path(parts: Iterable[Any]) -> str:
@@ -583,13 +640,15 @@ def _detect_kind(record: Row) -> str | None:
     return None
 
 
-def parse_json(data: Any) -> Parsed:
+def parse_json(data: Any, *, budget: Budget | None = None) -> Parsed:
     """Lotse's export document, an HSDS Page, a list of records, one record, or the tabular
     JSON form (``{"services.csv": [...], ...}``)."""
-    parsed = Parsed()
+    budget = budget or Budget()
+    check_depth(data, budget.limits.max_depth)
+    parsed = Parsed(budget=budget)
     report = parsed.report
     if isinstance(data, dict) and any(str(key).endswith(".csv") for key in data):
-        return parse_tabular({str(k): v for k, v in data.items()})
+        return parse_tabular({str(k): v for k, v in data.items()}, budget=budget)
     items: list[tuple[str | None, Any, str]] = []
     if isinstance(data, dict) and "id" not in data and any(key in data for key in COLLECTIONS):
         for key, collection_kind in COLLECTIONS.items():
@@ -602,6 +661,9 @@ def parse_json(data: Any) -> Parsed:
     elif isinstance(data, dict):
         items = [(None, data, "")]
     for given_kind, item, where in items:
+        budget.check_time()
+        if report.stopped_early:
+            break
         if not isinstance(item, dict):
             report.problem("?", "?", where, N_("is not an HSDS record (a JSON object)"))
             continue
@@ -647,9 +709,13 @@ def _typed(kind: str, row: dict[str, Any]) -> Row:
     return typed
 
 
-def parse_tabular(files: dict[str, list[dict[str, Any]]]) -> Parsed:
-    """Rows per table file name (``services.csv`` → rows of strings from the CSV)."""
-    parsed = Parsed()
+def parse_tabular(
+    files: Mapping[str, Iterable[dict[str, Any]]], *, budget: Budget | None = None
+) -> Parsed:
+    """Rows per table file name (``services.csv`` → rows of strings from the CSV); the rows
+    may be a stream, read once."""
+    budget = budget or Budget()
+    parsed = Parsed(budget=budget)
     report = parsed.report
     by_file = {table_file(kind): kind for kind in KINDS}
     present: set[str] = set()
@@ -661,6 +727,9 @@ def parse_tabular(files: dict[str, list[dict[str, Any]]]) -> Parsed:
         present.add(kind)
         required = schema(kind).get("tabular_required", [])
         for number, raw in enumerate(rows, start=2):
+            budget.check_time()
+            if report.stopped_early:
+                break
             row = _typed(kind, raw)
             record_id = row.get("id", f"{name}:{number}")
             for column in required:
@@ -684,62 +753,113 @@ def parse_tabular(files: dict[str, list[dict[str, Any]]]) -> Parsed:
     return parsed
 
 
-def _read_csv(text: str) -> list[dict[str, str]]:
-    return list(csv.DictReader(io.StringIO(text.lstrip("\ufeff"))))
+def _read_csv(open_stream: Callable[[], IO[str]]) -> Iterator[dict[str, str]]:
+    # Opened when its turn comes and read one row at a time: a table is never held whole.
+    with open_stream() as stream:
+        yield from csv.DictReader(stream)
 
 
-def _package_files(names: Iterable[str], read: Callable[[str], str]) -> dict[str, Any]:
+def _package_files(
+    names: Iterable[str], open_text: Callable[[str], IO[str]], budget: Budget
+) -> dict[str, Iterator[dict[str, str]]]:
     names = list(names)
     package = next((n for n in names if Path(n).name == "datapackage.json"), None)
     wanted: list[str]
     if package is not None:
         base = str(Path(package).parent)
-        meta = json.loads(read(package))
+        with open_text(package) as stream:
+            meta = budget.load_json(stream.read(), name=package)
+        resources = meta.get("resources", []) if isinstance(meta, dict) else []
         wanted = [
             str(Path(base) / resource["path"]) if base not in ("", ".") else resource["path"]
-            for resource in meta.get("resources", [])
-            if resource.get("path")
+            for resource in resources
+            if isinstance(resource, dict) and isinstance(resource.get("path"), str)
         ]
         wanted = [name for name in wanted if name in names]
     else:
         wanted = [name for name in names if name.endswith(".csv")]
-    return {name: _read_csv(read(name)) for name in wanted}
+    return {name: _read_csv(functools.partial(open_text, name)) for name in wanted}
 
 
-def parse_path(path: Path) -> Parsed:
-    """A JSON file, a CSV package folder, its ``datapackage.json``, or a zip of the package."""
+# What a damaged, encrypted or oddly compressed file raises while it is read.
+_UNREADABLE = (
+    zipfile.BadZipFile,
+    zlib.error,
+    lzma.LZMAError,
+    EOFError,
+    NotImplementedError,  # a compression method zipfile does not know
+    RuntimeError,  # an encrypted entry
+    UnicodeDecodeError,
+    json.JSONDecodeError,
+    csv.Error,
+    OSError,
+)
+
+
+def _unreadable(filename: str, error: Exception, budget: Budget) -> Parsed:
+    parsed = Parsed(budget=budget)
+    parsed.report.problem("?", "?", filename, N_("unreadable file: %(detail)s"), detail=str(error))
+    return parsed
+
+
+def parse_path(path: Path, *, limits: ImportLimits | None = None) -> Parsed:
+    """A JSON file, a CSV package folder, its ``datapackage.json``, or a zip of the package.
+
+    Raises ``ImportLimitExceeded`` when the input crosses one of the limits."""
+    budget = Budget(limits)
     if path.is_dir() or path.name == "datapackage.json":
         folder = path if path.is_dir() else path.parent
         names = [p.name for p in folder.iterdir() if p.is_file()]
-        return parse_tabular(
-            _package_files(names, lambda n: (folder / n).read_text(encoding="utf-8"))
-        )
-    return parse_bytes(path.read_bytes(), filename=path.name)
+        try:
+            return parse_tabular(
+                _package_files(
+                    names,
+                    lambda n: budget.open_text((folder / n).open("rb"), name=n),
+                    budget,
+                ),
+                budget=budget,
+            )
+        except _UNREADABLE as error:
+            return _unreadable(path.name, error, budget)
+    if (
+        not path.name.lower().endswith(".zip")
+        and path.stat().st_size > budget.limits.max_total_bytes
+    ):
+        raise TooManyBytes(limit=budget.limits.max_total_bytes // MB)
+    return parse_bytes(path.read_bytes(), filename=path.name, budget=budget)
 
 
-def parse_bytes(content: bytes, *, filename: str) -> Parsed:
+def parse_bytes(
+    content: bytes,
+    *,
+    filename: str,
+    limits: ImportLimits | None = None,
+    budget: Budget | None = None,
+) -> Parsed:
+    """An uploaded JSON file or zipped CSV package.
+
+    Raises ``ImportLimitExceeded`` when the input crosses one of the limits (``limits``, or
+    the ``budget`` of an import already under way)."""
+    budget = budget or Budget(limits)
     if filename.lower().endswith(".zip") or content[:2] == b"PK":
         try:
             with zipfile.ZipFile(io.BytesIO(content)) as archive:
-                names = [i.filename for i in archive.infolist() if not i.is_dir()]
+                entries = budget.check_zip(archive)
+                names = [info.filename for info in entries]
                 return parse_tabular(
-                    _package_files(names, lambda n: archive.read(n).decode("utf-8"))
+                    _package_files(
+                        names, lambda n: budget.open_text(archive.open(n), name=n), budget
+                    ),
+                    budget=budget,
                 )
-        except (zipfile.BadZipFile, UnicodeDecodeError, json.JSONDecodeError) as error:
-            parsed = Parsed()
-            parsed.report.problem(
-                "?", "?", filename, N_("unreadable file: %(detail)s"), detail=str(error)
-            )
-            return parsed
+        except _UNREADABLE as error:
+            return _unreadable(filename, error, budget)
+    budget.take(len(content))
     try:
-        data = json.loads(content.decode("utf-8-sig"))
+        data = budget.load_json(content.decode("utf-8-sig"), name=filename)
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        parsed = Parsed()
-        parsed.report.problem(
-            "?", "?", filename, N_("unreadable file: %(detail)s"), detail=str(error)
-        )
-        return parsed
-    return parse_json(data)
+        return _unreadable(filename, error, budget)
+    return parse_json(data, budget=budget)
 
 
 # --- mapping into Lotse ---------------------------------------------------------------------
@@ -822,6 +942,7 @@ class _Importer:
         self.tables = parsed.tables
         self.complete = parsed.complete
         self.report = parsed.report
+        self.budget = parsed.budget
         self.progress = progress
         self.rows: dict[type[SQLModel], dict[uuid.UUID, Any]] = defaultdict(dict)
         self.extensions: dict[str, dict[str, Any]] = defaultdict(dict)
@@ -837,6 +958,7 @@ class _Importer:
     # -- helpers --
 
     def tick(self) -> None:
+        self.budget.check_time()
         self.done += 1
         if self.progress is not None and (self.done % 50 == 0 or self.done == self.total):
             self.progress(self.done, self.total)
@@ -894,6 +1016,10 @@ class _Importer:
     def upsert(self, kind: str, model: type[SQLModel], record_id: uuid.UUID, values: Row) -> Any:
         if not self.check_lengths(kind, record_id, model, values):
             return None
+        # Kept verbatim (an export gives back what came in); pages show them as text only.
+        for name in _LINK_FIELDS & values.keys():
+            if values[name] and not is_safe_link(values[name]):
+                self.report.unsafe_link(kind, record_id, name, values[name])
         row = self.existing(model, record_id)
         if row is None:
             row = model(id=record_id, **values)
@@ -962,8 +1088,8 @@ class _Importer:
             if key is not None:
                 self.lotse_export = True
                 try:
-                    value = json.loads(str(attribute.get("value", "null")))
-                except json.JSONDecodeError:
+                    value = self.budget.load_json(str(attribute.get("value", "null")), name="value")
+                except (json.JSONDecodeError, NestedTooDeeply):
                     self.report.problem(
                         "attribute",
                         attribute["id"],
@@ -2386,6 +2512,7 @@ def _datapackage(kinds: Iterable[str]) -> dict[str, Any]:
     return {
         "name": "lotse_directory",
         "title": "Lotse directory (HSDS 3.0)",
+        "description": PACKAGE_NOTE,
         "profile": "tabular-data-package",
         "version": "3.0.0",
         "resources": resources,
@@ -2411,10 +2538,37 @@ EXPORTED_KINDS = (
 )
 
 
+# The package is a machine format and keeps every cell exact (export → import gives back the
+# same data), so its cells are NOT neutralised against spreadsheet formulas as the CSV files
+# for people are (lotse/csvfile.py); the package says so wherever someone may open it.
+PACKAGE_NOTE = (
+    "Open Referral HSDS 3.0 tabular data package (a machine format). Every cell is exactly as "
+    "stored in Lotse, so that importing the package gives back the same data. Cells are not "
+    "protected against spreadsheet formulas: a cell that starts with =, +, - or @ may run as a "
+    "formula when a CSV file is opened directly in a spreadsheet. To look at the data in a "
+    "spreadsheet, import the CSV files with every column as text."
+)
+README_NAME = "README.txt"
+
+
 def csv_files(*, session: Session, progress: Progress | None = None) -> dict[str, bytes]:
-    """The tabular data package: ``datapackage.json`` and one CSV per table."""
+    """The tabular data package: ``datapackage.json``, one CSV per table and a README that
+    warns whoever unpacks it that the cells are exact, formulas included."""
     tables = export_tables(session=session, progress=progress)
-    files: dict[str, bytes] = {"datapackage.json": dump_json(_datapackage(EXPORTED_KINDS))}
+    files: dict[str, bytes] = {
+        "datapackage.json": dump_json(_datapackage(EXPORTED_KINDS)),
+        README_NAME: (
+            gettext(
+                "This package holds the directory in the Open Referral HSDS 3.0 format for "
+                "other programs. Every cell is exactly as stored in Lotse. Cells are not "
+                "protected against spreadsheet formulas: a cell that starts with =, +, - or @ "
+                "may run as a formula when a CSV file is opened directly in a spreadsheet. To "
+                "look at the data in a spreadsheet, import the CSV files with every column as "
+                "text."
+            )
+            + "\n"
+        ).encode(),
+    }
     for kind in EXPORTED_KINDS:
         columns = scalar_columns(kind)
         buffer = io.StringIO()

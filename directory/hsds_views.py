@@ -11,6 +11,7 @@ from fastapi import APIRouter, Depends, File, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from directory import hsds, import_jobs
+from directory.import_limits import ImportLimitExceeded, ImportLimits
 from directory.models import ImportJob, ImportJobStatus
 from lotse import i18n
 from lotse.account_views import client_ip
@@ -32,6 +33,10 @@ STATUS_LABELS: dict[ImportJobStatus, str] = {
     ImportJobStatus.failed: i18n.N_("Failed"),
 }
 ACCEPTED_SUFFIXES = (".json", ".zip")
+
+
+def _limits(request: Request) -> ImportLimits:
+    return ImportLimits.from_settings(request.app.state.settings)
 
 
 def _status_label(status: str) -> str:
@@ -129,7 +134,19 @@ def upload(
         return _overview(request, session, principal, errors={"file": taken}, status_code=422)
     filename, content = taken
     try:
-        report = import_jobs.preview(session=session, filename=filename, content=content)
+        report = import_jobs.preview(
+            session=session, filename=filename, content=content, limits=_limits(request)
+        )
+    except ImportLimitExceeded as crossed:
+        session.rollback()
+        return _overview(
+            request,
+            session,
+            principal,
+            errors={"file": crossed.translated()},
+            filename=filename,
+            status_code=crossed.status_code,
+        )
     except hsds.HsdsImportRejected as rejected:
         session.rollback()
         return _overview(
@@ -185,6 +202,7 @@ def apply(request: Request, session: SessionDep, token: str, principal: Coordina
         filename=stored.filename,
         content=stored.content,
         actor=Actor.of(principal.user, client_ip(request)),
+        limits=_limits(request),
     )
     return RedirectResponse(
         request.app.url_path_for("import_job", job_id=str(job_id)), status_code=303

@@ -30,6 +30,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from directory import hsds
+from directory.import_limits import ImportLimitExceeded, ImportLimits
 from directory.models import ImportJob, ImportJobStatus
 from lotse import audit
 from lotse.audit import Actor
@@ -131,11 +132,17 @@ def discard_upload(*, root: Path, token: str) -> None:
 # --- what a report looks like when stored and shown -----------------------------------------
 
 
+# Problems a page lists; the rest are counted ("… and 41,250 more").
+PROBLEMS_SHOWN = 100
+
+
 def summarize(report: hsds.ImportReport) -> dict[str, Any]:
     """The report as JSON, with message ids so that each reader sees their own language."""
     return {
         "records": report.records,
         "counts": report.counts,
+        "problem_count": report.problem_count,
+        "stopped_early": report.stopped_early,
         "problems": [
             {
                 "record_type": problem.record_type,
@@ -144,7 +151,7 @@ def summarize(report: hsds.ImportReport) -> dict[str, Any]:
                 "reason": problem.reason,
                 "variables": dict(problem.variables),
             }
-            for problem in report.problems
+            for problem in report.problems[:PROBLEMS_SHOWN]
         ],
         "warnings": [
             {
@@ -156,27 +163,57 @@ def summarize(report: hsds.ImportReport) -> dict[str, Any]:
             }
             for warning in report.warnings
         ],
+        "unsafe_links": [link.as_dict() for link in report.unsafe_links],
+        "unsafe_link_count": report.unsafe_link_count,
     }
 
 
 def translated(summary: dict[str, Any] | None) -> dict[str, Any]:
     """A stored summary with its reasons in the current language."""
     summary = summary or {}
+    problems = [
+        {**p, "reason": gettext(p["reason"], **p.get("variables", {}))}
+        for p in summary.get("problems", [])
+    ]
     return {
         "records": summary.get("records", 0),
         "counts": dict(sorted(summary.get("counts", {}).items())),
-        "problems": [
-            {**p, "reason": gettext(p["reason"], **p.get("variables", {}))}
-            for p in summary.get("problems", [])
-        ],
+        "problems": problems,
+        # Summaries stored before the count existed list every problem.
+        "problem_count": summary.get("problem_count", len(problems)),
+        "stopped_early": summary.get("stopped_early", False),
         "warnings": [{**w, "reason": gettext(w["reason"])} for w in summary.get("warnings", [])],
+        "unsafe_links": summary.get("unsafe_links", []),
+        "unsafe_link_count": summary.get("unsafe_link_count", 0),
     }
 
 
-def preview(*, session: Session, filename: str, content: bytes) -> hsds.ImportReport:
-    """Check and dry-run an upload; raises ``HsdsImportRejected`` with the problems."""
-    parsed = hsds.parse_bytes(content, filename=filename)
+def preview(
+    *, session: Session, filename: str, content: bytes, limits: ImportLimits
+) -> hsds.ImportReport:
+    """Check and dry-run an upload; raises ``HsdsImportRejected`` with the problems, or
+    ``ImportLimitExceeded`` when the file crosses a limit."""
+    parsed = hsds.parse_bytes(content, filename=filename, limits=limits)
     return hsds.import_parsed(session=session, parsed=parsed, dry_run=True)
+
+
+def limit_summary(error: ImportLimitExceeded, *, filename: str) -> dict[str, Any]:
+    """A crossed limit as a stored report with one problem, shown in each reader's language."""
+    return {
+        "records": 0,
+        "counts": {},
+        "problem_count": 1,
+        "problems": [
+            {
+                "record_type": "?",
+                "record_id": "?",
+                "field": filename,
+                "reason": error.message,
+                "variables": {key: str(value) for key, value in error.variables.items()},
+            }
+        ],
+        "warnings": [],
+    }
 
 
 # --- jobs -----------------------------------------------------------------------------------
@@ -267,16 +304,22 @@ class _Progress:
 
 
 def run_hsds_import(
-    *, engine: Engine, job_id: uuid.UUID, filename: str, content: bytes, actor: Actor
+    *,
+    engine: Engine,
+    job_id: uuid.UUID,
+    filename: str,
+    content: bytes,
+    actor: Actor,
+    limits: ImportLimits | None = None,
 ) -> None:
     """Import an upload fully or not at all, keeping the job row up to date."""
     progress = _Progress(engine, job_id)
     try:
         progress.write(status=ImportJobStatus.running, stage="reading", done=0, total=0)
-        parsed = hsds.parse_bytes(content, filename=filename)
-        progress.stage = "importing"
         with Session(writing(engine)) as session:
             try:
+                parsed = hsds.parse_bytes(content, filename=filename, limits=limits)
+                progress.stage = "importing"
                 report = hsds.import_parsed(session=session, parsed=parsed, progress=progress)
             except hsds.HsdsImportRejected as rejected:
                 session.rollback()
@@ -284,6 +327,15 @@ def run_hsds_import(
                     status=ImportJobStatus.failed,
                     stage="finished",
                     summary=summarize(rejected.report),
+                    error=N_("The file has problems; nothing was changed."),
+                )
+                return
+            except ImportLimitExceeded as crossed:
+                session.rollback()
+                progress.write(
+                    status=ImportJobStatus.failed,
+                    stage="finished",
+                    summary=limit_summary(crossed, filename=filename),
                     error=N_("The file has problems; nothing was changed."),
                 )
                 return
@@ -322,7 +374,13 @@ def run_hsds_import(
 
 
 def launch(
-    *, engine: Engine, job_id: uuid.UUID, filename: str, content: bytes, actor: Actor
+    *,
+    engine: Engine,
+    job_id: uuid.UUID,
+    filename: str,
+    content: bytes,
+    actor: Actor,
+    limits: ImportLimits | None = None,
 ) -> threading.Thread:
     """Start the import in a thread of this process; the caller has committed the job row."""
     thread = threading.Thread(
@@ -333,6 +391,7 @@ def launch(
             "filename": filename,
             "content": content,
             "actor": actor,
+            "limits": limits,
         },
         name=f"import-{job_id}",
         daemon=True,

@@ -56,6 +56,7 @@ from directory.translations import SOURCE_LANGUAGE, source_hash
 from directory.versions import Author, record, snapshot
 from lotse.errors import LotseError
 from lotse.i18n import N_, gettext
+from lotse.links import is_safe_link
 from lotse.timeutil import utcnow
 
 AUTHOR = Author(label="Integreat import")
@@ -1061,6 +1062,17 @@ class _Import:
             self.summary.updated.append(plan.label)
         elif "conflict" not in outcomes:
             self.summary.unchanged.append(plan.label)
+        # Kept verbatim like every imported value; pages show these as text (lotse/links.py).
+        for address in dict.fromkeys((plan.organization.get("website"), plan.service.get("url"))):
+            if address and not is_safe_link(address):
+                self.summary.warnings.append(
+                    gettext(
+                        "%(entry)s: the address “%(address)s” is kept, but shown as text, not "
+                        "as a link (only https, http, mailto and tel addresses become links).",
+                        entry=plan.label,
+                        address=address,
+                    )
+                )
         if not plan.category_mapped:
             self.summary.warnings.append(
                 gettext(

@@ -34,7 +34,6 @@ from datetime import date, datetime, time, timedelta
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
-from babel import Locale
 from sqlmodel import Session, col, select
 
 from directory import listings
@@ -56,7 +55,7 @@ from directory.translations import Localizer, source_hash
 from directory.versions import TRANSLATED_FIELDS
 from insights.suppression import THRESHOLD, Figure, count, statistic, total
 from lotse.auth import Principal
-from lotse.i18n import N_, babel_locale, get_language, gettext
+from lotse.i18n import N_, get_language, gettext, language_name
 from lotse.models import Role
 from lotse.permissions import Forbidden
 from lotse.timeutil import utcnow
@@ -272,13 +271,7 @@ def _partner_names(session: Session) -> dict[uuid.UUID, str]:
 
 def _language_label(code: str) -> str:
     """A language's name in the interface language, e.g. "Ukrainisch" for uk in German."""
-    if not code:
-        return gettext("Not recorded")
-    try:
-        name = Locale.parse(code.split("-")[0]).get_display_name(babel_locale())
-    except (ValueError, TypeError):
-        return code
-    return name[:1].upper() + name[1:] if name else code
+    return language_name(code) if code else gettext("Not recorded")
 
 
 def _label(names: dict[str, str], code: str) -> str:

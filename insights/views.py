@@ -5,8 +5,6 @@ queries (coordinators and admins the city, partners their organisation, case man
 own referrals). The filters are a GET form, so every view of a report is a bookmarkable URL.
 """
 
-import csv
-import io
 from datetime import date, timedelta
 from typing import Annotated
 from zoneinfo import ZoneInfo
@@ -18,6 +16,7 @@ from sqlmodel import Session
 from directory import listings
 from insights import reports
 from insights.reports import Period, Report, ReportQuery, ScopeKind
+from lotse import csvfile
 from lotse.auth import Principal
 from lotse.db import SessionDep
 from lotse.errors import LotseError, NotFound
@@ -141,16 +140,15 @@ def report_index(
 
 def to_csv(report: Report) -> str:
     """Every figure of a report, one per line, exactly as the page shows it."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(["table", "row_key", "row", "column_key", "column", "value"])
-    for table in report.tables:
-        for row in table.rows:
-            for column, cell in zip(table.columns, row.cells, strict=True):
-                writer.writerow(
-                    [table.key, row.key, row.label, column.key, column.label, cell.text]
-                )
-    return buffer.getvalue()
+    return csvfile.to_csv(
+        ["table", "row_key", "row", "column_key", "column", "value"],
+        (
+            [table.key, row.key, row.label, column.key, column.label, cell.text]
+            for table in report.tables
+            for row in table.rows
+            for column, cell in zip(table.columns, row.cells, strict=True)
+        ),
+    )
 
 
 # The CSV route comes first: "/reports/needs.csv" would otherwise be taken for a report name.

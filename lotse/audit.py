@@ -1,7 +1,5 @@
 """The audit log: append-only records of who did what, to which object, when, from where."""
 
-import csv
-import io
 import json
 import uuid
 from collections.abc import Iterable
@@ -11,6 +9,7 @@ from typing import Any
 
 from sqlmodel import Session, col, func, select
 
+from lotse import csvfile
 from lotse.models import AuditCategory, AuditEvent, User
 
 
@@ -114,11 +113,9 @@ CSV_COLUMNS = (
 
 
 def to_csv(events: Iterable[AuditEvent]) -> str:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(CSV_COLUMNS)
-    for event in events:
-        writer.writerow(
+    return csvfile.to_csv(
+        CSV_COLUMNS,
+        (
             [
                 event.at.isoformat(),
                 event.actor_email or "system",
@@ -129,5 +126,6 @@ def to_csv(events: Iterable[AuditEvent]) -> str:
                 event.ip_address or "",
                 event.details,
             ]
-        )
-    return buffer.getvalue()
+            for event in events
+        ),
+    )

@@ -12,7 +12,7 @@ from functools import cache
 from io import BytesIO
 from pathlib import Path
 
-from babel import Locale, negotiate_locale
+from babel import Locale, UnknownLocaleError, negotiate_locale
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import NullTranslations, Translations
@@ -67,6 +67,19 @@ def _catalogs() -> dict[str, NullTranslations]:
     return catalogs
 
 
+# Other codes people use for a language Lotse knows under another code.
+LANGUAGE_ALIASES = {"kmr": "ku"}
+
+
+def known_language(code: str | None) -> str | None:
+    """The code of a language Lotse offers texts in (aliases resolved), or None for any other
+    input, so that an unknown code is never stored or shown as if it were a language."""
+    if not code:
+        return None
+    code = LANGUAGE_ALIASES.get(code, code)
+    return code if code in KNOWN_LANGUAGES else None
+
+
 def ui_languages() -> list[LanguageInfo]:
     """The languages the interface can be shown in, German first."""
     codes = _catalogs().keys()
@@ -115,6 +128,16 @@ def get_language() -> str:
 
 def babel_locale() -> Locale:
     return Locale.parse(get_language().split("-")[0])
+
+
+def language_name(code: str) -> str:
+    """A language's name in the interface language, e.g. "Ukrainisch" for uk in German; the
+    code itself for anything Babel does not know, so an odd stored value never breaks a page."""
+    try:
+        name = Locale.parse(code.split("-")[0]).get_display_name(babel_locale())
+    except (ValueError, TypeError, UnknownLocaleError):
+        return code
+    return name[:1].upper() + name[1:] if name else code
 
 
 def gettext(message: str, **variables: object) -> str:

@@ -4,7 +4,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import SecretStr, field_validator, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from lotse import PROJECT_ROOT
@@ -54,6 +54,14 @@ class Settings(BaseSettings):
     # Reverse proxies whose X-Forwarded-For/-Proto headers are believed: comma-separated IP
     # addresses or networks (CIDR). Empty: nobody's, the connection's own address counts.
     trusted_proxies: str = ""
+
+    # HSDS imports (upload and CLI): bounds against zip bombs and files too big or too deep
+    # to check. A 10,000-service directory (107 MB of JSON) imports in about two minutes.
+    import_max_uncompressed_mb: int = Field(default=200, ge=1)
+    import_max_entry_mb: int = Field(default=100, ge=1)
+    import_max_zip_entries: int = Field(default=1000, ge=1)
+    import_max_json_depth: int = Field(default=64, ge=8, le=100)
+    import_max_seconds: float = Field(default=300.0, gt=0)
 
     @field_validator("database_url")
     @classmethod

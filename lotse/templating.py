@@ -4,7 +4,6 @@ from datetime import date, datetime, time
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
-from babel import Locale
 from babel.dates import format_date, format_datetime, format_time, get_day_names
 from babel.numbers import format_decimal
 from fastapi import Request
@@ -13,6 +12,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.responses import HTMLResponse
 
 from lotse import PROJECT_ROOT, i18n
+from lotse.links import safe_link
 from lotse.settings import get_settings
 
 
@@ -66,15 +66,6 @@ def _weekday_name(
     return str(get_day_names(width, locale=i18n.babel_locale())[iso_weekday - 1])
 
 
-def _language_name(code: str) -> str:
-    """A language's name in the interface language, e.g. "Ukrainisch" for uk in German."""
-    try:
-        name = Locale.parse(code.split("-")[0]).get_display_name(i18n.babel_locale())
-    except (ValueError, TypeError):
-        return code
-    return name[:1].upper() + name[1:] if name else code
-
-
 def _role_label(role: str) -> str:
     from lotse.permissions import ROLE_LABELS, Role
 
@@ -101,7 +92,8 @@ def _build() -> Jinja2Templates:
         format_time=_format_time,
         format_number=_format_number,
         weekday_name=_weekday_name,
-        language_name=_language_name,
+        language_name=i18n.language_name,
+        safe_link=safe_link,
     )
     env.globals.update(
         settings=get_settings(),

@@ -264,3 +264,22 @@ def test_cli_export_and_import(empty_engines, tmp_path, monkeypatch, session):
     broken.write_text(json.dumps(data))
     failed = runner.invoke(app, ["import", "hsds", str(broken)])
     assert failed.exit_code == 1 and "status" in failed.output
+
+
+def test_cli_refuses_files_beyond_the_limits_with_json(empty_engines, tmp_path, monkeypatch):
+    from directory import cli
+    from lotse.cli import app
+
+    monkeypatch.setattr(cli, "_engine", lambda: empty_engines("cli_limits"))
+    deep = tmp_path / "deep.json"
+    deep.write_bytes(b"[" * 200_000 + b"]" * 200_000)
+    result = CliRunner().invoke(app, ["import", "hsds", str(deep), "--json"])
+    assert result.exit_code == 1
+    error = json.loads(result.stdout)["error"]
+    assert error["code"] == "import_limit_exceeded" and error["limit"] == 64
+    assert "64" in error["message"]
+    source = tmp_path / "example.json"
+    source.write_bytes((EXAMPLES / "service_full.json").read_bytes())
+    report = CliRunner().invoke(app, ["import", "hsds", str(source), "--dry-run", "--json"])
+    assert report.exit_code == 0, report.output
+    assert json.loads(report.stdout)["counts"]["service"]["created"] == 1

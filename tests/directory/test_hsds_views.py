@@ -12,7 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session, func, select
 
-from directory import import_jobs
+from directory import hsds, import_jobs
 from directory.models import ImportJob, ImportJobStatus, Service
 from lotse.app import create_app
 from lotse.audit import SYSTEM
@@ -284,3 +284,181 @@ def test_an_unexpected_failure_shows_no_internals(own_client, own_engine, monkey
     assert 'data-status="failed"' in finished
     assert "secret" not in finished and "RuntimeError" not in finished
     assert "server log" in finished or "Serverprotokoll" in finished
+
+
+def test_csv_package_keeps_cells_exact_and_says_so(client, session):
+    """The HSDS package is a machine format: a formula-like name goes out verbatim (export →
+    import gives back what came in), and the page, the package and its README warn about it."""
+    kim = demo.kim(session)
+    kim.name = '=HYPERLINK("https://evil.example","x")'
+    session.add(kim)
+    session.flush()
+    login(client, "coordinator")
+    page = client.get("/open-formats", headers={"Accept-Language": "en"})
+    assert 'id="csv-package-note"' in page.text and "not protected against spreadsheet" in (
+        page.text.replace("\n", " ")
+    )
+    response = client.get("/open-formats/hsds-csv.zip")
+    # Served as a zip to save, never as text/csv a browser could hand to a spreadsheet.
+    assert response.headers["content-type"] == "application/zip"
+    assert response.headers["content-disposition"].startswith("attachment")
+    with zipfile.ZipFile(io.BytesIO(response.content)) as archive:
+        readme = archive.read("README.txt").decode()
+        package = json.loads(archive.read("datapackage.json"))
+        services = archive.read("services.csv").decode()
+    assert "nicht gegen Tabellenformeln geschützt" in readme  # in the language of the download
+    assert "not protected against spreadsheet formulas" in package["description"]
+    assert '"=HYPERLINK(""https://evil.example"",""x"")"' in services
+
+
+UNSAFE_SERVICE_ID = uuid.UUID("0b9f6f0e-2d1c-4a57-9a41-7d1e2f3a4b5c")
+UNSAFE_ORGANIZATION_ID = uuid.UUID("5a0c1d2e-3f40-4b51-8c62-9d7e8f901a2b")
+JAVASCRIPT_URL = "javascript:alert(document.domain)"
+DATA_URL = "data:text/html,<script>alert(1)</script>"
+
+
+def _unsafe_document() -> bytes:
+    return json.dumps(
+        {
+            "id": str(UNSAFE_SERVICE_ID),
+            "name": "Beratung Unsichere Adresse",
+            "description": "Beratung mit einer unsicheren Adresse",
+            "status": "active",
+            "url": JAVASCRIPT_URL,
+            "organization": {
+                "id": str(UNSAFE_ORGANIZATION_ID),
+                "name": "Verein Unsichere Adresse",
+                "description": "Ein Verein",
+                "website": DATA_URL,
+            },
+        }
+    ).encode()
+
+
+def test_imported_unsafe_addresses_are_kept_warned_about_and_never_links(client, session):
+    """DESIGN "Lossless imports and safe links": imported verbatim, exported verbatim, listed as
+    warnings in the import report, and shown as text wherever a page would make a link."""
+    login(client, "coordinator")
+    token = _token(_upload(client, "unsafe.json", _unsafe_document()))
+    preview = client.get(f"/open-formats/uploads/{token}")
+    assert preview.status_code == 200
+    assert 'id="unsafe-links"' in preview.text
+    assert "javascript:alert(document.domain)" in preview.text
+    assert "data:text/html,&lt;script&gt;" in preview.text
+
+    parsed = hsds.parse_bytes(_unsafe_document(), filename="unsafe.json")
+    report = hsds.import_parsed(session=session, parsed=parsed)
+    assert {(link.record_type, link.field, link.value) for link in report.unsafe_links} == {
+        ("service", "url", JAVASCRIPT_URL),
+        ("organization", "website", DATA_URL),
+    }
+    assert report.as_dict()["unsafe_link_count"] == 2
+    session.flush()
+    service = session.get(Service, UNSAFE_SERVICE_ID)
+    assert service is not None and service.url == JAVASCRIPT_URL
+
+    def no_unsafe_link(html: str) -> None:
+        assert 'href="javascript' not in html.lower() and 'href="data:' not in html.lower()
+
+    page = client.get(f"/services/{UNSAFE_SERVICE_ID}")
+    assert page.status_code == 200
+    no_unsafe_link(page.text)
+    assert f'<span class="unlinked-url">{JAVASCRIPT_URL}</span>' in page.text
+    organization = client.get(f"/organizations/{UNSAFE_ORGANIZATION_ID}")
+    assert organization.status_code == 200
+    no_unsafe_link(organization.text)
+    assert "data:text/html,&lt;script&gt;" in organization.text
+    handout = client.get(f"/services/{UNSAFE_SERVICE_ID}/handout")
+    assert handout.status_code == 200
+    no_unsafe_link(handout.text)
+    assert JAVASCRIPT_URL in handout.text
+    no_unsafe_link(client.get("/services", params={"q": "Unsichere Adresse"}).text)
+
+    exported = json.loads(hsds.dump_json(hsds.export_document(session=session)))
+    by_id = {record["id"]: record for record in exported["services"]}
+    assert by_id[str(UNSAFE_SERVICE_ID)]["url"] == JAVASCRIPT_URL
+    organizations = {record["id"]: record for record in exported["organizations"]}
+    assert organizations[str(UNSAFE_ORGANIZATION_ID)]["website"] == DATA_URL
+
+
+def _bomb() -> bytes:
+    """One CSV of zeros that unpacks to 101 MB: 100 KB on disk."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as archive:
+        archive.writestr("services.csv", b"id,name\n" + b"0" * (101 * 1024 * 1024))
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "message"),
+    [
+        ("bomb.zip", _bomb(), "services.csv in the zip file unpacks to more than 100 MB"),
+        ("deep.json", b"[" * 200_000 + b"]" * 200_000, "nested more than 64 levels deep"),
+        (
+            "entries.zip",
+            "many",
+            "The zip file holds more than 1000 files",
+        ),
+    ],
+)
+def test_files_beyond_the_limits_get_a_clear_message(client, session, name, content, message):
+    if content == "many":
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w") as archive:
+            for number in range(1001):
+                archive.writestr(f"t{number}.csv", b"")
+        content = buffer.getvalue()
+    client.headers["Accept-Language"] = "en"
+    login(client, "coordinator")
+    started = time.monotonic()
+    response = _upload(client, name, content)
+    assert time.monotonic() - started < 20
+    assert response.status_code == 413
+    summary = response.text.split('id="file-error"', 1)[1].split("</p>", 1)[0]
+    assert message in summary and "nothing was changed" in summary
+    assert _count(session, ImportJob) == 0
+    client.headers["Accept-Language"] = "de"
+    german = _upload(client, name, content)
+    assert german.status_code == 413 and "nichts wurde geändert" in german.text
+
+
+def test_a_file_with_many_problems_gives_a_short_page(client):
+    rows = "".join(f"not-a-uuid-{i},,nonsense\n" for i in range(100_000))
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("services.csv", "id,name,status\n" + rows)
+    login(client, "coordinator")
+    response = _upload(client, "broken.zip", buffer.getvalue())
+    assert response.status_code == 422
+    assert len(response.content) < 300_000
+    problems = response.text.split('id="problems"', 1)[1].split("</table>", 1)[0]
+    assert problems.count("<tr>") == 1 + import_jobs.PROBLEMS_SHOWN  # heading + rows
+    assert re.search(r"… und \d{3} weitere", response.text)
+    assert "Die Prüfung wurde nach 10" in response.text
+
+
+def test_an_import_job_beyond_the_time_limit_fails_and_changes_nothing(own_engine, monkeypatch):
+    from directory.import_limits import ImportLimits
+
+    with Session(own_engine) as setup:
+        user = setup.exec(select(User).where(User.email == PASSWORDS["coordinator"][0])).one()
+        job = import_jobs.create(session=setup, kind="hsds", user_id=user.id, source_name="x")
+        setup.commit()
+        job_id, before = job.id, _count(setup, Service)
+    record = {"id": str(uuid.uuid4()), "name": "Zu spät", "status": "active"}
+    import_jobs.run_hsds_import(
+        engine=own_engine,
+        job_id=job_id,
+        filename="late.json",
+        content=json.dumps(record).encode(),
+        actor=SYSTEM,
+        limits=ImportLimits(max_seconds=1e-9),
+    )
+    with Session(own_engine) as check:
+        job = check.get(ImportJob, job_id)
+        assert job.status == ImportJobStatus.failed
+        problem = job.summary["problems"][0]
+        assert problem["reason"].startswith("Reading, checking and importing the file took")
+        assert _count(check, Service) == before
+    shown = import_jobs.translated(job.summary)
+    assert "0" in shown["problems"][0]["reason"] and shown["problem_count"] == 1

@@ -551,3 +551,14 @@ def test_fixture_files_have_the_documented_shape():
                 entry["location"]
             )
             assert entry["opening_hours"] is None or len(entry["opening_hours"]) == 7
+
+
+def test_an_unsafe_address_is_kept_and_reported(session, feeds, categories):
+    """DESIGN "Lossless imports and safe links": kept verbatim, listed among the warnings."""
+    changed = copy.deepcopy(feeds)
+    changed["de"][0]["website"] = "javascript:alert(document.domain)"
+    summary = run(session, changed, categories)
+    assert service(session, 101).url == "javascript:alert(document.domain)"
+    found = [w for w in summary.warnings if "javascript:alert(document.domain)" in w]
+    assert len(found) == 1 and "(Integreat 101)" in found[0]
+    assert not any("https://" in w for w in summary.warnings)

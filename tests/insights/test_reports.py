@@ -576,3 +576,64 @@ def test_default_period_is_the_last_90_days(client):
     page = client.get("/reports")
     assert page.status_code == 200
     assert 'name="from"' in page.text and "/reports/needs?" in page.text
+
+
+def test_an_unknown_interface_language_in_a_search_is_not_stored(client, session):
+    """One anonymous search with a made-up ``lang`` once broke the needs report (issue 10)."""
+    response = client.get("/api/v1/search", params={"q": "qqxxzzyy", "lang": "ypo"})
+    assert response.status_code == 200
+    # Texts fall back to the interface language, and the answer says so.
+    assert response.headers["content-language"] == "de"
+    assert "ypo" in response.headers["lotse-notice"]
+    stored = session.exec(select(SearchLog).where(SearchLog.query == "qqxxzzyy")).one()
+    assert stored.language == "de"
+    assert login(client, "coordinator").status_code == 303
+    assert client.get("/reports/needs").status_code == 200
+    assert client.get("/reports/needs.csv").status_code == 200
+
+
+def test_reports_survive_any_stored_language_and_category(client, session, data):
+    """Rows written before validation existed (or by hand) show their raw code, never a 500."""
+    for language, filters in (
+        ("ypo", '{"district": "testbezirk"}'),
+        ("", '{"district": "testbezirk", "language": "zz-\\u0000-?", "category": "nope"}'),
+        ("x" * 12, '{"district": "testbezirk", "language": "123", "category": 5}'),
+    ):
+        session.add(SearchLog(query="", filters=filters, language=language, created_at=at(6)))
+    client_row = session.exec(select(Client)).first()
+    assert client_row is not None
+    client_row.languages = ["not a language!"]
+    session.flush()
+    assert login(client, "coordinator").status_code == 303
+    page = client.get(f"/reports/needs?{URL}")
+    assert page.status_code == 200
+    assert "ypo" in page.text and "nope" in page.text
+    export = client.get(f"/reports/needs.csv?{URL}")
+    assert export.status_code == 200
+    rows = csv_rows(export.text)
+    assert ("by_language", "ypo", "searches") in rows
+    assert ("by_category", "nope", "searches") in rows
+    for name in reports.REPORTS:
+        assert client.get(f"/reports/{name}?{URL}").status_code == 200
+
+
+def test_report_csv_never_hands_a_spreadsheet_a_formula(client, session, data):
+    """Search words and names go into report CSVs; a formula among them is neutralised."""
+    formula = '=HYPERLINK("https://evil.example","x")'
+    for _ in range(5):
+        session.add(
+            SearchLog(
+                query=formula, filters='{"district": "testbezirk"}', language="de", created_at=at(6)
+            )
+        )
+    session.flush()
+    assert login(client, "coordinator").status_code == 303
+    page = client.get(f"/reports/needs?{URL}")
+    assert formula.casefold() in page.text.replace("&#34;", '"')
+    export = client.get(f"/reports/needs.csv?{URL}")
+    rows = list(csv.DictReader(io.StringIO(export.text)))
+    found = [row for row in rows if row["table"] == "frequent_queries"]
+    assert found and found[0]["row"] == "'" + formula.casefold()
+    assert found[0]["row_key"] == "'" + formula.casefold()
+    for row in rows:
+        assert not any(value.startswith(("=", "+", "@")) for value in row.values()), row
