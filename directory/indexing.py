@@ -13,7 +13,7 @@ import time
 import uuid
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy.engine import Engine
@@ -40,6 +40,7 @@ from directory.search import (
     SearchResult,
     Synonyms,
 )
+from lotse.metrics import SEARCH_SECONDS
 from lotse.settings import Settings
 
 logger = logging.getLogger("lotse.search")
@@ -184,6 +185,7 @@ class SearchEngine:
         self._low = 0
         self._seen: set[int] = set()
         self._gaps: dict[int, float] = {}
+        self._warming: threading.Thread | None = None
         # Bumped whenever the index changes, so caches derived from it know when to drop.
         self.generation = 0
 
@@ -216,7 +218,42 @@ class SearchEngine:
 
     def search(self, request: SearchRequest, *, now: datetime) -> SearchResult:
         with self._lock:
-            return self.index().search(request, now=now, timezone=self.settings.timezone)
+            index = self.index()
+            with SEARCH_SECONDS.time():
+                return index.search(request, now=now, timezone=self.settings.timezone)
+
+    # -- for readiness and metrics --
+
+    def readiness(self) -> str | None:
+        """None once the index is built; the first call starts building it in the background,
+        so that a load balancer's probe, not the first visitor, waits for it."""
+        with self._lock:
+            if self._index is not None:
+                return None
+            if self._warming is None:
+                self._warming = threading.Thread(
+                    target=self.rebuild, name="search-index-build", daemon=True
+                )
+                self._warming.start()
+        return "being built"
+
+    def freshness_lag(self) -> float | None:
+        """Seconds since the oldest directory change this process's index has not taken in."""
+        with self._lock:
+            if self._index is None:
+                return None
+            self.index()
+            low, seen = self._low, set(self._seen)
+        with Session(self.engine) as session:
+            rows = session.exec(
+                select(DirectoryChange.id, DirectoryChange.changed_at).where(
+                    col(DirectoryChange.id) > low
+                )
+            ).all()
+        waiting = [changed_at for change_id, changed_at in rows if change_id not in seen]
+        if not waiting:
+            return 0.0
+        return max(0.0, (datetime.now(UTC) - min(waiting)).total_seconds())
 
     # -- following the change log --
 

@@ -62,6 +62,8 @@ def _sqlite_begin(connection: Any) -> None:
 
 
 def make_engine(database_url: str, **kwargs: Any) -> Engine:
+    # A failed statement's message would otherwise carry every value of the row: client data.
+    kwargs.setdefault("hide_parameters", True)
     if database_url.startswith("sqlite"):
         engine = create_engine(
             database_url, connect_args={"check_same_thread": False, "timeout": 5}, **kwargs

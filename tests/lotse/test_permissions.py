@@ -43,6 +43,9 @@ EXPECTED: dict[tuple[str, str], dict[str, str]] = {
     ("GET", "/api/docs"): EVERYONE,
     ("GET", "/docs/oauth2-redirect"): EVERYONE,
     ("GET", "/healthz"): EVERYONE,
+    ("GET", "/readyz"): EVERYONE,
+    # Only with the metrics token or from the metrics networks, whatever the role.
+    ("GET", "/metrics"): dict.fromkeys(ROLES, HIDDEN),
     ("GET", "/language"): EVERYONE,
     ("GET", "/login"): EVERYONE,
     ("POST", "/login"): EVERYONE,
