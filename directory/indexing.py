@@ -14,7 +14,7 @@ import uuid
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import selectinload
@@ -42,6 +42,9 @@ from directory.search import (
 )
 from lotse.metrics import SEARCH_SECONDS
 from lotse.settings import Settings
+
+if TYPE_CHECKING:
+    from lotse.doctor import Result
 
 logger = logging.getLogger("lotse.search")
 GAP_PATIENCE = 30.0
@@ -307,3 +310,26 @@ class SearchEngine:
     def stats(self) -> dict[str, Any]:
         index = self.index()
         return {"services": index.size, "bytes": index.nbytes()}
+
+
+def doctor_check(engine: Engine, settings: Settings) -> "Result":
+    """For ``lotse doctor``: the index can be built from this database, and how long it takes."""
+    from lotse.doctor import Result
+
+    started = time.perf_counter()
+    try:
+        index = SearchEngine(engine, settings).rebuild()
+    except Exception as error:
+        logger.exception("The search index cannot be built")
+        return Result(
+            "search index",
+            "fail",
+            f"cannot be built: {type(error).__name__}",
+            "Run lotse db upgrade and lotse seed; the log above has the details.",
+        )
+    seconds = time.perf_counter() - started
+    return Result(
+        "search index",
+        "ok",
+        f"{index.size} services, built in {seconds:.1f} s, {index.nbytes() / 1e6:.1f} MB",
+    )

@@ -401,6 +401,7 @@ def backup_restore(
 def doctor() -> None:
     """Check this installation's configuration and say what to fix (exit code 1 if anything
     must be fixed)."""
+    from directory.indexing import doctor_check
     from lotse import doctor as checks
 
     try:
@@ -408,11 +409,14 @@ def doctor() -> None:
     except ValueError as error:
         _fail(f"invalid configuration:\n{error}")
     failed = False
-    for result in checks.run_all(settings):
-        mark = {"ok": "[green]ok[/]", "warn": "[yellow]warn[/]", "fail": "[bold red]FAIL[/]"}
-        console.print(f"{mark[result.level]:>4}  {result.name}: {result.message}", highlight=False)
+    for result in checks.run_all(settings, installation_checks=[doctor_check]):
+        style = {"ok": "green", "warn": "yellow", "fail": "bold red"}[result.level]
+        label = f"{result.level.upper():<4}"
+        console.print(
+            f"[{style}]{label}[/] {result.name}: {result.message}", highlight=False, soft_wrap=True
+        )
         if result.fix:
-            console.print(f"      → {result.fix}", highlight=False)
+            console.print(f"     → {result.fix}", highlight=False, soft_wrap=True)
         failed = failed or result.level == "fail"
     if failed:
         raise typer.Exit(code=1)

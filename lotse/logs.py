@@ -94,7 +94,7 @@ class JsonFormatter(logging.Formatter):
             "level": record.levelname,
             "logger": record.name,
             "message": scrub(record.getMessage()),
-            "request_id": record.request_id,
+            "request_id": getattr(record, "request_id", "-"),
         }
         for key, value in record.__dict__.items():
             if key not in _STANDARD_ATTRIBUTES and not key.startswith("_"):
