@@ -95,7 +95,9 @@ def create_app(
     from referrals import views as referral_views
 
     app.include_router(health.router)
-    app.include_router(metrics.router)
+    app.add_route(
+        "/metrics", metrics.endpoint, methods=["GET"], name="metrics", include_in_schema=False
+    )
     app.include_router(lotse_views.router)
     app.include_router(account_views.router)
     app.include_router(admin_views.router)

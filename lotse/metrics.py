@@ -15,8 +15,6 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from fastapi import APIRouter, Depends, Request, Response
-from fastapi.responses import PlainTextResponse
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     REGISTRY,
@@ -28,8 +26,9 @@ from prometheus_client import (
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
 
-from lotse.permissions import Access
 from lotse.settings import Settings
 
 REQUESTS = Counter(
@@ -138,14 +137,9 @@ def access(settings: Settings, *, authorization: str | None, client_host: str | 
     return 403
 
 
-# Public to the session-based rules; the token or the network is checked in the route.
-router = APIRouter(
-    tags=["health"], include_in_schema=False, dependencies=[Depends(Access.public())]
-)
-
-
-@router.get("/metrics", name="metrics")
-def metrics(request: Request) -> Response:
+def endpoint(request: Request) -> Response:
+    """``/metrics``, added as a plain route: the monitoring's bearer token is not a user's
+    access token, so the session and token rules of the other routes must not see it."""
     status = access(
         request.app.state.settings,
         authorization=request.headers.get("authorization"),
