@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from starlette.datastructures import MutableHeaders
+from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from lotse.settings import Settings
@@ -142,6 +143,20 @@ def protect_uvicorn_access_log() -> None:
         access.addFilter(HideQueryFilter())
 
 
+def _route_template(scope: Scope, path: str) -> str:
+    """The route's path with its placeholders, so that metrics have one series per route."""
+    route = scope.get("route")  # FastAPI's routes put themselves here
+    if route is not None:
+        return str(route.path)
+    # Plain routes (/metrics) and mounts (/static) do not; unknown paths share one label.
+    routes = getattr(getattr(scope.get("app"), "router", None), "routes", [])
+    for candidate in routes:
+        match, _ = candidate.matches({**scope, "path": path, "root_path": ""})
+        if match is Match.FULL:
+            return str(candidate.path)
+    return "unmatched"
+
+
 class RequestMiddleware:
     """Gives each request an id, logs it without its query string and reports it to metrics."""
 
@@ -189,8 +204,7 @@ class RequestMiddleware:
             await self.app(scope, receive, send_with_id)
         finally:
             seconds = time.perf_counter() - started
-            route = scope.get("route")
-            template = getattr(route, "path", None) or "unmatched"
+            template = _route_template(scope, path)
             if self.observe is not None:
                 self.observe(method, template, status, seconds)
             if self.access_log:

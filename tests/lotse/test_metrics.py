@@ -64,12 +64,15 @@ def test_requests_by_route_template_search_latency_and_backlogs(engine, session,
         assert client.get(f"/services/{service.id}").status_code == 200
         assert client.get("/api/v1/search", params={"q": "Deutschkurs"}).status_code == 200
         assert client.get("/no-such-page").status_code == 404
+        assert client.get("/static/css/lotse.css").status_code in (200, 304)
         after = client.get("/metrics", headers=auth).text
     detail = 'lotse_http_requests_total{method="GET",route="/services/{service_id}",status="200"}'
     assert value(after, detail) == value(before, detail) + 1 if detail in before else 1
     # An unknown address is counted under one label, not one per address a scanner tries.
     assert 'route="unmatched",status="404"' in after
     assert str(service.id) not in after
+    assert 'route="/static",status="200"' in after
+    assert 'route="/metrics",status="200"' in after
     assert (
         'lotse_http_request_duration_seconds_bucket{le="0.005",method="GET",route="/services/{service_id}"}'
         in after
