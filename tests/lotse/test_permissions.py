@@ -262,6 +262,8 @@ def outcome(response, *, path: str) -> str:
         return DENIED
     if status == 404:
         return HIDDEN
+    if path == "/readyz" and status == 503:
+        return OK  # "not ready yet" (the index is being built) is an answer to everyone
     assert status < 500, f"{path} answered {status}"
     return OK
 
