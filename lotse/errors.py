@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse, RedirectResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
+from lotse import logs
 from lotse.i18n import N_, gettext
 
 logger = logging.getLogger("lotse")
@@ -179,7 +180,7 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(Exception)
     async def unexpected_error(request: Request, error: Exception) -> Response:
         logger.exception("Unhandled error on %s %s", request.method, request.url.path)
-        return _error_response(
+        response = _error_response(
             request,
             status_code=500,
             code="internal_error",
@@ -187,3 +188,7 @@ def install_error_handlers(app: FastAPI) -> None:
                 "Something went wrong on our side. Nothing was changed. Please try again later."
             ),
         )
+        # Answered outside the request middleware: the id that joins this answer to the log.
+        if request_id := logs.request_id.get():
+            response.headers[logs.REQUEST_ID_HEADER] = request_id
+        return response

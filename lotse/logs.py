@@ -189,7 +189,9 @@ class RequestMiddleware:
         rid = self._request_id(scope)
         # Read before the router rewrites the scope for mounted apps.
         method, path = scope["method"], scope["path"]
-        token = request_id.set(rid)
+        # Not reset afterwards: each request runs in a task of its own, and the error handler
+        # that answers an unexpected exception runs outside this middleware and needs the id.
+        request_id.set(rid)
         started = time.perf_counter()
         status = 500
 
@@ -222,4 +224,3 @@ class RequestMiddleware:
                         "duration_ms": round(seconds * 1000, 1),
                     },
                 )
-            request_id.reset(token)

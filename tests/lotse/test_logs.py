@@ -151,6 +151,15 @@ def test_a_referral_loop_with_a_database_error_leaves_no_client_data_in_the_log(
         case_manager.get("/referrals", params={"q": ALIAS})
         time.sleep(0.2)  # uvicorn writes its access line after the response
 
+    # The error and the request it broke share one id.
+    entries = [json.loads(line) for line in lines.getvalue().splitlines()]
+    unhandled = next(e for e in entries if e["message"].startswith("Unhandled error"))
+    broken = next(
+        e
+        for e in entries
+        if e["logger"] == "lotse.access" and e["status"] == 500 and e["path"].endswith("/messages")
+    )
+    assert unhandled["request_id"] == broken["request_id"] != "-"
     for log in (text.getvalue(), lines.getvalue()):
         # The log did record the work and the failure, by id and path ...
         assert "IntegrityError" in log and "referral_message" in log
@@ -160,3 +169,18 @@ def test_a_referral_loop_with_a_database_error_leaves_no_client_data_in_the_log(
         # ... and none of what the case manager and the partner wrote about the client.
         leaked = [secret for secret in SECRETS if secret in log]
         assert not leaked, f"client data in the server log: {leaked}"
+
+
+def test_an_unexpected_error_answers_with_the_id_of_its_log_line(engine):
+    app = create_app(get_settings(), engine=engine)
+
+    def broken() -> None:
+        raise RuntimeError("a bug")
+
+    app.add_api_route("/broken-for-the-test", broken)
+    with captured_logs() as (_, lines), TestClient(app, raise_server_exceptions=False) as client:
+        response = client.get("/broken-for-the-test")
+    assert response.status_code == 500
+    entries = [json.loads(line) for line in lines.getvalue().splitlines()]
+    unhandled = next(e for e in entries if e["message"].startswith("Unhandled error"))
+    assert unhandled["request_id"] == response.headers["X-Request-ID"]
