@@ -13,8 +13,8 @@ import time
 import uuid
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
-from datetime import datetime
-from typing import Any
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import selectinload
@@ -40,7 +40,11 @@ from directory.search import (
     SearchResult,
     Synonyms,
 )
+from lotse.metrics import SEARCH_SECONDS
 from lotse.settings import Settings
+
+if TYPE_CHECKING:
+    from lotse.doctor import Result
 
 logger = logging.getLogger("lotse.search")
 GAP_PATIENCE = 30.0
@@ -184,6 +188,7 @@ class SearchEngine:
         self._low = 0
         self._seen: set[int] = set()
         self._gaps: dict[int, float] = {}
+        self._warming: threading.Thread | None = None
         # Bumped whenever the index changes, so caches derived from it know when to drop.
         self.generation = 0
 
@@ -216,7 +221,42 @@ class SearchEngine:
 
     def search(self, request: SearchRequest, *, now: datetime) -> SearchResult:
         with self._lock:
-            return self.index().search(request, now=now, timezone=self.settings.timezone)
+            index = self.index()
+            with SEARCH_SECONDS.time():
+                return index.search(request, now=now, timezone=self.settings.timezone)
+
+    # -- for readiness and metrics --
+
+    def readiness(self) -> str | None:
+        """None once the index is built; the first call starts building it in the background,
+        so that a load balancer's probe, not the first visitor, waits for it."""
+        with self._lock:
+            if self._index is not None:
+                return None
+            if self._warming is None:
+                self._warming = threading.Thread(
+                    target=self.rebuild, name="search-index-build", daemon=True
+                )
+                self._warming.start()
+        return "being built"
+
+    def freshness_lag(self) -> float | None:
+        """Seconds since the oldest directory change this process's index has not taken in."""
+        with self._lock:
+            if self._index is None:
+                return None
+            self.index()
+            low, seen = self._low, set(self._seen)
+        with Session(self.engine) as session:
+            rows = session.exec(
+                select(DirectoryChange.id, DirectoryChange.changed_at).where(
+                    col(DirectoryChange.id) > low
+                )
+            ).all()
+        waiting = [changed_at for change_id, changed_at in rows if change_id not in seen]
+        if not waiting:
+            return 0.0
+        return max(0.0, (datetime.now(UTC) - min(waiting)).total_seconds())
 
     # -- following the change log --
 
@@ -270,3 +310,26 @@ class SearchEngine:
     def stats(self) -> dict[str, Any]:
         index = self.index()
         return {"services": index.size, "bytes": index.nbytes()}
+
+
+def doctor_check(engine: Engine, settings: Settings) -> "Result":
+    """For ``lotse doctor``: the index can be built from this database, and how long it takes."""
+    from lotse.doctor import Result
+
+    started = time.perf_counter()
+    try:
+        index = SearchEngine(engine, settings).rebuild()
+    except Exception as error:
+        logger.exception("The search index cannot be built")
+        return Result(
+            "search index",
+            "fail",
+            f"cannot be built: {type(error).__name__}",
+            "Run lotse db upgrade and lotse seed; the log above has the details.",
+        )
+    seconds = time.perf_counter() - started
+    return Result(
+        "search index",
+        "ok",
+        f"{index.size} services, built in {seconds:.1f} s, {index.nbytes() / 1e6:.1f} MB",
+    )

@@ -9,7 +9,7 @@ from fastapi import Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.engine import Engine
 
-from lotse import PROJECT_ROOT, __version__, health, mail
+from lotse import PROJECT_ROOT, __version__, health, logs, mail, metrics
 from lotse.csrf import CsrfCookieMiddleware, csrf_protect
 from lotse.db import make_engine
 from lotse.errors import DatabaseBusyMiddleware, install_error_handlers
@@ -22,7 +22,11 @@ logger = logging.getLogger("lotse")
 
 
 def create_app(
-    settings: Settings | None = None, *, engine: Engine | None = None, check_database: bool = True
+    settings: Settings | None = None,
+    *,
+    engine: Engine | None = None,
+    check_database: bool = True,
+    access_log: bool = True,
 ) -> FastAPI:
     settings = settings or get_settings()
     engine = engine or make_engine(settings.database_url)
@@ -70,7 +74,16 @@ def create_app(
         secret=settings.secret_key.get_secret_value(),
         secure=settings.base_url.startswith("https"),
     )
-    # Outermost, so that everything inside sees the client's real address and scheme.
+    # Outside all but the forwarded headers: the request id is set before anything else logs.
+    app.add_middleware(
+        logs.RequestMiddleware,
+        trust_request_id=settings.trust_request_id,
+        access_log=access_log,
+        observe=metrics.observe_request,
+    )
+    logs.protect_uvicorn_access_log()
+    # Outermost, so that everything inside (the access log too) sees the client's real address
+    # and scheme.
     app.add_middleware(ForwardedHeadersMiddleware, trusted=settings.trusted_proxy_networks)
     install_error_handlers(app)
 
@@ -92,6 +105,9 @@ def create_app(
     from referrals import views as referral_views
 
     app.include_router(health.router)
+    app.add_route(
+        "/metrics", metrics.endpoint, methods=["GET"], name="metrics", include_in_schema=False
+    )
     app.include_router(lotse_views.router)
     app.include_router(account_views.router)
     app.include_router(admin_views.router)
@@ -106,4 +122,32 @@ def create_app(
     app.include_router(hsds_views.router)
     app.include_router(insight_views.router)
     app.include_router(directory_views.router)
+    _register_checks_and_gauges(app, engine)
     return app
+
+
+def _register_checks_and_gauges(app: FastAPI, engine: Engine) -> None:
+    from sqlmodel import Session
+
+    from referrals.mailer import failing_count, pending_count
+
+    def sessions() -> Session:
+        return Session(engine)
+
+    # The app's state is read at each call: tests swap the search engine after the factory.
+    health.register_check(app, "search_index", lambda: app.state.search_engine.readiness())
+    metrics.register_gauge(
+        app,
+        "lotse_search_index_lag_seconds",
+        "Age of the oldest directory change this process's search index has not taken in",
+        lambda: app.state.search_engine.freshness_lag(),
+    )
+    metrics.register_gauge(
+        app, "lotse_outbox_backlog", "Emails waiting to be sent", lambda: pending_count(sessions)
+    )
+    metrics.register_gauge(
+        app,
+        "lotse_outbox_failing",
+        "Unsent emails whose last attempt failed",
+        lambda: failing_count(sessions),
+    )

@@ -1,6 +1,8 @@
 """The ``lotse`` command: database, seed data and the web server."""
 
 import logging
+import logging.config
+import os
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -280,7 +282,13 @@ def serve(
         migrate.ensure_current(make_engine(settings.database_url))
     except DatabaseError as error:
         _fail(str(error))
-    logging.basicConfig(level=settings.log_level)
+    from lotse.logs import logging_config
+
+    log_config = logging_config(settings)
+    logging.config.dictConfig(log_config)
+    # Lotse writes the access log itself (lotse.access: path without query, request id);
+    # uvicorn's would repeat it with the query string.
+    os.environ["LOTSE_ACCESS_LOG"] = "1" if access_log else "0"
     console.print(
         f"Lotse serves http://{host}:{port} (database {describe_url(settings.database_url)})"
     )
@@ -290,7 +298,8 @@ def serve(
         port=port,
         workers=workers,
         reload=reload,
-        access_log=access_log,
+        access_log=False,
+        log_config=log_config,
         # A busy machine may take longer than uvicorn's default to start a worker.
         timeout_worker_healthcheck=60,
         **server_options(settings),
@@ -308,6 +317,124 @@ def server_options(settings: Settings) -> dict[str, Any]:
         "forwarded_allow_ips": settings.trusted_proxies or "",
         "log_level": settings.log_level.lower(),
     }
+
+
+backup_app = typer.Typer(
+    help="Encrypted backups (key: LOTSE_BACKUP_KEY) and their proven restore.",
+    no_args_is_help=True,
+)
+app.add_typer(backup_app, name="backup")
+
+
+def _backup_key() -> str:
+    settings = _settings()
+    if settings.backup_key is None or not settings.backup_key.get_secret_value():
+        _fail(
+            "LOTSE_BACKUP_KEY is not set. Backups are always encrypted: set it to a long random "
+            "value and keep a copy of it apart from the backups."
+        )
+    assert settings.backup_key is not None
+    return settings.backup_key.get_secret_value()
+
+
+def _byte_progress(stage_names: dict[str, str]):
+    progress = Progress(
+        TextColumn("{task.description}"),
+        TextColumn("{task.fields[megabytes]:.1f} MB"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=not sys.stderr.isatty(),
+    )
+    tasks: dict[str, object] = {}
+
+    def report(stage: str, done: int) -> None:
+        if stage not in tasks:
+            tasks[stage] = progress.add_task(stage_names.get(stage, stage), megabytes=0.0)
+        progress.update(tasks[stage], megabytes=done / 1e6)  # type: ignore[arg-type]
+
+    return progress, report
+
+
+@backup_app.command("create")
+def backup_create(
+    path: Annotated[Path, typer.Argument(help="The backup file to write (must not exist)")],
+) -> None:
+    """Back up the database, consistently while Lotse runs, encrypted into PATH."""
+    import time
+
+    from lotse import backup
+
+    key = _backup_key()
+    settings = _settings()
+    started = time.monotonic()
+    progress, report = _byte_progress({"dump": "Backing up"})
+    try:
+        with progress:
+            manifest = backup.create(
+                database_url=settings.database_url, path=path, passphrase=key, progress=report
+            )
+    except backup.BackupError as error:
+        _fail(str(error))
+    rows = sum(manifest.tables.values())
+    console.print(
+        f"Backup written to {path}: {len(manifest.tables)} tables, {rows} rows, schema revision "
+        f"{manifest.revision}, {path.stat().st_size / 1e6:.1f} MB in "
+        f"{time.monotonic() - started:.1f} s.",
+        highlight=False,
+    )
+
+
+@backup_app.command("restore")
+def backup_restore(
+    path: Annotated[Path, typer.Argument(help="The backup file to restore")],
+) -> None:
+    """Restore PATH into the empty database of LOTSE_DATABASE_URL and check it is complete."""
+    import time
+
+    from lotse import backup
+
+    key = _backup_key()
+    settings = _settings()
+    started = time.monotonic()
+    progress, report = _byte_progress({"restore": "Restoring", "check": "Checking"})
+    try:
+        with progress:
+            result = backup.restore(
+                database_url=settings.database_url, path=path, passphrase=key, progress=report
+            )
+    except backup.BackupError as error:
+        _fail(str(error))
+    console.print(
+        f"Restored and checked: {len(result.manifest.tables)} tables, {result.rows} rows, "
+        f"schema revision {result.manifest.revision} (backup of "
+        f"{result.manifest.created_at}), in {time.monotonic() - started:.1f} s.",
+        highlight=False,
+    )
+
+
+@app.command()
+def doctor() -> None:
+    """Check this installation's configuration and say what to fix (exit code 1 if anything
+    must be fixed)."""
+    from directory.indexing import doctor_check
+    from lotse import doctor as checks
+
+    try:
+        settings = get_settings()
+    except ValueError as error:
+        _fail(f"invalid configuration:\n{error}")
+    failed = False
+    for result in checks.run_all(settings, installation_checks=[doctor_check]):
+        style = {"ok": "green", "warn": "yellow", "fail": "bold red"}[result.level]
+        label = f"{result.level.upper():<4}"
+        console.print(
+            f"[{style}]{label}[/] {result.name}: {result.message}", highlight=False, soft_wrap=True
+        )
+        if result.fix:
+            console.print(f"     → {result.fix}", highlight=False, soft_wrap=True)
+        failed = failed or result.level == "fail"
+    if failed:
+        raise typer.Exit(code=1)
 
 
 _register_domain_commands()

@@ -101,6 +101,8 @@ def _refuse_nul(
 
 
 def make_engine(database_url: str, **kwargs: Any) -> Engine:
+    # A failed statement's message would otherwise carry every value of the row: client data.
+    kwargs.setdefault("hide_parameters", True)
     if database_url.startswith("sqlite"):
         engine = create_engine(
             database_url,

@@ -11,6 +11,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from lotse import logs
 from lotse.db import WRITE_INTENT, NulCharacter, busy_kind, expects_writes
 from lotse.i18n import N_, gettext
 
@@ -193,7 +194,7 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(Exception)
     async def unexpected_error(request: Request, error: Exception) -> Response:
         logger.exception("Unhandled error on %s %s", request.method, request.url.path)
-        return _error_response(
+        response = _error_response(
             request,
             status_code=500,
             code="internal_error",
@@ -201,6 +202,10 @@ def install_error_handlers(app: FastAPI) -> None:
                 "Something went wrong on our side. Nothing was changed. Please try again later."
             ),
         )
+        # Answered outside the request middleware: the id that joins this answer to the log.
+        if request_id := logs.request_id.get():
+            response.headers[logs.REQUEST_ID_HEADER] = request_id
+        return response
 
 
 # --- a busy database ------------------------------------------------------------------------

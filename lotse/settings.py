@@ -62,6 +62,16 @@ class Settings(BaseSettings):
     import_max_zip_entries: int = Field(default=1000, ge=1)
     import_max_json_depth: int = Field(default=64, ge=8, le=100)
     import_max_seconds: float = Field(default=300.0, gt=0)
+    # "json": one JSON object per log line, for the city's log collector.
+    log_format: Literal["text", "json"] = "text"
+    # Take the request id from the X-Request-ID header; only behind a proxy that sets it.
+    trust_request_id: bool = False
+    # Prometheus metrics at /metrics: a bearer token, and/or networks allowed without one
+    # (comma-separated addresses or CIDRs). Neither set: /metrics answers 404.
+    metrics_token: SecretStr | None = None
+    metrics_networks: str = ""
+    # Backups are encrypted with a key derived from this passphrase (`lotse backup`).
+    backup_key: SecretStr | None = None
 
     @field_validator("database_url")
     @classmethod

@@ -14,6 +14,7 @@ from sqlmodel import Session
 from directory.reminders import remind_stale_providers
 from lotse import migrate
 from lotse.db import DatabaseError, make_engine, writing
+from lotse.metrics import counted_job
 from lotse.settings import get_settings
 from referrals.jobs import run_jobs
 
@@ -48,10 +49,12 @@ def run() -> None:
     try:
         migrate.ensure_current(engine)
         # Before the referral jobs, whose last step delivers the outbox with these reminders.
-        stale = remind_stale_providers(
-            session_factory=partial(Session, writing(engine)), settings=settings
-        )
-        report = run_jobs(session_factory=partial(Session, writing(engine)), settings=settings)
+        with counted_job("stale_listings"):
+            stale = remind_stale_providers(
+                session_factory=partial(Session, writing(engine)), settings=settings
+            )
+        with counted_job("referrals"):
+            report = run_jobs(session_factory=partial(Session, writing(engine)), settings=settings)
     except DatabaseError as error:
         _fail(str(error))
     finally:

@@ -158,7 +158,7 @@ def deliver_due(
     finally:
         if smtp is not None:
             smtp.close()
-    return DeliveryReport(sent=sent, failed=failed, pending=_count_pending(session_factory))
+    return DeliveryReport(sent=sent, failed=failed, pending=pending_count(session_factory))
 
 
 def _is_due(now: datetime) -> tuple[ColumnElement[bool], ...]:
@@ -290,7 +290,17 @@ def _record_failure(
         session.commit()
 
 
-def _count_pending(session_factory: SessionFactory) -> int:
+def failing_count(session_factory: SessionFactory) -> int:
+    """Unsent emails whose last attempt failed: the mail server needs a look."""
+    with session_factory() as session:
+        return session.exec(
+            select(func.count())
+            .select_from(OutboxMessage)
+            .where(col(OutboxMessage.sent_at).is_(None), col(OutboxMessage.attempts) > 0)
+        ).one()
+
+
+def pending_count(session_factory: SessionFactory) -> int:
     with session_factory() as session:
         return session.exec(
             select(func.count())
