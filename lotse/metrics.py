@@ -108,19 +108,10 @@ def exposition(gauges: list[SampledGauge]) -> bytes:
     return counted + generate_latest(sampled)
 
 
-def networks(value: str) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
-    """Comma-separated addresses or CIDRs, as in LOTSE_METRICS_NETWORKS."""
-    return [
-        ipaddress.ip_network(part.strip(), strict=False)
-        for part in value.split(",")
-        if part.strip()
-    ]
-
-
 def access(settings: Settings, *, authorization: str | None, client_host: str | None) -> int:
     """200 to show the metrics, 403 to refuse, 404 when metrics are not turned on."""
     token = settings.metrics_token.get_secret_value() if settings.metrics_token else ""
-    allowed = networks(settings.metrics_networks)
+    allowed = settings.metrics_network_list
     if not token and not allowed:
         return 404
     if token and authorization:

@@ -4,7 +4,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import Field, SecretStr, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from lotse import PROJECT_ROOT
@@ -84,13 +84,13 @@ class Settings(BaseSettings):
             value = "postgresql+psycopg://" + value.removeprefix("postgresql://")
         return value
 
-    @field_validator("trusted_proxies")
+    @field_validator("trusted_proxies", "metrics_networks")
     @classmethod
-    def _valid_proxies(cls, value: str) -> str:
+    def _valid_networks(cls, value: str, info: ValidationInfo) -> str:
         try:
             parse_networks(value)
         except ValueError as error:
-            raise ValueError(f"LOTSE_TRUSTED_PROXIES: {error}") from None
+            raise ValueError(f"LOTSE_{str(info.field_name).upper()}: {error}") from None
         return value
 
     @model_validator(mode="after")
@@ -108,6 +108,10 @@ class Settings(BaseSettings):
     @property
     def trusted_proxy_networks(self) -> list[Network]:
         return parse_networks(self.trusted_proxies)
+
+    @property
+    def metrics_network_list(self) -> list[Network]:
+        return parse_networks(self.metrics_networks)
 
     @property
     def is_sqlite(self) -> bool:
