@@ -49,6 +49,12 @@ class AccountDisabled(LotseError):
     message = N_("This account is disabled. Please contact your coordinator.")
 
 
+class PasswordLoginOff(LotseError):
+    status_code = 403
+    code = "password_login_off"
+    message = N_("Please log in with %(provider)s. Passwords are used only by administrators.")
+
+
 class UserNotFound(NotFound):
     message = N_("This user does not exist.")
 
@@ -81,9 +87,20 @@ def _failures_since(session: Session, since: datetime, **where: str) -> int:
 
 
 def authenticate(
-    *, session: Session, email: str, password: str, ip_address: str, now: datetime | None = None
+    *,
+    session: Session,
+    email: str,
+    password: str,
+    ip_address: str,
+    now: datetime | None = None,
+    staff_passwords: bool = True,
+    provider_name: str = "",
 ) -> User:
-    """The user with these credentials, or an error; counts failures per account and address."""
+    """The user with these credentials, or an error; counts failures per account and address.
+
+    ``staff_passwords=False``: only administrators log in with a password (their way in when
+    the single sign-on provider is down); everyone else is sent to ``provider_name``.
+    """
     now = now or utcnow()
     email = normalise_email(email)
     since = now - LOCKOUT_WINDOW
@@ -123,6 +140,16 @@ def authenticate(
             object_id=user.id,
         )
         raise AccountDisabled()
+    if not staff_passwords and Role.admin not in auth.roles_of(session=session, user_id=user.id):
+        audit.record(
+            session=session,
+            actor=Actor.of(user, ip_address),
+            action="login.refused_password_off",
+            category=AuditCategory.account,
+            object_type="user",
+            object_id=user.id,
+        )
+        raise PasswordLoginOff(provider=provider_name)
     if needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
     session.exec(delete(LoginAttempt).where(col(LoginAttempt.email) == email))
@@ -139,8 +166,9 @@ def authenticate(
     return user
 
 
-def logout(*, session: Session, token: str, actor: Actor) -> None:
-    auth.end_session(session=session, token=token)
+def logout(*, session: Session, token: str, actor: Actor) -> str | None:
+    """Ends the session; returns the ID token of a single sign-on session."""
+    id_token = auth.end_session(session=session, token=token)
     audit.record(
         session=session,
         actor=actor,
@@ -148,7 +176,9 @@ def logout(*, session: Session, token: str, actor: Actor) -> None:
         category=AuditCategory.account,
         object_type="user",
         object_id=actor.id,
+        single_sign_on=id_token is not None,
     )
+    return id_token
 
 
 def generated_password() -> str:

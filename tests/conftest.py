@@ -153,6 +153,32 @@ def client(app) -> Iterator[TestClient]:
         yield test_client
 
 
+# --- the test OpenID provider (single sign-on) ----------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def sso_live_port() -> int:
+    """The port of the browser test's SSO-configured server, known before the provider starts
+    so that the provider can register its redirect URI."""
+    return _free_port()
+
+
+@pytest.fixture(scope="session")
+def oidc_provider(sso_live_port: int) -> Iterator[object]:
+    """A real OpenID provider on loopback (tests/oidc/provider.mjs); fails, never skips, when
+    it is not installed."""
+    from tests.oidc.harness import missing_installation, start_provider
+
+    problem = missing_installation()
+    if problem:
+        pytest.fail(problem)
+    provider = start_provider(
+        base_urls=["http://testserver", f"http://127.0.0.1:{sso_live_port}"]
+    )
+    yield provider
+    provider.stop()
+
+
 # --- real-browser tests ---------------------------------------------------------------------
 
 CHROMIUM = os.environ.get("LOTSE_CHROMIUM", "/usr/bin/chromium")
