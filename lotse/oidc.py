@@ -92,10 +92,7 @@ class SsoStateInvalid(SsoFailure):
     status_code = 400
     code = "sso_state_invalid"
     reason = "state"
-    message = N_(
-        "This login has expired or was already used. Please start the login again "
-        "with the button below."
-    )
+    message = N_("This login has expired or was already used. Please start the login again.")
 
 
 class SsoRefused(SsoFailure):

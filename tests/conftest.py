@@ -172,9 +172,7 @@ def oidc_provider(sso_live_port: int) -> Iterator[object]:
     problem = missing_installation()
     if problem:
         pytest.fail(problem)
-    provider = start_provider(
-        base_urls=["http://testserver", f"http://127.0.0.1:{sso_live_port}"]
-    )
+    provider = start_provider(base_urls=["http://testserver", f"http://127.0.0.1:{sso_live_port}"])
     yield provider
     provider.stop()
 

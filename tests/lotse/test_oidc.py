@@ -143,9 +143,7 @@ def test_an_existing_account_is_linked_by_its_verified_email_address(sso_client,
     ]
 
 
-def test_an_unverified_address_does_not_take_over_an_existing_account(
-    sso_client, browser, session
-):
+def test_an_unverified_address_does_not_take_over_an_existing_account(sso_client, browser, session):
     response, _ = sso_login(sso_client, browser, "eve")
     assert response.status_code == 409
     assert "nicht bestätigt" in response.text
@@ -158,9 +156,7 @@ def test_an_unverified_address_does_not_take_over_an_existing_account(
     )
 
 
-def test_without_a_mapped_role_nobody_gets_in_and_no_account_is_made(
-    sso_client, browser, session
-):
+def test_without_a_mapped_role_nobody_gets_in_and_no_account_is_made(sso_client, browser, session):
     response, _ = sso_login(sso_client, browser, "nora")
     assert response.status_code == 403
     assert "keinen Zugang zu Lotse" in response.text

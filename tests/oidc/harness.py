@@ -144,7 +144,9 @@ def start_provider(*, base_urls: list[str]) -> TestProvider:
                 "client_id": CLIENT_ID,
                 "client_secret": CLIENT_SECRET,
                 "redirect_uris": [f"{base}/login/sso/callback" for base in base_urls],
-                "post_logout_redirect_uris": [f"{base}/login?reason=logged_out" for base in base_urls],
+                "post_logout_redirect_uris": [
+                    f"{base}/login?reason=logged_out" for base in base_urls
+                ],
             }
         ],
         "users": USERS,
