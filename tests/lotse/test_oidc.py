@@ -16,6 +16,7 @@ from lotse.audit import SYSTEM
 from lotse.db import get_session
 from lotse.models import AuditEvent, AuthSession, Role, User
 from lotse.settings import get_settings
+from lotse.timeutil import utcnow
 from tests.accounts import PASSWORDS, csrf_token, login, post
 from tests.oidc.harness import PROVIDER_NAME, ProviderBrowser, sso_settings
 
@@ -69,13 +70,24 @@ def account(session, email: str) -> User | None:
     return session.exec(select(User).where(User.email == email)).first()
 
 
-def sso_events(session) -> list[tuple[str, dict]]:
-    rows = session.exec(
-        select(AuditEvent)
-        .where(col(AuditEvent.action).startswith("sso."))
-        .order_by(col(AuditEvent.at))
-    ).all()
-    return [(row.action, json.loads(row.details)) for row in rows]
+@pytest.fixture(autouse=True)
+def test_started_at():
+    return utcnow()
+
+
+@pytest.fixture
+def sso_events(session, test_started_at):
+    """This test's single sign-on entries in the audit log, oldest first."""
+
+    def read() -> list[tuple[str, dict]]:
+        rows = session.exec(
+            select(AuditEvent)
+            .where(col(AuditEvent.action).startswith("sso."), AuditEvent.at >= test_started_at)
+            .order_by(col(AuditEvent.at))
+        ).all()
+        return [(row.action, json.loads(row.details)) for row in rows]
+
+    return read
 
 
 def test_the_login_page_offers_the_provider_only_when_configured(client, sso_client):
@@ -87,7 +99,7 @@ def test_the_login_page_offers_the_provider_only_when_configured(client, sso_cli
 
 
 def test_login_through_the_provider_creates_the_account_with_role_and_organisation(
-    sso_client, browser, session
+    sso_client, browser, session, sso_events
 ):
     response, _ = sso_login(sso_client, browser, "anna", next="/account")
     assert response.status_code == 303 and response.headers["location"] == "/account"
@@ -104,7 +116,7 @@ def test_login_through_the_provider_creates_the_account_with_role_and_organisati
     # The session remembers the ID token, for logging out at the provider.
     stored = session.exec(select(AuthSession).where(AuthSession.user_id == anna.id)).one()
     assert stored.id_token and stored.id_token.count(".") == 2
-    events = sso_events(session)
+    events = sso_events()
     assert [action for action, _ in events] == ["sso.account_created", "sso.login_succeeded"]
     assert events[0][1]["roles"] == ["case_manager"]
 
@@ -131,41 +143,47 @@ def test_roles_and_organisation_follow_the_providers_claims_at_every_login(
     assert json.loads(changed[-1].details) == {"after": ["coordinator"], "before": ["admin"]}
 
 
-def test_an_existing_account_is_linked_by_its_verified_email_address(sso_client, browser, session):
+def test_an_existing_account_is_linked_by_its_verified_email_address(
+    sso_client, browser, session, sso_events
+):
     response, _ = sso_login(sso_client, browser, "mira")
     assert response.status_code == 303
     mira = account(session, PASSWORDS["case_manager"][0])
     assert mira is not None and mira.oidc_subject == "mira"
     assert mira.display_name == "Mira Demir (Demo)"  # the account is the same, not a new one
-    assert [action for action, _ in sso_events(session)] == [
+    assert [action for action, _ in sso_events()] == [
         "sso.account_linked",
         "sso.login_succeeded",
     ]
 
 
-def test_an_unverified_address_does_not_take_over_an_existing_account(sso_client, browser, session):
+def test_an_unverified_address_does_not_take_over_an_existing_account(
+    sso_client, browser, session, sso_events
+):
     response, _ = sso_login(sso_client, browser, "eve")
     assert response.status_code == 409
     assert "nicht bestätigt" in response.text
     assert "lotse_session=" not in response.headers.get("set-cookie", "")
     partner = account(session, PASSWORDS["partner_staff"][0])
     assert partner is not None and partner.oidc_subject is None
-    assert sso_events(session)[-1] == (
+    assert sso_events()[-1] == (
         "sso.login_failed",
         {"provider": PROVIDER_NAME, "reason": "email_not_verified"},
     )
 
 
-def test_without_a_mapped_role_nobody_gets_in_and_no_account_is_made(sso_client, browser, session):
+def test_without_a_mapped_role_nobody_gets_in_and_no_account_is_made(
+    sso_client, browser, session, sso_events
+):
     response, _ = sso_login(sso_client, browser, "nora")
     assert response.status_code == 403
     assert "keinen Zugang zu Lotse" in response.text
     assert account(session, "nora.new@stadt.example.org") is None
-    assert sso_events(session)[-1][1]["reason"] == "no_role"
+    assert sso_events()[-1][1]["reason"] == "no_role"
 
 
 def test_in_admin_mode_a_new_account_waits_until_an_admin_gives_it_a_role(
-    make_app, browser, session
+    make_app, browser, session, sso_events
 ):
     app = make_app(oidc_role_assignment="admin")
     with TestClient(app, headers={"Accept-Language": "de"}) as client:
@@ -176,7 +194,7 @@ def test_in_admin_mode_a_new_account_waits_until_an_admin_gives_it_a_role(
     nora = account(session, "nora.new@stadt.example.org")
     assert nora is not None and nora.organization_id == KIM  # the default organisation
     assert auth.roles_of(session=session, user_id=nora.id) == frozenset()
-    assert [action for action, _ in sso_events(session)] == [
+    assert [action for action, _ in sso_events()] == [
         "sso.account_created",
         "sso.login_failed",
     ]
@@ -201,7 +219,9 @@ def test_in_admin_mode_a_new_account_waits_until_an_admin_gives_it_a_role(
     assert auth.roles_of(session=session, user_id=nora.id) == {Role.partner_staff}
 
 
-def test_a_disabled_account_cannot_log_in_through_the_provider(make_app, browser, session):
+def test_a_disabled_account_cannot_log_in_through_the_provider(
+    make_app, browser, session, sso_events
+):
     app = make_app()
     with TestClient(app, headers={"Accept-Language": "de"}) as client:
         assert sso_login(client, browser, "anna")[0].status_code == 303
@@ -213,7 +233,7 @@ def test_a_disabled_account_cannot_log_in_through_the_provider(make_app, browser
         assert response.status_code == 403
         assert "Dieses Konto ist deaktiviert" in response.text
         assert client.get("/account", follow_redirects=False).status_code == 303
-    assert sso_events(session)[-1] == (
+    assert sso_events()[-1] == (
         "sso.login_failed",
         {"provider": PROVIDER_NAME, "reason": "account_disabled"},
     )
@@ -231,7 +251,7 @@ def test_a_disabled_account_cannot_log_in_through_the_provider(make_app, browser
     ],
 )
 def test_an_id_token_that_fails_a_check_logs_nobody_in(
-    sso_client, browser, session, oidc_provider, mode, reason
+    sso_client, browser, session, oidc_provider, mode, reason, sso_events
 ):
     oidc_provider.next_id_token(mode)
     response, _ = sso_login(sso_client, browser, "anna")
@@ -239,13 +259,11 @@ def test_an_id_token_that_fails_a_check_logs_nobody_in(
     assert "konnte nicht geprüft werden" in response.text
     assert "lotse_session=" not in response.headers.get("set-cookie", "")
     assert account(session, "anna.schmidt@stadt.example.org") is None
-    assert sso_events(session) == [
-        ("sso.login_failed", {"provider": PROVIDER_NAME, "reason": reason})
-    ]
+    assert sso_events() == [("sso.login_failed", {"provider": PROVIDER_NAME, "reason": reason})]
 
 
 def test_a_state_is_used_once_and_only_by_the_browser_that_started_the_login(
-    make_app, browser, session
+    make_app, browser, session, sso_events
 ):
     app = make_app()
     with TestClient(app, headers={"Accept-Language": "de"}) as client:
@@ -254,7 +272,7 @@ def test_a_state_is_used_once_and_only_by_the_browser_that_started_the_login(
         replay = client.get(callback, follow_redirects=False)
     assert replay.status_code == 400
     assert "abgelaufen oder wurde schon verwendet" in replay.text
-    assert sso_events(session)[-1][1]["reason"] == "state"
+    assert sso_events()[-1][1]["reason"] == "state"
 
     # A callback made for one browser, opened in another (login CSRF), is refused too.
     with TestClient(app, headers={"Accept-Language": "de"}) as victim:
@@ -265,7 +283,7 @@ def test_a_state_is_used_once_and_only_by_the_browser_that_started_the_login(
         assert victim.get("/account", follow_redirects=False).status_code == 303
 
 
-def test_a_refusal_at_the_provider_is_explained(sso_client, session):
+def test_a_refusal_at_the_provider_is_explained(sso_client, session, sso_events):
     authorization = start(sso_client)
     state = parse_qs(urlsplit(authorization).query)["state"][0]
     response = sso_client.get(
@@ -275,7 +293,7 @@ def test_a_refusal_at_the_provider_is_explained(sso_client, session):
     )
     assert response.status_code == 403
     assert f"{PROVIDER_NAME} hat Ihre Anmeldung nicht bestätigt" in response.text
-    assert sso_events(session)[-1][1]["reason"] == "provider_error"
+    assert sso_events()[-1][1]["reason"] == "provider_error"
 
 
 def test_logout_ends_the_lotse_session_and_the_providers(
@@ -322,7 +340,7 @@ def test_passwords_can_be_switched_off_for_staff_but_not_for_administrators(make
 
 
 def test_an_unreachable_provider_gets_a_clear_page_not_an_error(
-    engine, session, search_engine, oidc_provider
+    engine, session, search_engine, oidc_provider, sso_events
 ):
     settings = get_settings().model_copy(
         update=sso_settings("http://127.0.0.1:9", APP, oidc_timeout_seconds=2)
@@ -337,7 +355,7 @@ def test_an_unreachable_provider_gets_a_clear_page_not_an_error(
         # Logging out of a password session works whatever the provider's state.
         assert login(client, "case_manager").status_code == 303
         assert post(client, "/logout").headers["location"] == "/login?reason=logged_out"
-    assert sso_events(session)[-1][1]["reason"] == "provider_unreachable"
+    assert sso_events()[-1][1]["reason"] == "provider_unreachable"
 
 
 def test_without_configuration_the_sso_routes_do_not_exist(client):

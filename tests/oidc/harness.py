@@ -61,6 +61,17 @@ USERS: dict[str, dict] = {
             "organisation": "kim",
         },
     },
+    # Only the browser test logs in as Sven; its writes are committed, not rolled back.
+    "sven": {
+        "password": "sven-at-the-provider",
+        "claims": {
+            "email": "sven.browser@stadt.example.org",
+            "email_verified": True,
+            "name": "Sven Berger",
+            "groups": ["lotse-case-managers"],
+            "organisation": "kim",
+        },
+    },
     # Claims the demo partner's address without the provider having verified it.
     "eve": {
         "password": "eve-at-the-provider",
