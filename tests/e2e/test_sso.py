@@ -7,6 +7,7 @@ from playwright.sync_api import expect
 from lotse.app import create_app
 from lotse.settings import get_settings
 from tests.conftest import serving
+from tests.e2e.axe import violations
 from tests.oidc.harness import PROVIDER_NAME, USERS, sso_settings
 
 
@@ -30,6 +31,7 @@ def sso_page(browser, sso_server):
 def test_login_through_the_providers_page_and_logout_at_both(sso_page, oidc_provider):
     page = sso_page
     page.goto("/login")
+    assert violations(page) == []
     page.get_by_role("link", name=f"Anmelden mit {PROVIDER_NAME}").click()
 
     # The provider's own login page, on its own origin.
