@@ -24,7 +24,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 import httpx2
-from authlib.integrations.base_client import OAuthError
+from authlib.common.errors import AuthlibBaseError
 from authlib.integrations.httpx_client import OAuth2Client
 from joserfc import jwt
 from joserfc.errors import (
@@ -433,10 +433,11 @@ def _finish(
             token = client.fetch_token(
                 meta["token_endpoint"], code=code, code_verifier=waiting.code_verifier
             )
-    except OAuthError as failure:
-        raise SsoRefused(reason="token_request", **names) from failure
     except httpx2.HTTPError as failure:
         raise SsoUnavailable(**names) from failure
+    except (AuthlibBaseError, KeyError, ValueError) as failure:
+        # An error answer, or one that is no token response at all.
+        raise SsoRefused(reason="token_request", **names) from failure
     id_token = token.get("id_token")
     if not isinstance(id_token, str):
         raise SsoTokenInvalid(reason="no_id_token", **names)

@@ -7,6 +7,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from fastapi.testclient import TestClient
+from pydantic import SecretStr
 from sqlmodel import col, select
 
 from directory.seed import stable_id
@@ -294,6 +295,17 @@ def test_a_refusal_at_the_provider_is_explained(sso_client, session, sso_events)
     assert response.status_code == 403
     assert f"{PROVIDER_NAME} hat Ihre Anmeldung nicht bestätigt" in response.text
     assert sso_events()[-1][1]["reason"] == "provider_error"
+
+
+def test_a_refused_code_exchange_is_explained(make_app, browser, session, sso_events):
+    # A wrong client secret: the provider refuses to exchange the code for tokens.
+    app = make_app(oidc_client_secret=SecretStr("not-the-registered-secret"))
+    with TestClient(app, headers={"Accept-Language": "de"}) as client:
+        response, _ = sso_login(client, browser, "anna")
+    assert response.status_code == 403
+    assert f"{PROVIDER_NAME} hat Ihre Anmeldung nicht bestätigt" in response.text
+    assert sso_events()[-1][1]["reason"] == "token_request"
+    assert account(session, "anna.schmidt@stadt.example.org") is None
 
 
 def test_logout_ends_the_lotse_session_and_the_providers(
