@@ -229,6 +229,8 @@ def _account_page(
             "organization": get_partner(session=session, partner_id=principal.organization_id),
             "tokens": auth.tokens_of(session=session, user_id=principal.id),
             "token_validity_days": TOKEN_VALIDITY_DAYS,
+            "has_password": principal.user.password_hash != oidc.NO_PASSWORD,
+            "sso_name": request.app.state.settings.oidc_provider_name,
             **extra,
         },
         status_code=422 if extra.get("errors") else 200,

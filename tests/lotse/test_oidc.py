@@ -107,6 +107,8 @@ def test_login_through_the_provider_creates_the_account_with_role_and_organisati
     assert "lotse_session=" in response.headers["set-cookie"]
     page = sso_client.get("/account")
     assert page.status_code == 200 and "Anna Schmidt" in page.text
+    assert f"Sie melden sich mit {PROVIDER_NAME} an" in page.text
+    assert "/account/password" not in page.text
 
     anna = account(session, "anna.schmidt@stadt.example.org")
     assert anna is not None and anna.oidc_subject == "anna"
