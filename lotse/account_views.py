@@ -54,7 +54,7 @@ def _login_page(
             "next": next,
             "email": "",
             "sso_name": settings.oidc_provider_name if settings.sso_enabled else None,
-            "staff_passwords": not settings.sso_enabled or settings.oidc_password_login_for_staff,
+            "staff_passwords": settings.staff_password_login,
             **context,
         },
         status_code=status_code,
@@ -116,7 +116,7 @@ def login(
             email=email,
             password=password,
             ip_address=client_ip(request),
-            staff_passwords=not settings.sso_enabled or settings.oidc_password_login_for_staff,
+            staff_passwords=settings.staff_password_login,
             provider_name=settings.oidc_provider_name,
         )
     except LotseError as error:
@@ -134,7 +134,11 @@ def login(
 
 
 @router.get("/login/sso", name="sso_login", dependencies=[Depends(Access.public())])
-def sso_login(request: Request, session: SessionDep, next: str | None = None) -> Response:
+def sso_login(
+    request: Request,
+    session: SessionDep,
+    next: Annotated[str | None, Query(max_length=2000)] = None,
+) -> Response:
     """Off to the OpenID provider, with a state bound to this browser by a short-lived cookie."""
     settings = request.app.state.settings
     if not settings.sso_enabled:
@@ -143,13 +147,8 @@ def sso_login(request: Request, session: SessionDep, next: str | None = None) ->
         url, state = oidc.begin(session=session, settings=settings, next_path=safe_next(next))
     except oidc.SsoFailure as failure:
         session.rollback()
-        audit.record(
-            session=session,
-            actor=Actor(None, None, client_ip(request)),
-            action="sso.login_failed",
-            category=AuditCategory.account,
-            reason=failure.reason,
-            provider=settings.oidc_provider_name,
+        oidc.record_failure(
+            session=session, settings=settings, failure=failure, ip_address=client_ip(request)
         )
         session.commit()
         return _login_page(request, error=failure.translated(), status_code=failure.status_code)

@@ -380,18 +380,7 @@ def finish(
             now=now,
         )
     except SsoFailure as failure:
-        audit.record(
-            session=session,
-            actor=Actor.of(failure.user, ip_address)
-            if failure.user
-            else Actor(None, None, ip_address),
-            action="sso.login_failed",
-            category=AuditCategory.account,
-            object_type="user" if failure.user else None,
-            object_id=failure.user.id if failure.user else None,
-            reason=failure.reason,
-            provider=settings.oidc_provider_name,
-        )
+        record_failure(session=session, settings=settings, failure=failure, ip_address=ip_address)
         raise
     login.user.last_login_at = now
     session.add(login.user)
@@ -405,6 +394,23 @@ def finish(
         provider=settings.oidc_provider_name,
     )
     return login
+
+
+def record_failure(
+    *, session: Session, settings: Settings, failure: SsoFailure, ip_address: str
+) -> None:
+    """A refused login through the provider in the audit log, with the reason."""
+    user = failure.user
+    audit.record(
+        session=session,
+        actor=Actor.of(user, ip_address) if user else Actor(None, None, ip_address),
+        action="sso.login_failed",
+        category=AuditCategory.account,
+        object_type="user" if user else None,
+        object_id=user.id if user else None,
+        reason=failure.reason,
+        provider=settings.oidc_provider_name,
+    )
 
 
 def _finish(

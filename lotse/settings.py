@@ -132,6 +132,11 @@ class Settings(BaseSettings):
     def sso_enabled(self) -> bool:
         return self.oidc_issuer is not None
 
+    @property
+    def staff_password_login(self) -> bool:
+        """Whether people other than administrators may log in with a password."""
+        return not self.sso_enabled or self.oidc_password_login_for_staff
+
 
 @lru_cache
 def get_settings() -> Settings:
