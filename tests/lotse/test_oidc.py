@@ -2,7 +2,9 @@
 login, role and organisation mapping, waiting accounts, refusals, bad tokens, replayed state,
 logout at the provider; every outcome in the audit log."""
 
+import hashlib
 import json
+from datetime import timedelta
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -11,11 +13,11 @@ from pydantic import SecretStr
 from sqlmodel import col, select
 
 from directory.seed import stable_id
-from lotse import accounts, auth
+from lotse import accounts, auth, oidc
 from lotse.app import create_app
 from lotse.audit import SYSTEM
 from lotse.db import get_session
-from lotse.models import AuditEvent, AuthSession, Role, User
+from lotse.models import AuditEvent, AuthSession, OidcLoginState, Role, User
 from lotse.settings import get_settings
 from lotse.timeutil import utcnow
 from tests.accounts import PASSWORDS, csrf_token, login, post
@@ -91,12 +93,16 @@ def sso_events(session, test_started_at):
     return read
 
 
-def test_the_login_page_offers_the_provider_only_when_configured(client, sso_client):
+def test_the_login_page_offers_the_provider_only_when_configured(client, sso_client, oidc_provider):
     assert "Anmelden mit" not in client.get("/login").text
     page = sso_client.get("/login")
     assert f"Anmelden mit {PROVIDER_NAME}" in page.text
     # Staff passwords are still on: the password form stays.
     assert 'name="password"' in page.text
+    # The logout form's redirect to the provider's end-session page must not be blocked.
+    assert client.get("/login").headers["content-security-policy"].endswith("form-action 'self'")
+    csp = page.headers["content-security-policy"]
+    assert csp.endswith(f"form-action 'self' {oidc_provider.issuer}")
 
 
 def test_login_through_the_provider_creates_the_account_with_role_and_organisation(
@@ -284,6 +290,25 @@ def test_a_state_is_used_once_and_only_by_the_browser_that_started_the_login(
         refused = victim.get(callback, follow_redirects=False)
         assert refused.status_code == 400
         assert victim.get("/account", follow_redirects=False).status_code == 303
+
+
+def test_a_login_left_unfinished_for_too_long_must_be_started_again(
+    sso_client, browser, session, sso_events
+):
+    callback = browser.log_in(start(sso_client), "anna")
+    state = parse_qs(urlsplit(callback).query)["state"][0]
+    key = hashlib.sha256(state.encode()).hexdigest()  # only a hash of the state is stored
+    waiting = session.get(OidcLoginState, key)
+    assert waiting is not None
+    waiting.created_at = utcnow() - oidc.LOGIN_STATE_LIFETIME - timedelta(seconds=1)
+    session.add(waiting)
+    session.flush()
+    response = sso_client.get(callback, follow_redirects=False)
+    assert response.status_code == 400
+    assert "abgelaufen" in response.text
+    assert sso_events()[-1][1]["reason"] == "state"
+    session.expire_all()
+    assert session.get(OidcLoginState, key) is None
 
 
 def test_a_refusal_at_the_provider_is_explained(sso_client, session, sso_events):
