@@ -3,14 +3,14 @@
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Form, Path, Request
+from fastapi import APIRouter, Depends, Form, Path, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from lotse import accounts, audit, auth, i18n
+from lotse import accounts, audit, auth, i18n, oidc
 from lotse.audit import Actor
 from lotse.db import SessionDep
 from lotse.errors import LotseError, NotFound
-from lotse.models import AuditCategory
+from lotse.models import AuditCategory, User
 from lotse.permissions import Access
 from lotse.proxies import client_address as client_ip
 from lotse.templating import render
@@ -37,42 +37,36 @@ def _set_session_cookie(request: Request, response: Response, token: str) -> Non
     )
 
 
-@router.get(
-    "/login", name="login", dependencies=[Depends(Access.public())], response_class=HTMLResponse
-)
-def login_form(request: Request, next: str | None = None, reason: str | None = None) -> Response:
+SSO_STATE_COOKIE = "lotse_sso_state"
+
+
+def _login_page(
+    request: Request, *, status_code: int = 200, next: str = "/", **context: object
+) -> HTMLResponse:
+    settings = request.app.state.settings
     return render(
-        request, "account/login.html", {"next": safe_next(next), "reason": reason, "email": ""}
+        request,
+        "account/login.html",
+        {
+            "next": next,
+            "email": "",
+            "sso_name": settings.oidc_provider_name if settings.sso_enabled else None,
+            "staff_passwords": settings.staff_password_login,
+            **context,
+        },
+        status_code=status_code,
     )
 
 
-@router.post("/login", name="login_submit", dependencies=[Depends(Access.public())])
-def login(
+def _signed_in(
     request: Request,
     session: SessionDep,
-    email: Annotated[str, Form(max_length=254)] = "",
-    password: Annotated[str, Form(max_length=1024)] = "",
-    next: Annotated[str, Form(max_length=2000)] = "/",
+    user: User,
+    target: str,
+    *,
+    id_token: str | None = None,
 ) -> Response:
-    try:
-        user = accounts.authenticate(
-            session=session,
-            email=email,
-            password=password,
-            ip_address=client_ip(request),
-            # The attempt's count is committed before the slow hash: parallel attempts see it,
-            # and no row or database lock is held while the password is checked.
-            after_count=session.commit,
-        )
-    except LotseError as error:
-        # Failed attempts are recorded even though the login is refused.
-        session.commit()
-        return render(
-            request,
-            "account/login.html",
-            {"next": safe_next(next), "error": error.translated(), "email": email},
-            status_code=error.status_code,
-        )
+    """A fresh session for this user, with its cookies, on the way to ``target``."""
     old = request.cookies.get(auth.SESSION_COOKIE)
     if old:
         auth.end_session(session=session, token=old)
@@ -81,9 +75,9 @@ def login(
         user=user,
         ip_address=client_ip(request),
         user_agent=request.headers.get("user-agent"),
+        id_token=id_token,
     )
     session.commit()
-    target = "/account/password" if user.must_change_password else safe_next(next)
     response = RedirectResponse(target, status_code=303)
     _set_session_cookie(request, response, token)
     if user.language and i18n.is_ui_language(user.language):
@@ -97,15 +91,126 @@ def login(
     return response
 
 
+@router.get(
+    "/login", name="login", dependencies=[Depends(Access.public())], response_class=HTMLResponse
+)
+def login_form(request: Request, next: str | None = None, reason: str | None = None) -> Response:
+    return _login_page(request, next=safe_next(next), reason=reason)
+
+
+@router.post("/login", name="login_submit", dependencies=[Depends(Access.public())])
+def login(
+    request: Request,
+    session: SessionDep,
+    email: Annotated[str, Form(max_length=254)] = "",
+    password: Annotated[str, Form(max_length=1024)] = "",
+    next: Annotated[str, Form(max_length=2000)] = "/",
+) -> Response:
+    settings = request.app.state.settings
+    try:
+        user = accounts.authenticate(
+            session=session,
+            email=email,
+            password=password,
+            ip_address=client_ip(request),
+            staff_passwords=settings.staff_password_login,
+            # The attempt's count is committed before the slow hash: parallel attempts see it,
+            # and no row or database lock is held while the password is checked.
+            after_count=session.commit,
+            provider_name=settings.oidc_provider_name,
+        )
+    except LotseError as error:
+        # Failed attempts are recorded even though the login is refused.
+        session.commit()
+        return _login_page(
+            request,
+            next=safe_next(next),
+            error=error.translated(),
+            email=email,
+            status_code=error.status_code,
+        )
+    target = "/account/password" if user.must_change_password else safe_next(next)
+    return _signed_in(request, session, user, target)
+
+
+@router.get("/login/sso", name="sso_login", dependencies=[Depends(Access.public())])
+def sso_login(
+    request: Request,
+    session: SessionDep,
+    next: Annotated[str | None, Query(max_length=2000)] = None,
+) -> Response:
+    """Off to the OpenID provider, with a state bound to this browser by a short-lived cookie."""
+    settings = request.app.state.settings
+    if not settings.sso_enabled:
+        raise oidc.SsoNotConfigured()
+    try:
+        url, state = oidc.begin(session=session, settings=settings, next_path=safe_next(next))
+    except oidc.SsoFailure as failure:
+        session.rollback()
+        oidc.record_failure(
+            session=session, settings=settings, failure=failure, ip_address=client_ip(request)
+        )
+        session.commit()
+        return _login_page(request, error=failure.translated(), status_code=failure.status_code)
+    session.commit()
+    response = RedirectResponse(url, status_code=303)
+    response.set_cookie(
+        SSO_STATE_COOKIE,
+        state,
+        max_age=int(oidc.LOGIN_STATE_LIFETIME.total_seconds()),
+        path=oidc.CALLBACK_PATH,
+        httponly=True,
+        # Lax: the cookie comes along when the provider sends the browser back (a top-level GET).
+        samesite="lax",
+        secure=request.url.scheme == "https" or settings.base_url.startswith("https"),
+    )
+    return response
+
+
+@router.get(oidc.CALLBACK_PATH, name="sso_callback", dependencies=[Depends(Access.public())])
+def sso_callback(
+    request: Request,
+    session: SessionDep,
+    state: Annotated[str, Query(max_length=500)] = "",
+    code: Annotated[str, Query(max_length=4000)] = "",
+    error: Annotated[str, Query(max_length=200)] = "",
+) -> Response:
+    settings = request.app.state.settings
+    if not settings.sso_enabled:
+        raise oidc.SsoNotConfigured()
+    try:
+        login = oidc.finish(
+            session=session,
+            settings=settings,
+            state=state,
+            code=code,
+            error=error,
+            bound_state=request.cookies.get(SSO_STATE_COOKIE),
+            ip_address=client_ip(request),
+        )
+    except oidc.SsoFailure as failure:
+        # The used-up state and the audit entry are kept; nothing else was written.
+        session.commit()
+        page = _login_page(request, error=failure.translated(), status_code=failure.status_code)
+        page.delete_cookie(SSO_STATE_COOKIE, path=oidc.CALLBACK_PATH)
+        return page
+    response = _signed_in(request, session, login.user, login.next_path, id_token=login.id_token)
+    response.delete_cookie(SSO_STATE_COOKIE, path=oidc.CALLBACK_PATH)
+    return response
+
+
 @router.post("/logout", name="logout")
 def logout(request: Request, session: SessionDep, principal: SignedInChangingPassword) -> Response:
     token = request.cookies.get(auth.SESSION_COOKIE)
+    id_token = None
     if token:
-        accounts.logout(
+        id_token = accounts.logout(
             session=session, token=token, actor=Actor.of(principal.user, client_ip(request))
         )
         session.commit()
-    response = RedirectResponse("/login?reason=logged_out", status_code=303)
+    # A single sign-on session also ends at the provider, which then sends the browser back.
+    target = oidc.end_session_url(settings=request.app.state.settings, id_token=id_token)
+    response = RedirectResponse(target or "/login?reason=logged_out", status_code=303)
     response.delete_cookie(auth.SESSION_COOKIE)
     return response
 
@@ -123,6 +228,8 @@ def _account_page(
             "organization": get_partner(session=session, partner_id=principal.organization_id),
             "tokens": auth.tokens_of(session=session, user_id=principal.id),
             "token_validity_days": TOKEN_VALIDITY_DAYS,
+            "has_password": principal.user.password_hash != oidc.NO_PASSWORD,
+            "sso_name": request.app.state.settings.oidc_provider_name,
             **extra,
         },
         status_code=422 if extra.get("errors") else 200,

@@ -75,6 +75,12 @@ class AccountDisabled(LotseError):
     message = N_("This account is disabled. Please contact your coordinator.")
 
 
+class PasswordLoginOff(LotseError):
+    status_code = 403
+    code = "password_login_off"
+    message = N_("Please log in with %(provider)s. Passwords are used only by administrators.")
+
+
 class UserNotFound(NotFound):
     message = N_("This user does not exist.")
 
@@ -247,6 +253,8 @@ def authenticate(
     ip_address: str,
     after_count: Callable[[], None] | None = None,
     now: datetime | None = None,
+    staff_passwords: bool = True,
+    provider_name: str = "",
 ) -> User:
     """The user with these credentials, or an error.
 
@@ -254,6 +262,9 @@ def authenticate(
     commit) makes that count visible to parallel attempts and releases the row before the slow
     hash. What is needed after the hash is read before it, and each transaction starts with
     its write, so that SQLite never has to turn a read snapshot into a write under contention.
+
+    ``staff_passwords=False``: only administrators log in with a password (their way in when
+    the single sign-on provider is down); everyone else is sent to ``provider_name``.
     """
     now = now or utcnow()
     email = normalise_email(email)
@@ -309,6 +320,16 @@ def authenticate(
             object_id=user.id,
         )
         raise AccountDisabled()
+    if not staff_passwords and Role.admin not in auth.roles_of(session=session, user_id=user.id):
+        audit.record(
+            session=session,
+            actor=Actor.of(user, ip_address),
+            action="login.refused_password_off",
+            category=AuditCategory.account,
+            object_type="user",
+            object_id=user.id,
+        )
+        raise PasswordLoginOff(provider=provider_name)
     if needs_rehash(password_hash):
         user.password_hash = hash_password(password)
     user.last_login_at = now
@@ -333,8 +354,9 @@ def _pair_failures(session: Session, email: str, ip_address: str) -> int:
     return failures or 0
 
 
-def logout(*, session: Session, token: str, actor: Actor) -> None:
-    auth.end_session(session=session, token=token)
+def logout(*, session: Session, token: str, actor: Actor) -> str | None:
+    """Ends the session; returns the ID token of a single sign-on session."""
+    id_token = auth.end_session(session=session, token=token)
     audit.record(
         session=session,
         actor=actor,
@@ -342,7 +364,9 @@ def logout(*, session: Session, token: str, actor: Actor) -> None:
         category=AuditCategory.account,
         object_type="user",
         object_id=actor.id,
+        single_sign_on=id_token is not None,
     )
+    return id_token
 
 
 def generated_password() -> str:

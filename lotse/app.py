@@ -65,9 +65,13 @@ def create_app(
 
     tile_host = urlsplit(settings.map_tile_url.replace("{s}", "a"))
     tile_source = f"{tile_host.scheme}://{tile_host.netloc.replace('a.', '*.', 1)}"
+    sso_origin = ""
+    if settings.oidc_issuer:
+        issuer = urlsplit(settings.oidc_issuer)
+        sso_origin = f"{issuer.scheme}://{issuer.netloc}"
     # Innermost, so that its answers carry the language and the security headers.
     app.add_middleware(DatabaseBusyMiddleware)
-    app.add_middleware(SecurityHeadersMiddleware, img_sources=tile_source)
+    app.add_middleware(SecurityHeadersMiddleware, img_sources=tile_source, form_sources=sso_origin)
     app.add_middleware(LanguageMiddleware)
     app.add_middleware(
         CsrfCookieMiddleware,

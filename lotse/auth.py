@@ -81,9 +81,18 @@ def _touch(
 
 
 def start_session(
-    *, session: Session, user: User, ip_address: str | None, user_agent: str | None
+    *,
+    session: Session,
+    user: User,
+    ip_address: str | None,
+    user_agent: str | None,
+    id_token: str | None = None,
 ) -> str:
-    """A new session with a fresh token (a new id at every login: no session fixation)."""
+    """A new session with a fresh token (a new id at every login: no session fixation).
+
+    ``id_token``: the OpenID provider's token of a single sign-on login, kept for logging out
+    there too.
+    """
     token = secrets.token_urlsafe(32)
     session.add(
         AuthSession(
@@ -91,6 +100,7 @@ def start_session(
             user_id=user.id,
             ip_address=ip_address,
             user_agent=(user_agent or "")[:300] or None,
+            id_token=id_token,
         )
     )
     session.flush()
@@ -112,12 +122,16 @@ def resolve_session(
     return Principal(user=user, roles=roles_of(session=session, user_id=user.id), session_id=row.id)
 
 
-def end_session(*, session: Session, token: str) -> None:
+def end_session(*, session: Session, token: str) -> str | None:
+    """Ends the session; returns the ID token if it began with a single sign-on login."""
     row = session.exec(select(AuthSession).where(AuthSession.token_hash == _digest(token))).first()
-    if row is not None and row.revoked_at is None:
+    if row is None:
+        return None
+    if row.revoked_at is None:
         row.revoked_at = utcnow()
         session.add(row)
         session.flush()
+    return row.id_token
 
 
 def end_all_sessions(

@@ -50,12 +50,15 @@ class LanguageMiddleware:
 
 
 class SecurityHeadersMiddleware:
-    def __init__(self, app: ASGIApp, *, img_sources: str = "") -> None:
+    def __init__(self, app: ASGIApp, *, img_sources: str = "", form_sources: str = "") -> None:
+        """``form_sources``: where else a form may lead, e.g. the single sign-on provider, whom
+        the logout form's redirect visits (browsers apply form-action to redirects too)."""
         self.app = app
         self.csp = (
             "default-src 'self'; script-src 'self'; style-src 'self'; "
             f"img-src 'self' data: {img_sources}".rstrip()
-            + "; connect-src 'self'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'"
+            + "; connect-src 'self'; frame-ancestors 'none'; base-uri 'self'; "
+            + f"form-action 'self' {form_sources}".rstrip()
         )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

@@ -52,6 +52,8 @@ class User(UserBase, table=True):
     last_login_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     # When the owner was last told about failed logins: at most one email per lockout window.
     failed_logins_notified_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # The subject ("sub") of this person at the OpenID provider, once they logged in through it.
+    oidc_subject: str | None = Field(default=None, max_length=255, unique=True)
 
 
 class UserRole(SQLModel, table=True):
@@ -74,6 +76,24 @@ class AuthSession(SQLModel, table=True):
     revoked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     ip_address: str | None = Field(default=None, max_length=64)
     user_agent: str | None = Field(default=None, max_length=300)
+    # Set for a login through the OpenID provider: the hint its end-session endpoint asks for.
+    id_token: str | None = Field(default=None, sa_type=Text)
+
+
+class OidcLoginState(SQLModel, table=True):
+    """A login begun at the OpenID provider: what the callback needs, usable once.
+
+    Kept in the database so that the callback may reach any app process; the state itself is
+    stored only as a hash, and the row is deleted when the callback uses it.
+    """
+
+    __tablename__ = "oidc_login_state"
+
+    state_hash: str = Field(max_length=64, primary_key=True)
+    nonce: str = Field(max_length=128)
+    code_verifier: str = Field(max_length=128)
+    next_path: str = Field(default="/", max_length=2000)
+    created_at: datetime = Field(default_factory=_now, sa_type=UTCDateTime, index=True)
 
 
 class ApiToken(SQLModel, table=True):

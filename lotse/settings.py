@@ -3,6 +3,7 @@
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -10,6 +11,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from lotse import PROJECT_ROOT
 from lotse.proxies import Network, parse_networks
 
+# The roles of lotse.models.Role, named here because settings sit below the models.
+ROLE_NAMES = ("case_manager", "partner_staff", "partner_admin", "coordinator", "admin")
 DEFAULT_SECRET = "insecure-development-secret-change-me"  # noqa: S105 - refused in production
 
 
@@ -73,6 +76,32 @@ class Settings(BaseSettings):
     # Backups are encrypted with a key derived from this passphrase (`lotse backup`).
     backup_key: SecretStr | None = None
 
+    # Single sign-on through the city's OpenID Connect provider; off while no issuer is set.
+    oidc_issuer: str | None = None
+    oidc_client_id: str = "lotse"
+    oidc_client_secret: SecretStr | None = None
+    oidc_scopes: str = "openid email profile"
+    # Shown on the login button: "Log in with <name>".
+    oidc_provider_name: str = "SSO"
+    # The claim that carries roles or groups; a dotted path reaches into objects
+    # (Keycloak: "realm_access.roles"); its values are looked up in oidc_role_map.
+    oidc_roles_claim: str = "groups"
+    oidc_role_map: dict[str, str] = {}
+    # The claim naming the organisation, and its values mapped to a partner organisation's
+    # name or id; without a match, new accounts go to oidc_default_organization.
+    oidc_organization_claim: str | None = None
+    oidc_organization_map: dict[str, str] = {}
+    oidc_default_organization: str | None = None
+    # "claims": the provider's claims decide roles at every login; "admin": a new account
+    # waits until an administrator gives it a role, and logins never change roles.
+    oidc_role_assignment: Literal["claims", "admin"] = "claims"
+    # False: staff log in only through the provider; administrators keep their password as
+    # the way in when the provider is down.
+    oidc_password_login_for_staff: bool = True
+    # Logging out of Lotse also ends the provider's session where it offers end-session.
+    oidc_end_session: bool = True
+    oidc_timeout_seconds: float = 10.0
+
     @field_validator("database_url")
     @classmethod
     def _known_driver(cls, value: str) -> str:
@@ -91,6 +120,27 @@ class Settings(BaseSettings):
             parse_networks(value)
         except ValueError as error:
             raise ValueError(f"LOTSE_{str(info.field_name).upper()}: {error}") from None
+        return value
+
+    @field_validator("oidc_role_map")
+    @classmethod
+    def _known_roles(cls, value: dict[str, str]) -> dict[str, str]:
+        unknown = sorted(set(value.values()) - set(ROLE_NAMES))
+        if unknown:
+            raise ValueError(
+                f"LOTSE_OIDC_ROLE_MAP names unknown roles {unknown}; known: {list(ROLE_NAMES)}"
+            )
+        return value
+
+    @field_validator("oidc_issuer")
+    @classmethod
+    def _issuer_url(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        value = value.strip().rstrip("/")
+        host = urlsplit(value).hostname or ""
+        if not value.startswith("https://") and host not in ("127.0.0.1", "localhost", "::1"):
+            raise ValueError("LOTSE_OIDC_ISSUER must be an https:// URL")
         return value
 
     @model_validator(mode="after")
@@ -116,6 +166,15 @@ class Settings(BaseSettings):
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
+
+    @property
+    def sso_enabled(self) -> bool:
+        return self.oidc_issuer is not None
+
+    @property
+    def staff_password_login(self) -> bool:
+        """Whether people other than administrators may log in with a password."""
+        return not self.sso_enabled or self.oidc_password_login_for_staff
 
 
 @lru_cache

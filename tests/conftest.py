@@ -12,6 +12,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -153,6 +154,30 @@ def client(app) -> Iterator[TestClient]:
         yield test_client
 
 
+# --- the test OpenID provider (single sign-on) ----------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def sso_live_port() -> int:
+    """The port of the browser test's SSO-configured server, known before the provider starts
+    so that the provider can register its redirect URI."""
+    return _free_port()
+
+
+@pytest.fixture(scope="session")
+def oidc_provider(sso_live_port: int) -> Iterator[object]:
+    """A real OpenID provider on loopback (tests/oidc/provider.mjs); fails, never skips, when
+    it is not installed."""
+    from tests.oidc.harness import missing_installation, start_provider
+
+    problem = missing_installation()
+    if problem:
+        pytest.fail(problem)
+    provider = start_provider(base_urls=["http://testserver", f"http://127.0.0.1:{sso_live_port}"])
+    yield provider
+    provider.stop()
+
+
 # --- real-browser tests ---------------------------------------------------------------------
 
 CHROMIUM = os.environ.get("LOTSE_CHROMIUM", "/usr/bin/chromium")
@@ -164,20 +189,12 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-@pytest.fixture(scope="session")
-def live_server(engine: Engine) -> Iterator[str]:
-    """The app served by uvicorn in a thread, on the seeded test database."""
+@contextmanager
+def serving(app, port: int) -> Iterator[str]:
+    """The app served by uvicorn in a thread on this loopback port."""
     import uvicorn
 
-    port = _free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(
-            create_app(get_settings(), engine=engine),
-            host="127.0.0.1",
-            port=port,
-            log_level="warning",
-        )
-    )
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 20
@@ -188,6 +205,13 @@ def live_server(engine: Engine) -> Iterator[str]:
     yield f"http://127.0.0.1:{port}"
     server.should_exit = True
     thread.join(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def live_server(engine: Engine) -> Iterator[str]:
+    """The app served by uvicorn in a thread, on the seeded test database."""
+    with serving(create_app(get_settings(), engine=engine), _free_port()) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

@@ -49,6 +49,10 @@ EXPECTED: dict[tuple[str, str], dict[str, str]] = {
     ("GET", "/language"): EVERYONE,
     ("GET", "/login"): EVERYONE,
     ("POST", "/login"): EVERYONE,
+    # Single sign-on is public, and answers 404 while no provider is configured, as here
+    # (tests/lotse/test_oidc.py covers it configured).
+    ("GET", "/login/sso"): dict.fromkeys(ROLES, HIDDEN),
+    ("GET", "/login/sso/callback"): dict.fromkeys(ROLES, HIDDEN),
     ("POST", "/logout"): SIGNED_IN,
     ("GET", "/account"): SIGNED_IN,
     ("GET", "/account/password"): SIGNED_IN,

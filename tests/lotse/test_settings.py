@@ -1,7 +1,8 @@
 import pytest
 from pydantic import ValidationError
 
-from lotse.settings import Settings
+from lotse.models import Role
+from lotse.settings import ROLE_NAMES, Settings
 
 
 def test_production_refuses_the_default_secret():
@@ -23,3 +24,25 @@ def test_plain_postgresql_url_uses_psycopg():
     settings = Settings(database_url="postgresql://lotse@db/lotse")
     assert settings.database_url == "postgresql+psycopg://lotse@db/lotse"
     assert not settings.is_sqlite
+
+
+def test_single_sign_on_is_off_until_an_issuer_is_set():
+    assert not Settings().sso_enabled
+    settings = Settings(oidc_issuer="https://login.stadt.example/realms/stadt/")
+    assert settings.sso_enabled
+    assert settings.oidc_issuer == "https://login.stadt.example/realms/stadt"
+
+
+def test_the_role_map_names_only_lotse_roles(monkeypatch):
+    monkeypatch.setenv("LOTSE_OIDC_ROLE_MAP", '{"kim": "case_manager", "boss": "superuser"}')
+    with pytest.raises(ValidationError, match="LOTSE_OIDC_ROLE_MAP names unknown roles"):
+        Settings()
+    monkeypatch.setenv("LOTSE_OIDC_ROLE_MAP", '{"kim": "case_manager"}')
+    assert Settings().oidc_role_map == {"kim": "case_manager"}
+    assert set(ROLE_NAMES) == {role.value for role in Role}
+
+
+def test_the_issuer_must_use_https_except_on_loopback():
+    with pytest.raises(ValidationError, match="LOTSE_OIDC_ISSUER must be an https"):
+        Settings(oidc_issuer="http://login.stadt.example")
+    assert Settings(oidc_issuer="http://127.0.0.1:8080").sso_enabled
