@@ -15,7 +15,7 @@ from sqlmodel import Session, select
 
 from lotse import backup
 from lotse.db import make_engine
-from lotse.models import AuditCategory, AuditEvent, LoginAttempt
+from lotse.models import AuditCategory, AuditEvent, LoginThrottle
 from tests.conftest import TEST_DATABASE_NAME, drop_database, fresh_database_url
 from tests.referrals.factories import own_database
 
@@ -55,7 +55,7 @@ class WriteLoad:
                         action="backup.load", category=AuditCategory.settings, object_id=marker
                     )
                 )
-                session.add(LoginAttempt(email=f"{marker}@load.example.org", ip_address="::1"))
+                session.add(LoginThrottle(email=f"{marker}@load.example.org", ip_address="::1"))
                 session.commit()
             with self.lock:
                 self.commits += 1
@@ -77,7 +77,7 @@ def load_markers(engine) -> tuple[set[str], set[str]]:
             select(AuditEvent.object_id).where(AuditEvent.action == "backup.load")
         ).all()
         attempts = session.exec(
-            select(LoginAttempt.email).where(LoginAttempt.email.endswith("@load.example.org"))
+            select(LoginThrottle.email).where(LoginThrottle.email.endswith("@load.example.org"))
         ).all()
     return {str(e) for e in events}, {a.split("@")[0] for a in attempts}
 
