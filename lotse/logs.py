@@ -143,6 +143,9 @@ def protect_uvicorn_access_log() -> None:
         access.addFilter(HideQueryFilter())
 
 
+_SECRET_PARAMETER = re.compile(r"\{(secret|token)[^}]*\}")
+
+
 def _route_template(scope: Scope, path: str) -> str:
     """The route's path with its placeholders, so that metrics have one series per route."""
     route = scope.get("route")  # FastAPI's routes put themselves here
@@ -207,18 +210,20 @@ class RequestMiddleware:
         finally:
             seconds = time.perf_counter() - started
             template = _route_template(scope, path)
+            # A secret in the path (a password link, a client's pass) stays out of the log.
+            logged_path = template if _SECRET_PARAMETER.search(template) else path
             if self.observe is not None:
                 self.observe(method, template, status, seconds)
             if self.access_log:
                 access_logger.info(
                     "%s %s %d %.1fms",
                     method,
-                    path,
+                    logged_path,
                     status,
                     seconds * 1000,
                     extra={
                         "method": method,
-                        "path": path,
+                        "path": logged_path,
                         "route": template,
                         "status": status,
                         "duration_ms": round(seconds * 1000, 1),

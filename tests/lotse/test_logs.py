@@ -66,6 +66,18 @@ def test_every_response_names_its_request_id_and_every_line_carries_it(client):
     assert "Deutschkurs" not in lines.getvalue()
 
 
+def test_a_secret_in_the_path_stays_out_of_the_access_log(client):
+    secret = "Kx3vQ9_password-link-secret-7Yt"
+    with captured_logs() as (text, lines):
+        response = client.get(f"/account/reset/{secret}")
+    assert response.status_code in (200, 404, 410)
+    access = [json.loads(line) for line in lines.getvalue().splitlines()]
+    assert any(
+        e["logger"] == "lotse.access" and e["path"] == "/account/reset/{secret}" for e in access
+    )
+    assert secret not in text.getvalue() and secret not in lines.getvalue()
+
+
 def test_a_proxy_request_id_is_taken_only_when_allowed(engine):
     given = {"X-Request-ID": "proxy-4f9c2a"}
     untrusting = create_app(get_settings(), engine=engine)
