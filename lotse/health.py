@@ -18,7 +18,12 @@ class Health(BaseModel):
     database: str
 
 
-@router.get("/healthz", name="healthz", response_model=Health)
+@router.get(
+    "/healthz",
+    name="healthz",
+    response_model=Health,
+    responses={503: {"model": Health, "description": "The database is missing or behind"}},
+)
 def healthz(request: Request) -> JSONResponse:
     try:
         ensure_current(request.app.state.engine)
