@@ -1,7 +1,7 @@
 """The directory's JSON API under /api/v1."""
 
 import uuid
-from datetime import datetime, time, timedelta
+from datetime import datetime, timedelta
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
@@ -33,10 +33,18 @@ from directory.summaries import SummaryCache
 from directory.translations import Localizer
 from lotse import i18n
 from lotse.db import SessionDep
+from lotse.errors import error_responses
 from lotse.permissions import Access
-from lotse.timeutil import utcnow
+from lotse.timeutil import ClockTime, utcnow
 
-router = APIRouter(prefix="/api/v1", tags=["directory"], dependencies=[Depends(Access.directory())])
+router = APIRouter(
+    prefix="/api/v1",
+    tags=["directory"],
+    dependencies=[Depends(Access.directory())],
+    responses=error_responses(401, 403, 422),
+)
+# Unknown records, and filter codes that name nothing (e.g. category=nonexistent).
+NOT_FOUND = error_responses(404)
 
 LanguageParam = Annotated[
     str | None,
@@ -142,7 +150,7 @@ TEXT_FIELDS = (
 )
 
 
-@router.get("/services", name="api_services", response_model=ServicePage)
+@router.get("/services", name="api_services", responses=NOT_FOUND, response_model=ServicePage)
 def list_services(
     request: Request,
     session: SessionDep,
@@ -178,7 +186,9 @@ def list_services(
     )
 
 
-@router.get("/services/{service_id}", name="api_service", response_model=ServiceRead)
+@router.get(
+    "/services/{service_id}", name="api_service", responses=NOT_FOUND, response_model=ServiceRead
+)
 def get_service(
     request: Request,
     session: SessionDep,
@@ -259,7 +269,10 @@ def get_taxonomy(session: SessionDep, lang: TextLanguage) -> list[CategoryTreeRe
 
 
 @router.get(
-    "/organizations/{organization_id}", name="api_organization", response_model=OrganizationRead
+    "/organizations/{organization_id}",
+    name="api_organization",
+    response_model=OrganizationRead,
+    responses=NOT_FOUND,
 )
 def get_organization(
     request: Request,
@@ -285,7 +298,7 @@ def get_organization(
     )
 
 
-@router.get("/search", name="api_search", response_model=SearchPage)
+@router.get("/search", name="api_search", responses=NOT_FOUND, response_model=SearchPage)
 def search(
     request: Request,
     session: SessionDep,
@@ -314,7 +327,9 @@ def search(
     open_day: Annotated[
         int | None, Query(ge=1, le=7, description="ISO weekday, 1 = Monday")
     ] = None,
-    open_time: Annotated[time | None, Query(description="Local time, e.g. 14:30")] = None,
+    open_time: Annotated[
+        ClockTime | None, Query(description="Local time, e.g. 14:30 or 14:30:00")
+    ] = None,
     sort: Literal["relevance", "distance", "name"] | None = None,
     page: Annotated[int, Query(ge=1, le=10_000)] = 1,
     per_page: Annotated[int, Query(ge=1, le=100)] = 20,

@@ -31,11 +31,54 @@ from directory.models import (
     TaxonomyTerm,
 )
 from lotse.db import SessionDep
-from lotse.errors import LotseError, NotFound
+from lotse.errors import LotseError, NotFound, error_responses
 from lotse.i18n import N_
 from lotse.permissions import Access
+from lotse.timeutil import IsoDateTime
 
-router = APIRouter(prefix="/hsds", tags=["hsds"], dependencies=[Depends(Access.directory())])
+router = APIRouter(
+    prefix="/hsds",
+    tags=["hsds"],
+    dependencies=[Depends(Access.directory())],
+    responses=error_responses(401, 403, 422),
+)
+
+# HSDS's ``Page`` object, or with format=ndjson one record per line.
+LIST_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "A page of records (format=json), or every record, one JSON object a "
+        "line (format=ndjson)",
+        "content": {
+            "application/json": {
+                "schema": {
+                    "type": "object",
+                    "required": [
+                        "total_items",
+                        "total_pages",
+                        "page_number",
+                        "size",
+                        "first_page",
+                        "last_page",
+                        "empty",
+                        "contents",
+                    ],
+                    "properties": {
+                        "total_items": {"type": "integer", "minimum": 0},
+                        "total_pages": {"type": "integer", "minimum": 1},
+                        "page_number": {"type": "integer", "minimum": 1},
+                        "size": {"type": "integer", "minimum": 0},
+                        "first_page": {"type": "boolean"},
+                        "last_page": {"type": "boolean"},
+                        "empty": {"type": "boolean"},
+                        "contents": {"type": "array", "items": {"type": "object"}},
+                    },
+                }
+            },
+            "application/x-ndjson": {"schema": {"type": "string"}},
+        },
+    }
+}
+NOT_FOUND = error_responses(404)
 
 Row = dict[str, Any]
 
@@ -47,7 +90,8 @@ FormatParam = Annotated[
 ]
 IdParam = Annotated[uuid.UUID | None, Query()]
 ModifiedAfterParam = Annotated[
-    datetime | None, Query(description="Only records modified on or after this time")
+    IsoDateTime | None,
+    Query(description="Only records modified on or after this time (ISO 8601)"),
 ]
 
 
@@ -364,7 +408,7 @@ def api_info(request: Request) -> dict[str, str]:
     }
 
 
-@router.get("/services", name="hsds_services")
+@router.get("/services", name="hsds_services", responses=LIST_RESPONSES)
 def services(
     session: SessionDep,
     search: SearchParam = None,
@@ -396,7 +440,7 @@ def services(
     )
 
 
-@router.get("/services/{service_id}", name="hsds_service")
+@router.get("/services/{service_id}", name="hsds_service", responses=NOT_FOUND)
 def service(session: SessionDep, service_id: Annotated[uuid.UUID, Path()]) -> Row:
     """One service, fully nested."""
     found = session.exec(
@@ -426,7 +470,7 @@ def _live_organization_conditions(search: str | None) -> list[Any]:
     return conditions
 
 
-@router.get("/organizations", name="hsds_organizations")
+@router.get("/organizations", name="hsds_organizations", responses=LIST_RESPONSES)
 def organizations(
     session: SessionDep,
     search: SearchParam = None,
@@ -448,7 +492,7 @@ def organizations(
     )
 
 
-@router.get("/organizations/{organization_id}", name="hsds_organization")
+@router.get("/organizations/{organization_id}", name="hsds_organization", responses=NOT_FOUND)
 def organization(session: SessionDep, organization_id: Annotated[uuid.UUID, Path()]) -> Row:
     """One organization with its phones, contacts, locations and services (their ids and
     one-to-one fields)."""
@@ -480,7 +524,7 @@ def organization(session: SessionDep, organization_id: Annotated[uuid.UUID, Path
     return record
 
 
-@router.get("/taxonomies", name="hsds_taxonomies")
+@router.get("/taxonomies", name="hsds_taxonomies", responses=LIST_RESPONSES)
 def taxonomies(
     session: SessionDep,
     search: SearchParam = None,
@@ -516,7 +560,7 @@ def taxonomies(
     )
 
 
-@router.get("/taxonomy_terms", name="hsds_taxonomy_terms")
+@router.get("/taxonomy_terms", name="hsds_taxonomy_terms", responses=LIST_RESPONSES)
 def taxonomy_terms(
     session: SessionDep,
     search: SearchParam = None,
@@ -583,7 +627,11 @@ def _near(
     return float(centre[0]), float(centre[1]), metres / 1000
 
 
-@router.get("/service_at_locations", name="hsds_service_at_locations")
+@router.get(
+    "/service_at_locations",
+    name="hsds_service_at_locations",
+    responses={**LIST_RESPONSES, **error_responses(400)},
+)
 def service_at_locations(
     session: SessionDep,
     geocoder: GeocoderDep,

@@ -15,7 +15,7 @@ from sqlalchemy import JSON, Column, Index, String, Text, UniqueConstraint
 from sqlmodel import Field, Relationship, SQLModel
 
 from lotse.db import UTCDateTime
-from lotse.timeutil import utcnow
+from lotse.timeutil import ClockTime, utcnow
 
 
 class ServiceStatus(StrEnum):
@@ -410,8 +410,8 @@ class LocationRead(SQLModel):
 
 class OpeningSlotRead(SQLModel):
     weekday: int = Field(description="ISO weekday, 1 = Monday")
-    opens_at: time
-    closes_at: time
+    opens_at: ClockTime
+    closes_at: ClockTime
 
 
 class LanguageRead(SQLModel):

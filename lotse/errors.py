@@ -7,6 +7,7 @@ from urllib.parse import urlencode
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -43,6 +44,50 @@ class NotFound(LotseError):
 class Conflict(LotseError):
     status_code = 409
     code = "conflict"
+
+
+class ErrorDetail(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    field: str = Field(description="The parameter or body field, e.g. per_page")
+    location: str = Field(description="Where the field is, e.g. query.per_page or body.note")
+    message: str = Field(description="What is wrong, in the user's language")
+
+
+class ErrorInfo(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    code: str = Field(description="Stable machine-readable code, e.g. not_found, invalid_request")
+    message: str = Field(description="What went wrong, in the user's language")
+    details: list[ErrorDetail] = Field(
+        default_factory=list, description="One entry per invalid field (invalid_request only)"
+    )
+
+
+class ErrorBody(BaseModel):
+    """The body of every error answer of the JSON API."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    error: ErrorInfo
+
+
+_ERROR_DESCRIPTIONS = {
+    400: "Each value is valid, but not together (the message says why), or the body is not JSON",
+    401: "No valid access token or session (or the public directory is switched off)",
+    403: "Your role may not do this, or a cookie session sent no CSRF token",
+    404: "No such record, or none you may see",
+    409: "The record is not in a state that allows this, or changed since you read it",
+    422: "A parameter or body field is invalid, or the request breaks a rule of the domain",
+}
+
+
+def error_responses(*status_codes: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses=`` entries for the structured errors a route can answer."""
+    return {
+        code: {"model": ErrorBody, "description": _ERROR_DESCRIPTIONS[code]}
+        for code in status_codes
+    }
 
 
 def is_api_request(request: Request) -> bool:

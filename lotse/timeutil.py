@@ -1,7 +1,44 @@
 """Time helpers: everything is stored in UTC and shown in the configured local zone."""
 
-from datetime import UTC, datetime
+import re
+from datetime import UTC, date, datetime, time
+from typing import Annotated
+
+from pydantic import BeforeValidator, WithJsonSchema
+from pydantic_core import PydanticCustomError
 
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+# --- times and dates the API takes ----------------------------------------------------------
+
+# "09:00" and "09:00:00" alike: people write minutes, and our own answers carry seconds.
+CLOCK_TIME_PATTERN = r"^([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9])?$"
+_NUMBER = re.compile(r"^\s*[-+]?[0-9]+(\.[0-9]*)?\s*$")
+
+
+def _clock_time(value: object) -> object:
+    if isinstance(value, str) and not re.fullmatch(CLOCK_TIME_PATTERN, value):
+        # RFC 3339's "time" would demand an offset; a local clock time has none.
+        raise PydanticCustomError("time_parsing", "Input should be a time like 14:30")
+    return value
+
+
+def _no_timestamp(value: object) -> object:
+    # Pydantic would read 0.5 as a Unix timestamp; the document promises ISO 8601 text only.
+    if isinstance(value, int | float) or (isinstance(value, str) and _NUMBER.match(value)):
+        raise PydanticCustomError("datetime_parsing", "Input should be an ISO 8601 date or time")
+    return value
+
+
+ClockTime = Annotated[
+    time,
+    BeforeValidator(_clock_time),
+    WithJsonSchema(
+        {"type": "string", "pattern": CLOCK_TIME_PATTERN, "examples": ["14:30", "09:00:00"]}
+    ),
+]
+IsoDateTime = Annotated[datetime, BeforeValidator(_no_timestamp)]
+IsoDate = Annotated[date, BeforeValidator(_no_timestamp)]

@@ -17,13 +17,15 @@ from lotse import audit
 from lotse.audit import Actor
 from lotse.auth import Principal
 from lotse.db import SessionDep
+from lotse.errors import error_responses
 from lotse.models import AuditCategory, Role
 from lotse.permissions import Access
 from lotse.proxies import client_address
+from lotse.timeutil import IsoDate, IsoDateTime
 from referrals import casework, workflow
 from referrals.models import Client, Consent, Referral, ReferralStatus
 
-router = APIRouter(prefix="/api/v1", tags=["referrals"])
+router = APIRouter(prefix="/api/v1", tags=["referrals"], responses=error_responses(401, 403, 422))
 ReferralParty = Annotated[
     Principal, Depends(Access.for_roles(Role.case_manager, Role.partner_staff, Role.partner_admin))
 ]
@@ -82,8 +84,8 @@ class TransitionIn(BaseModel):
     outcome: str | None = Field(default=None, max_length=40)
     hold_kind: str | None = Field(default=None, max_length=30)
     waitlist_position: int | None = Field(default=None, ge=1, le=100_000)
-    waitlist_until: date | None = None
-    appointment_at: datetime | None = None
+    waitlist_until: IsoDate | None = None
+    appointment_at: IsoDateTime | None = None
     appointment_place: str | None = Field(default=None, max_length=200)
 
 
@@ -173,7 +175,12 @@ def _read(
     )
 
 
-@router.get("/referrals/{referral_id}", name="api_referral", response_model=ReferralRead)
+@router.get(
+    "/referrals/{referral_id}",
+    name="api_referral",
+    response_model=ReferralRead,
+    responses=error_responses(404),
+)
 def get_referral(
     request: Request, session: SessionDep, principal: ReferralParty, referral_id: uuid.UUID
 ) -> ReferralRead:
@@ -199,7 +206,7 @@ def get_referral(
     "/referrals/{referral_id}/transition",
     name="api_referral_transition",
     response_model=ReferralRead,
-    responses={409: {"description": "Illegal step or a concurrent change"}},
+    responses=error_responses(400, 404, 409),
 )
 def transition(
     request: Request,

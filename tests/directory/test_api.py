@@ -125,3 +125,17 @@ def test_health_and_docs(client):
         "/healthz",
     ):
         assert path in spec["paths"]
+
+
+def test_search_takes_opening_times_with_or_without_seconds(client):
+    def search(open_time: str):
+        return client.get("/api/v1/search", params={"open_day": 1, "open_time": open_time})
+
+    minutes, seconds = search("09:00"), search("09:00:00")
+    assert minutes.status_code == seconds.status_code == 200
+    assert minutes.json()["total"] == seconds.json()["total"]
+    # A local clock time has no zone: an offset or a bare hour is refused, never a 500.
+    for bad in ("09:00:00+02:00", "09:00Z", "9", "24:00"):
+        response = search(bad)
+        assert response.status_code == 422, bad
+        assert response.json()["error"]["details"][0]["field"] == "open_time"

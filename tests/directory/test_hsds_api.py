@@ -210,3 +210,13 @@ def test_bad_place_parameters_are_explained(client):
         response = client.get("/hsds/service_at_locations", params=params)
         assert response.status_code == 400, params
         assert response.json()["error"]["code"] in ("bad_proximity", "unknown_postcode")
+
+
+def test_modified_after_takes_dates_not_numbers(client):
+    # A number would be read as seconds since 1970 and quietly match everything.
+    for number in ("0.5", "1700000000"):
+        response = client.get("/hsds/services", params={"modified_after": number})
+        assert response.status_code == 422, number
+        assert response.json()["error"]["details"][0]["field"] == "modified_after"
+    dated = client.get("/hsds/services", params={"modified_after": "2020-01-01T00:00:00Z"})
+    assert dated.status_code == 200

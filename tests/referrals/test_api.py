@@ -76,3 +76,23 @@ def test_other_organisations_get_404_through_the_api(app, session):
         listing = machine.get("/api/v1/referrals", headers=bearer).json()
         assert str(to_volmetal.id) not in {item["id"] for item in listing}
         assert machine.get("/api/v1/referrals/not-an-id", headers=bearer).status_code == 422
+
+
+def test_appointments_and_waitlist_dates_are_dates_not_numbers(app, session):
+    to_volmetal = session.exec(
+        select(Referral).where(
+            Referral.recipient_organization_id == VOLMETAL, Referral.status == "sent"
+        )
+    ).first()
+    assert to_volmetal is not None
+    with TestClient(app) as browser, TestClient(app) as machine:
+        bearer = token_for(browser, "partner_staff")
+        for field, number in (("appointment_at", 0), ("waitlist_until", 86400)):
+            response = machine.post(
+                f"/api/v1/referrals/{to_volmetal.id}/transition",
+                headers=bearer,
+                json={"target": "accepted", field: number},
+            )
+            assert response.status_code == 422, field
+            assert response.json()["error"]["details"][0]["field"] == field
+        assert session.get(Referral, to_volmetal.id).status == "sent"
