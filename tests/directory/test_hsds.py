@@ -21,9 +21,7 @@ from lotse import migrate
 from lotse.db import make_engine
 from tests.conftest import drop_database, fresh_database_url
 
-EXAMPLES = Path("/work/shared/hsds-3.0/examples")
-if not EXAMPLES.exists():
-    EXAMPLES = Path(__file__).resolve().parents[3] / "shared" / "hsds-3.0" / "examples"
+EXAMPLES = Path(__file__).resolve().parents[1] / "fixtures" / "hsds-3.0" / "examples"
 # Examples that are whole records (or pages or tables of them); base.json is the API info.
 WHOLE_RECORDS = [
     "service_full.json",

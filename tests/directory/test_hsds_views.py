@@ -22,9 +22,7 @@ from tests import demo
 from tests.accounts import PASSWORDS, csrf_token, login, post
 from tests.referrals.factories import own_database
 
-EXAMPLES = Path("/work/shared/hsds-3.0/examples")
-if not EXAMPLES.exists():
-    EXAMPLES = Path(__file__).resolve().parents[3] / "shared" / "hsds-3.0" / "examples"
+EXAMPLES = Path(__file__).resolve().parents[1] / "fixtures" / "hsds-3.0" / "examples"
 EXAMPLE_SERVICE_ID = uuid.UUID("ac148810-d857-441c-9679-408f346de14b")
 
 
