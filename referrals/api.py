@@ -275,7 +275,8 @@ class MessageRead(BaseModel):
     name="api_referral_message",
     response_model=MessageRead,
     status_code=201,
-    responses={409: {"description": "The client's consent is withdrawn or expired"}},
+    # 409: the client's consent is withdrawn or expired.
+    responses=error_responses(400, 404, 409),
 )
 def post_message(
     request: Request,

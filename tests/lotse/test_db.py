@@ -43,7 +43,7 @@ def own_engine() -> Iterator[Engine]:
             ),
         )
         for number in range(THREADS):
-            user, _ = accounts.create_user(
+            user = accounts.create_user(
                 session=session,
                 actor=SYSTEM,
                 user_in=accounts.NewUser(

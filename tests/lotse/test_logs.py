@@ -3,6 +3,7 @@
 import io
 import json
 import logging
+import re
 import threading
 import time
 from collections.abc import Iterator
@@ -176,7 +177,7 @@ def test_a_referral_loop_with_a_database_error_leaves_no_client_data_in_the_log(
         # The log did record the work and the failure, by id and path ...
         assert "IntegrityError" in log and "referral_message" in log
         assert f"/referrals/{referral_id}/messages" in log
-        assert "/clients?[query hidden]" in log or '"path": "/clients"' in log
+        assert re.search(r'/clients(\?\[query hidden\]| |")', log), "the client list's request"
         assert str(client_id) in log
         # ... and none of what the case manager and the partner wrote about the client.
         leaked = [secret for secret in SECRETS if secret in log]

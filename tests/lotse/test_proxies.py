@@ -145,8 +145,11 @@ async def _scope_after(trusted: str, client: str, forwarded: str, proto: str = "
 )
 def test_only_trusted_proxies_rewrite_the_client(trusted, client, forwarded, expected):
     import asyncio
+    from concurrent.futures import ThreadPoolExecutor
 
-    scope = asyncio.run(_scope_after(trusted, client, forwarded))
+    # A thread of its own: the browser tests' Playwright keeps an event loop in the main thread.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        scope = pool.submit(asyncio.run, _scope_after(trusted, client, forwarded)).result()
     assert (scope["client"][0], scope["scheme"]) == expected
 
 
