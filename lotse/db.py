@@ -47,8 +47,11 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value
 
 
-# How long a writer waits for another one to finish before the request is answered "busy".
-SQLITE_BUSY_TIMEOUT_S = 10
+# How long a writer waits for the write lock before the request is answered "busy". Locks are
+# held for milliseconds (requests commit before rendering), but an overloaded process queues
+# writers behind each other: 16 people at once on two cores queued some for over 10 s. PostgreSQL
+# waits for row locks without a limit; 30 s keeps SQLite's answer "busy" for a real fault.
+SQLITE_BUSY_TIMEOUT_S = 30
 # Execution option that chooses how a SQLite transaction begins (see _sqlite_begin).
 BEGIN_MODE = "lotse_sqlite_begin"
 
