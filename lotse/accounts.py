@@ -63,10 +63,18 @@ class LoginFailed(LotseError):
 class LoginLocked(LotseError):
     status_code = 429
     code = "too_many_attempts"
-    message = N_(
-        "Too many failed attempts. For your protection, logging in is paused for %(minutes)s "
-        "minutes. Please try again later or ask your administrator."
-    )
+    message = "Too many failed attempts"
+
+    def translated(self) -> str:
+        # "1 minute", "5 minutes": the number decides the form, in every language.
+        return i18n.ngettext(
+            "Too many failed attempts. For your protection, logging in is paused for "
+            "%(minutes)s minute. Please try again later or ask your administrator.",
+            "Too many failed attempts. For your protection, logging in is paused for "
+            "%(minutes)s minutes. Please try again later or ask your administrator.",
+            int(self.variables["minutes"]),
+            **self.variables,
+        )
 
 
 class AccountDisabled(LotseError):

@@ -158,7 +158,7 @@ def test_the_lock_message_says_how_long_to_wait(client, session):
     for _ in range(accounts.FREE_ATTEMPTS_PER_PAIR):
         login(client, "partner_staff", password=WRONG)
     locked = login(client, "partner_staff")
-    assert locked.status_code == 429 and "1 Minuten" in locked.text
+    assert locked.status_code == 429 and "für 1 Minute gesperrt" in locked.text
 
 
 def test_the_owner_is_told_once_without_any_secret(session):
@@ -309,3 +309,18 @@ def test_choosing_a_password_by_link_ends_the_owners_wait(session):
     new = "Wieder-erinnert-2026"
     accounts.set_password_by_link(session=session, secret=secret, new=new, ip_address=None)
     assert attempt(session, user.email, new, "192.0.2.44") == "ok"
+
+
+@pytest.mark.parametrize(
+    ("code", "one", "five"),
+    [
+        ("en", "paused for 1 minute.", "paused for 5 minutes."),
+        ("de", "für 1 Minute gesperrt", "für 5 Minuten gesperrt"),
+    ],
+)
+def test_the_waiting_time_reads_as_people_write_it(code, one, five):
+    from lotse import i18n
+
+    with i18n.language(code):
+        assert one in accounts.LoginLocked(minutes=1).translated()
+        assert five in accounts.LoginLocked(minutes=5).translated()
