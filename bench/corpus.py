@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from directory.search import (
+from directory.search.engine import (
     WEIGHT_CATEGORY,
     WEIGHT_NAME,
     WEIGHT_PROVIDER,
@@ -731,7 +731,7 @@ def _surnames(rng: random.Random, count: int) -> list[str]:
 
 
 def _slug(text: str) -> str:
-    from directory.textfold import fold
+    from directory.search.textfold import fold
 
     return re.sub(r"[^a-z0-9]+", "-", fold(text)).strip("-")
 

@@ -13,7 +13,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from bench.queries import CATEGORY_KINDS, Query, first_relevant_rank
-from directory.search import IndexDoc
+from directory.search.engine import IndexDoc
 
 Progress = Callable[[str], None]
 WORKERS = 2

@@ -6,7 +6,7 @@ from typing import Any
 from bench.corpus import Corpus, doc_index
 from bench.harness import Progress, peak_rss, reset_peak, rss, settle
 from bench.queries import NOW, TIMEZONE, Query
-from directory.search import Filters, SearchIndex, SearchRequest
+from directory.search.engine import Filters, SearchIndex, SearchRequest
 
 LIMIT = 10
 

@@ -502,7 +502,7 @@ def details(results: dict[str, Any]) -> str:
 
 METHOD = """\
 **Corpus.** `bench/corpus.py` builds deterministic (seeded) synthetic directories as
-`directory.search.IndexDoc` objects, the way `directory/indexing.py` builds them from the database
+`directory.search.engine.IndexDoc` objects, the way `directory/search/indexing.py` builds them from the database
 (name, description, translations and provider with their field weights; German and English names
 of the categories; child codes plus their parent codes). Name stems, description sentences and
 their English/Ukrainian/Arabic translations come from `seed_data/taxonomy.json`,
@@ -553,7 +553,7 @@ its configured `shared_buffers`).
 
 **pg_trgm.** Database `lotse_bench` (dropped and recreated), extension `pg_trgm`, a table with
 the folded name (all languages), a folded *title* (names, provider, category names), the folded
-full text (`directory.textfold.fold`, as Lotse folds), filter columns (text arrays), and lat/lon;
+full text (`directory.search.textfold.fold`, as Lotse folds), filter columns (text arrays), and lat/lon;
 COPY, then a GIN `gin_trgm_ops` index; "open at" is an EXISTS over a table of weekly opening
 intervals, distance a haversine expression. Query words are Lotse's `query_tokens` (folded,
 stopwords dropped). Several formulations were timed at 100,000 (table below); the one compared

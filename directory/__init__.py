@@ -1,4 +1,4 @@
 """The service directory: organisations, services, locations, taxonomy, search and geography."""
 
 # Every session that writes directory rows records what changed for the search index.
-from directory import changes as _changes  # noqa: F401
+from directory.search import changes as _changes  # noqa: F401

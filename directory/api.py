@@ -7,8 +7,6 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 
 from directory import hours, listings
-from directory.dependencies import GeocoderDep, SearchEngineDep
-from directory.find import SearchParams, explain, find_services, load_services, search_hits
 from directory.geo import Place, exact_distance_km
 from directory.models import (
     AddressRead,
@@ -29,7 +27,9 @@ from directory.models import (
     ServiceSummaryRead,
     TargetGroupRead,
 )
-from directory.summaries import SummaryCache
+from directory.search.find import SearchParams, explain, find_services, load_services, search_hits
+from directory.search.params import GeocoderDep, SearchEngineDep
+from directory.search.summaries import SummaryCache
 from directory.translations import Localizer
 from lotse import i18n
 from lotse.db import SessionDep

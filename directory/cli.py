@@ -28,7 +28,7 @@ from lotse.errors import LotseError
 from lotse.settings import get_settings
 
 if TYPE_CHECKING:
-    from directory.hsds import ImportReport
+    from directory.interop.hsds import ImportReport
 
 import_app = typer.Typer(help="Import directory data from open formats.", no_args_is_help=True)
 export_app = typer.Typer(help="Export the directory in open formats.", no_args_is_help=True)
@@ -87,8 +87,8 @@ def import_hsds(
     """
     from sqlmodel import Session
 
-    from directory.hsds import HsdsImportRejected, import_parsed, parse_path
-    from directory.import_limits import ImportLimitExceeded, ImportLimits
+    from directory.interop.hsds import HsdsImportRejected, import_parsed, parse_path
+    from directory.interop.import_limits import ImportLimitExceeded, ImportLimits
 
     if not path.exists():
         _fail(f"{path} does not exist")
@@ -146,7 +146,7 @@ def export_hsds(
     """
     from sqlmodel import Session
 
-    from directory.hsds import csv_files, dump_json, export_document
+    from directory.interop.hsds import csv_files, dump_json, export_document
 
     if format_ not in ("json", "csv"):
         _fail("--format must be json or csv")
@@ -254,7 +254,7 @@ def import_integreat(
     """
     from sqlmodel import Session
 
-    from directory import integreat
+    from directory.interop import integreat
 
     if (url is None) == (from_path is None):
         _fail("give either --url or --from")

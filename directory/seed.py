@@ -17,7 +17,6 @@ from zoneinfo import ZoneInfo
 from babel import Locale
 from sqlmodel import Session, SQLModel, col, delete, select
 
-from directory.changes import record_full_change
 from directory.models import (
     Accessibility,
     Address,
@@ -41,6 +40,7 @@ from directory.models import (
     Translation,
     TranslationKind,
 )
+from directory.search.changes import record_full_change
 from directory.translations import SOURCE_LANGUAGE, source_hash
 from lotse.timeutil import utcnow
 

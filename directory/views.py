@@ -8,12 +8,13 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import BeforeValidator, Field
 
-from directory import duplicates, hours, listings
-from directory.dependencies import GeocoderDep, SearchEngineDep
-from directory.find import Found, InvalidSearch, SearchParams, find_services
+from directory import hours, listings
 from directory.geo import UnknownPlace
 from directory.models import ListingKind, Service
+from directory.search.find import Found, InvalidSearch, SearchParams, find_services
+from directory.search.params import GeocoderDep, SearchEngineDep
 from directory.translations import Localizer
+from directory.upkeep import duplicates
 from lotse import i18n
 from lotse.db import SessionDep
 from lotse.permissions import Access

@@ -52,8 +52,8 @@ def create_app(
     app.state.engine = engine
 
     from directory.geo import geocoder_for
-    from directory.indexing import SearchEngine
-    from directory.summaries import SummaryCache
+    from directory.search.indexing import SearchEngine
+    from directory.search.summaries import SummaryCache
 
     app.state.search_engine = SearchEngine(engine, settings)
     app.state.summary_cache = SummaryCache()
@@ -98,8 +98,10 @@ def create_app(
     mail.use_outbox(write_plain)
 
     from directory import api as directory_api
-    from directory import editor_views, hsds_api, hsds_views, maintenance_views
     from directory import views as directory_views
+    from directory.interop.hsds import api as hsds_api
+    from directory.interop.hsds import views as hsds_views
+    from directory.upkeep import editor_views, maintenance_views
     from insights import views as insight_views
     from lotse import account_views, admin_views
     from lotse import views as lotse_views

@@ -416,7 +416,7 @@ def backup_restore(
 def doctor() -> None:
     """Check this installation's configuration and say what to fix (exit code 1 if anything
     must be fixed)."""
-    from directory.indexing import doctor_check
+    from directory.search.indexing import doctor_check
     from lotse import doctor as checks
 
     try:

@@ -11,7 +11,7 @@ import typer
 from rich.console import Console
 from sqlmodel import Session
 
-from directory.reminders import remind_stale_providers
+from directory.upkeep.reminders import remind_stale_providers
 from lotse import migrate
 from lotse.db import DatabaseError, make_engine, writing
 from lotse.metrics import counted_job

@@ -135,7 +135,7 @@ def session(engine: Engine) -> Iterator[Session]:
 @pytest.fixture(scope="session")
 def search_engine(engine: Engine):
     """One index for the run; it reads committed data, as another process would."""
-    from directory.indexing import SearchEngine
+    from directory.search.indexing import SearchEngine
 
     return SearchEngine(engine, get_settings())
 

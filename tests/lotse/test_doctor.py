@@ -12,7 +12,7 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 from aiosmtpd.controller import Controller
 from pydantic import SecretStr
 
-from directory.indexing import doctor_check
+from directory.search.indexing import doctor_check
 from lotse import doctor
 from lotse.settings import get_settings
 from tests.conftest import _free_port

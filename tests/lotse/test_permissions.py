@@ -135,7 +135,7 @@ EXPECTED: dict[tuple[str, str], dict[str, str]] = {
     ("POST", "/api/v1/referrals/{referral_id}/messages"): REFERRAL_PARTIES,
     # Keeping the directory true: stale listings and duplicates are the coordinators'. A
     # partner confirms only its own organisation's listings; the sample (the KIM listing)
-    # belongs to none of the demo partners (tests/directory/test_verification.py covers own).
+    # belongs to none of the demo partners (tests/directory/upkeep/test_verification.py covers own).
     ("GET", "/maintenance/stale"): COORDINATION,
     ("GET", "/maintenance/own"): PARTNERS,
     ("GET", "/maintenance/organizations/{organization_id}"): COORDINATION,
@@ -145,7 +145,7 @@ EXPECTED: dict[tuple[str, str], dict[str, str]] = {
     ("POST", "/maintenance/duplicates/merge"): COORDINATION,
     # Coordinators edit the directory and review suggestions; case managers suggest changes
     # to any listing, partners only to their own (the sample, the KIM listing, is none of
-    # theirs: tests/directory/test_suggestions.py covers their own listings).
+    # theirs: tests/directory/upkeep/test_suggestions.py covers their own listings).
     ("GET", "/editor"): COORDINATION,
     ("GET", "/editor/review"): COORDINATION,
     ("GET", "/editor/review/count"): COORDINATION,

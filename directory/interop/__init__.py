@@ -1,0 +1,1 @@
+"""Directory data in and out: HSDS, Integreat, import jobs and their limits."""

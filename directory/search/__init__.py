@@ -1,0 +1,1 @@
+"""Finding services: the in-memory index, how it follows changes, ranking and the summaries it shows."""

@@ -1,0 +1,1 @@
+"""Keeping the directory true: editing, suggestions and review, verification, reminders, duplicates."""

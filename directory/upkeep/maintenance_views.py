@@ -1,0 +1,375 @@
+"""Keeping the directory true: stale listings and their verification, duplicates and merging.
+
+Coordinators see every stale listing and the duplicate report; partner staff see and confirm
+their own organisation's listings, which is where the reminder email leads.
+"""
+
+import uuid
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Depends, Form, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlmodel import col, select
+from starlette.routing import NoMatchFound
+
+from directory import listings, versions
+from directory.models import ListingKind, Organization, Service
+from directory.translations import Localizer
+from directory.upkeep import duplicates, verification
+from directory.views import BlankCode
+from lotse import i18n
+from lotse.account_views import client_ip
+from lotse.audit import Actor
+from lotse.auth import Principal
+from lotse.db import SessionDep
+from lotse.errors import LotseError
+from lotse.models import Role
+from lotse.permissions import Access, Forbidden, Permission
+from lotse.templating import render
+from lotse.timeutil import utcnow
+
+router = APIRouter(include_in_schema=False, prefix="/maintenance")
+
+Coordinator = Annotated[Principal, Depends(Access.allowed(Permission.edit_directory))]
+Maintainer = Annotated[
+    Principal,
+    Depends(Access.for_roles(Role.partner_staff, Role.partner_admin, Role.coordinator, Role.admin)),
+]
+PartnerStaff = Annotated[
+    Principal, Depends(Access.for_roles(Role.partner_staff, Role.partner_admin))
+]
+
+STALE_PAGE_SIZE = 200
+
+
+class NotYourListing(Forbidden):
+    message = i18n.N_("Only the provider's own staff and coordinators may confirm this listing.")
+
+
+def _author(principal: Principal) -> versions.Author:
+    return versions.Author.of(principal.user)
+
+
+def _stale_after(request: Request) -> int:
+    return int(request.app.state.settings.stale_after_days)
+
+
+def _safe_next(value: str, fallback: str) -> str:
+    """Only a path of this site, never another host."""
+    return value if value.startswith("/") and not value.startswith("//") else fallback
+
+
+# --- stale listings -------------------------------------------------------------------------
+
+
+@router.get("/stale", name="stale_listings", response_class=HTMLResponse)
+def stale_listings(
+    request: Request,
+    session: SessionDep,
+    principal: Coordinator,
+    district: BlankCode = None,
+    category: BlankCode = None,
+) -> HTMLResponse:
+    errors: dict[str, str] = {}
+    found: list[verification.StaleListing] = []
+    total = 0
+    try:
+        found, total = verification.stale_services(
+            session=session,
+            stale_after_days=_stale_after(request),
+            district=district,
+            category=category,
+            limit=STALE_PAGE_SIZE,
+        )
+    except listings.UnknownDistrict as error:
+        errors["district"] = error.translated()
+    except listings.UnknownCategory as error:
+        errors["category"] = error.translated()
+    loc = Localizer(session=session, language=i18n.get_language())
+    tree = listings.taxonomy_tree(session=session)
+    loc.load([node.term for node in tree] + [c.term for node in tree for c in node.children])
+    return render(
+        request,
+        "directory/maintenance/stale_list.html",
+        {
+            "loc": loc,
+            "found": found,
+            "total": total,
+            "errors": errors,
+            "district": district or "",
+            "category": category or "",
+            "districts": listings.districts(session=session),
+            "tree": tree,
+            "stale_after_days": _stale_after(request),
+            "here": str(request.url.path)
+            + ("?" + str(request.url.query) if request.url.query else ""),
+        },
+        status_code=422 if errors else 200,
+    )
+
+
+@router.get("/own", name="own_listings")
+def own_listings(request: Request, session: SessionDep, principal: PartnerStaff) -> Response:
+    """A partner's way in: their organisation's listings, or why there are none."""
+    own = sorted(verification.own_organization_ids(session=session, principal=principal))
+    if len(own) == 1:
+        return RedirectResponse(
+            request.app.url_path_for("organization_listings", organization_id=str(own[0])),
+            status_code=303,
+        )
+    organizations = (
+        session.exec(select(Organization).where(col(Organization.id).in_(own))).all() if own else []
+    )
+    return render(
+        request, "directory/maintenance/own_listings.html", {"organizations": organizations}
+    )
+
+
+@router.get(
+    "/organizations/{organization_id}",
+    name="organization_listings",
+    response_class=HTMLResponse,
+)
+def organization_listings(
+    request: Request, session: SessionDep, principal: Maintainer, organization_id: uuid.UUID
+) -> HTMLResponse:
+    """Where the reminder leads: each listing with its verification, confirm or suggest."""
+    organization = listings.get_organization(session=session, organization_id=organization_id)
+    if not verification.may_maintain(
+        session=session, principal=principal, organization_id=organization.id
+    ):
+        raise NotYourListing()
+    services = listings.services_of_organization(session=session, organization_id=organization.id)
+    now = utcnow()
+    stale_after = _stale_after(request)
+    rows = [
+        {
+            "service": service,
+            "stale": verification.is_stale(service, stale_after_days=stale_after, now=now),
+            "days": (now - service.assured_at).days if service.assured_at else None,
+        }
+        for service in services
+    ]
+    # Stale first, the never verified among them first.
+    rows.sort(key=lambda row: (not row["stale"], row["days"] is not None))
+    loc = Localizer(session=session, language=i18n.get_language())
+    loc.load([organization, *services])
+    return render(
+        request,
+        "directory/maintenance/organization_listings.html",
+        {
+            "loc": loc,
+            "organization": organization,
+            "rows": rows,
+            "stale_count": sum(1 for row in rows if row["stale"]),
+            "stale_after_days": stale_after,
+            "suggest_route": _suggest_route(request),
+        },
+    )
+
+
+def _suggest_route(request: Request) -> str | None:
+    """The review queue's "suggest a change" page (directory/upkeep/editor_views.py), if installed."""
+    try:
+        request.app.url_path_for("suggest_form", kind="service", listing_id=str(uuid.UUID(int=0)))
+    except NoMatchFound:
+        return None
+    return "suggest_form"
+
+
+@router.post("/services/{service_id}/verify", name="service_verify")
+def service_verify(
+    request: Request,
+    session: SessionDep,
+    principal: Maintainer,
+    service_id: uuid.UUID,
+    next: Annotated[str, Form(max_length=500)] = "",
+) -> Response:
+    service = session.get(Service, service_id)
+    if service is None:
+        raise listings.ServiceNotFound()
+    if not verification.may_maintain(
+        session=session, principal=principal, organization_id=service.organization_id
+    ):
+        raise NotYourListing()
+    verification.verify(session=session, service=service, author=_author(principal))
+    session.commit()
+    target = _safe_next(
+        next,
+        request.app.url_path_for(
+            "organization_listings", organization_id=str(service.organization_id)
+        ),
+    )
+    separator = "&" if "?" in target else "?"
+    return RedirectResponse(f"{target}{separator}verified={service.id}", status_code=303)
+
+
+# --- duplicates -----------------------------------------------------------------------------
+
+
+@router.get("/duplicates", name="duplicate_report", response_class=HTMLResponse)
+def duplicate_report(request: Request, session: SessionDep, principal: Coordinator) -> HTMLResponse:
+    found = duplicates.report(session=session)
+    merged = None
+    kept_id = request.query_params.get("kept", "")
+    kind = request.query_params.get("merged", "")
+    if kind in (ListingKind.service.value, ListingKind.organization.value) and kept_id:
+        try:
+            merged = duplicates.get_listing(
+                session=session, kind=ListingKind(kind), listing_id=uuid.UUID(kept_id)
+            )
+        except (ValueError, LotseError):
+            merged = None
+    return render(
+        request,
+        "directory/maintenance/duplicate_report.html",
+        {
+            "report": found,
+            "merged": merged,
+            "field_label": lambda name: i18n.gettext(duplicates.FIELD_LABELS[name]),
+            "compare_url": lambda pair: request.url_for("duplicate_compare").include_query_params(
+                kind=pair.kind.value, first=str(pair.first.id), second=str(pair.second.id)
+            ),
+        },
+    )
+
+
+def _side(session: SessionDep, kind: ListingKind, listing: Service | Organization) -> dict:
+    snapshot = versions.snapshot(session, listing)
+    snapshot.pop("translations", None)
+    return {
+        "listing": listing,
+        "snapshot": snapshot,
+        "counts": duplicates.attached_counts(session=session, kind=kind, listing_id=listing.id),
+    }
+
+
+def _compare_page(
+    request: Request,
+    session: SessionDep,
+    kind: ListingKind,
+    first_id: uuid.UUID,
+    second_id: uuid.UUID,
+    *,
+    errors: dict[str, str] | None = None,
+    keep: str = "",
+    status_code: int = 200,
+) -> HTMLResponse:
+    first = duplicates.get_listing(session=session, kind=kind, listing_id=first_id)
+    second = duplicates.get_listing(session=session, kind=kind, listing_id=second_id)
+    sides = [_side(session, kind, first), _side(session, kind, second)]
+    keys = list(dict.fromkeys([*sides[0]["snapshot"], *sides[1]["snapshot"]]))
+    pair = duplicates.compare(session=session, kind=kind, first_id=first_id, second_id=second_id)
+    return render(
+        request,
+        "directory/maintenance/duplicate_compare.html",
+        {
+            "kind": kind.value,
+            "sides": sides,
+            "keys": keys,
+            "pair": pair,
+            "errors": errors or {},
+            "keep": keep,
+            "field_label": lambda name: i18n.gettext(duplicates.FIELD_LABELS[name]),
+            "show": _show,
+        },
+        status_code=status_code,
+    )
+
+
+def _show(value: Any) -> str:
+    if value is None or value == [] or value == "":
+        return "–"
+    if isinstance(value, bool):
+        return i18n.gettext("yes") if value else i18n.gettext("no")
+    if isinstance(value, list):
+        return "; ".join(
+            ", ".join(f"{v}" for v in item.values() if v) if isinstance(item, dict) else str(item)
+            for item in value
+        )
+    if isinstance(value, dict):
+        return ", ".join(str(v) for v in value.values() if v)
+    return str(value)
+
+
+@router.get("/duplicates/compare", name="duplicate_compare", response_class=HTMLResponse)
+def duplicate_compare(
+    request: Request,
+    session: SessionDep,
+    principal: Coordinator,
+    kind: Annotated[ListingKind, Query()],
+    first: Annotated[uuid.UUID, Query()],
+    second: Annotated[uuid.UUID, Query()],
+) -> HTMLResponse:
+    if kind == ListingKind.location:
+        raise duplicates.ListingNotFound()
+    return _compare_page(request, session, kind, first, second)
+
+
+@router.post("/duplicates/merge", name="duplicate_merge")
+def duplicate_merge(
+    request: Request,
+    session: SessionDep,
+    principal: Coordinator,
+    kind: Annotated[str, Form(max_length=20)] = "",
+    first: Annotated[str, Form(max_length=40)] = "",
+    second: Annotated[str, Form(max_length=40)] = "",
+    keep: Annotated[str, Form(max_length=40)] = "",
+) -> Response:
+    try:
+        listing_kind = ListingKind(kind)
+        first_id, second_id = uuid.UUID(first), uuid.UUID(second)
+        if listing_kind == ListingKind.location:
+            raise ValueError(kind)
+    except ValueError:
+        return render(
+            request,
+            "errors/error.html",
+            {
+                "status_code": 422,
+                "message": i18n.gettext("Choose a pair from the duplicates report to merge it."),
+                "code": "invalid_merge",
+            },
+            status_code=422,
+        )
+    if keep not in (first, second):
+        return _compare_page(
+            request,
+            session,
+            listing_kind,
+            first_id,
+            second_id,
+            errors={"keep": i18n.gettext("Please choose which record to keep.")},
+            status_code=422,
+        )
+    keep_id = uuid.UUID(keep)
+    remove_id = second_id if keep_id == first_id else first_id
+    try:
+        result = duplicates.merge(
+            session=session,
+            kind=listing_kind,
+            keep_id=keep_id,
+            remove_id=remove_id,
+            author=_author(principal),
+            actor=Actor.of(principal.user, client_ip(request)),
+        )
+    except duplicates.MergeRefused as error:
+        session.rollback()
+        return _compare_page(
+            request,
+            session,
+            listing_kind,
+            first_id,
+            second_id,
+            errors={"keep": error.translated()},
+            keep=keep,
+            status_code=409,
+        )
+    except LotseError:
+        session.rollback()
+        raise
+    session.commit()
+    query = urlencode({"merged": listing_kind.value, "kept": result.kept.id})
+    target = request.app.url_path_for("duplicate_report")
+    return RedirectResponse(f"{target}?{query}", status_code=303)
