@@ -46,12 +46,12 @@ test-setup:
 	@bash scripts/test-setup.sh
 
 test-sqlite: test-setup install
-	LOTSE_TEST_DB=sqlite $(BIN)/python -m pytest -p no:cacheprovider --junitxml=test-artifacts/sqlite.xml
+	LOTSE_TEST_DB=sqlite $(BIN)/python -m pytest -p no:cacheprovider --ignore=tests/e2e --junitxml=test-artifacts/sqlite.xml
 	$(BIN)/python tests/check_run.py test-artifacts/sqlite.xml
 
 test-postgresql: test-setup install
 	LOTSE_TEST_DB=postgresql $(BIN)/python -m pytest -p no:cacheprovider --junitxml=test-artifacts/postgresql.xml
-	$(BIN)/python tests/check_run.py test-artifacts/postgresql.xml
+	$(BIN)/python tests/check_run.py test-artifacts/postgresql.xml --browser
 
 lint: install
 	$(BIN)/ruff check .
