@@ -129,6 +129,15 @@ def test_service_handout_in_english_needs_no_german_notice(client: TestClient):
     assert "in-german" not in response.text.split("</head>")[1]
 
 
+@pytest.fixture
+def greek_without_catalog(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every language Lotse offers has a catalog; take Greek's away to see the fallback a
+    language gets while it is still being translated."""
+    catalogs = {code: catalog for code, catalog in i18n._catalogs().items() if code != "el"}
+    monkeypatch.setattr(i18n, "_catalogs", lambda: catalogs)
+
+
+@pytest.mark.usefixtures("greek_without_catalog")
 def test_language_without_catalog_gets_german_labels_and_says_so(client: TestClient):
     response = client.get(f"/services/{EVENING_COURSE}/handout", params={"lang": "el"})
     assert response.status_code == 200
@@ -301,6 +310,7 @@ def test_consent_form_in_arabic_is_right_to_left(client: TestClient, session: Se
     assert "الاسم المستعار وسنة الميلاد" in page  # "Alias and year of birth"
 
 
+@pytest.mark.usefixtures("greek_without_catalog")
 def test_consent_form_without_catalog_is_german_and_says_so(client: TestClient, session: Session):
     page = consent_page(client, session, text_language="el")
     assert html_tag(page) == '<html lang="de" dir="ltr">'
