@@ -218,10 +218,11 @@ def test_referral_handout_in_another_language_on_request(client: TestClient, ses
     assert "18:30" not in response.text
 
 
+@pytest.mark.usefixtures("greek_without_catalog")
 def test_client_language_without_catalog_falls_back_to_the_interface_language(
     client: TestClient, session: Session
 ):
-    referral = make_referral(session, languages=["ro"])
+    referral = make_referral(session, languages=["el"])
     login(client, "case_manager")
     response = client.get(f"/referrals/{referral.id}/handout")
     assert html_tag(response.text) == '<html lang="de" dir="ltr">'
