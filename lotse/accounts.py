@@ -24,7 +24,15 @@ from lotse.audit import Actor
 from lotse.db import UTCDateTime
 from lotse.errors import Conflict, LotseError, NotFound
 from lotse.i18n import N_
-from lotse.models import AuditCategory, LoginThrottle, PasswordReset, Role, User, UserRole
+from lotse.models import (
+    AuditCategory,
+    LoginThrottle,
+    PasswordReset,
+    Role,
+    User,
+    UserRole,
+    partner_organization,
+)
 from lotse.passwords import (
     UNUSABLE_PASSWORD,
     burn_verification_time,
@@ -114,6 +122,13 @@ class PasswordLinkInvalid(LotseError):
 
 def normalise_email(email: str) -> str:
     return email.strip().lower()
+
+
+def organization_name(*, session: Session, organization_id: uuid.UUID) -> str:
+    """The name of the organisation a user belongs to (its foreign key makes sure there is one)."""
+    return session.exec(
+        select(partner_organization.c.name).where(partner_organization.c.id == organization_id)
+    ).one()
 
 
 def _digest(secret: str) -> str:

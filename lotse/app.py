@@ -12,7 +12,7 @@ from sqlalchemy.engine import Engine
 from lotse import PROJECT_ROOT, __version__, health, logs, mail, metrics
 from lotse.csrf import CsrfCookieMiddleware, csrf_protect
 from lotse.db import make_engine
-from lotse.errors import DatabaseBusyMiddleware, install_error_handlers
+from lotse.error_handlers import DatabaseBusyMiddleware, install_error_handlers
 from lotse.middleware import LanguageMiddleware, SecurityHeadersMiddleware
 from lotse.migrate import ensure_current
 from lotse.proxies import ForwardedHeadersMiddleware
