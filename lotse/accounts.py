@@ -19,7 +19,7 @@ from sqlalchemy import ColumnElement, bindparam, case, null, or_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, SQLModel, col, delete, select
 
-from lotse import audit, auth, i18n, mail
+from lotse import audit, auth, i18n, outbox
 from lotse.audit import Actor
 from lotse.db import UTCDateTime
 from lotse.errors import Conflict, LotseError, NotFound
@@ -263,7 +263,7 @@ def _notify_owner_of_failures(session: Session, *, user: User, now: datetime) ->
             "password on your account page; if it was you, you can ignore this message.",
             email=user.email,
         )
-    mail.enqueue(
+    outbox.enqueue(
         session=session, kind="failed_logins", recipient=user.email, subject=subject, body=body
     )
 
@@ -553,7 +553,7 @@ def send_password_link(
             "The link works once and for %(hours)s hours. Nobody else has seen it.",
             hours=hours,
         )
-    mail.enqueue(
+    outbox.enqueue(
         session=session,
         kind="password_link",
         recipient=user.email,
