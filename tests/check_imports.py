@@ -56,7 +56,7 @@ ENTRY_NODE = "entry points"
 @dataclass(frozen=True)
 class Module:
     name: str  # dotted, a package by its own name
-    path: Path
+    path: Path  # relative to the root of the tree
     is_package: bool
 
     @property
@@ -79,6 +79,7 @@ class Import:
 
 @dataclass
 class Graph:
+    root: Path
     modules: dict[str, Module]
     imports: dict[tuple[str, str], Import] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
@@ -89,17 +90,18 @@ class Graph:
 
     def where(self, source: str, target: str) -> str:
         found = self.imports[source, target]
-        return f"{self.modules[source].path.relative_to(ROOT)}:{found.line} imports {target}"
+        return f"{self.modules[source].path}:{found.line} imports {target}"
 
 
 def discover(root: Path = ROOT) -> dict[str, Module]:
     modules = {}
     for package in LAYERS[""]:
         for path in sorted((root / package).rglob("*.py")):
-            parts = path.relative_to(root).with_suffix("").parts
+            relative = path.relative_to(root)
+            parts = relative.with_suffix("").parts
             is_package = parts[-1] == "__init__"
             name = ".".join(parts[:-1] if is_package else parts)
-            modules[name] = Module(name=name, path=path, is_package=is_package)
+            modules[name] = Module(name=name, path=relative, is_package=is_package)
     return modules
 
 
@@ -118,14 +120,15 @@ def _resolve(module: Module, node: ast.Import | ast.ImportFrom) -> list[tuple[st
     ]
 
 
-def read(modules: dict[str, Module]) -> Graph:
-    graph = Graph(modules=modules)
+def read(root: Path = ROOT) -> Graph:
+    modules = discover(root)
+    graph = Graph(root=root, modules=modules)
     ours = tuple(LAYERS[""])
     for module in modules.values():
         try:
-            tree = ast.parse(module.path.read_text(encoding="utf-8"), str(module.path))
+            tree = ast.parse((root / module.path).read_text(encoding="utf-8"), str(module.path))
         except SyntaxError as error:
-            graph.problems.append(f"{module.path.relative_to(ROOT)} cannot be read: {error}")
+            graph.problems.append(f"{module.path} cannot be read: {error}")
             continue
         for node in ast.walk(tree):
             if not isinstance(node, ast.Import | ast.ImportFrom):
@@ -136,7 +139,7 @@ def read(modules: dict[str, Module]) -> Graph:
                 target = next((name for name in candidates if name in modules), None)
                 if target is None:
                     graph.problems.append(
-                        f"{module.path.relative_to(ROOT)}:{node.lineno} imports {candidates[0]}, "
+                        f"{module.path}:{node.lineno} imports {candidates[0]}, "
                         "which is no module of Lotse"
                     )
                 elif (module.name, target) in KNOWN:
@@ -275,9 +278,6 @@ def problems(graph: Graph) -> list[str]:
         order = LAYERS.get(package)
         if order is None:
             continue
-        if package == "":
-            for child in sorted(level.children - set(order)):
-                found.append(f"Package {child} has no place in LAYERS[''] of {__file__}")
         rank = {child: number for number, child in enumerate(order)}
         for (source, target), examples in sorted(level.examples.items()):
             if source in rank and target in rank and rank[target] > rank[source]:
@@ -356,7 +356,7 @@ def mermaid(graph: Graph) -> str:
 
 
 def main(arguments: list[str]) -> int:
-    graph = read(discover())
+    graph = read()
     if arguments == ["--mermaid"]:
         sys.stdout.write(mermaid(graph))
         return 0
