@@ -731,7 +731,7 @@ def _surnames(rng: random.Random, count: int) -> list[str]:
 
 
 def _slug(text: str) -> str:
-    from directory.search.textfold import fold
+    from directory.textfold import fold
 
     return re.sub(r"[^a-z0-9]+", "-", fold(text)).strip("-")
 

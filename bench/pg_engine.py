@@ -1,6 +1,6 @@
 """PostgreSQL with pg_trgm: the same corpus in a table, a GIN trigram index on folded text.
 
-Text is folded with Lotse's own ``directory.search.textfold.fold`` on both sides (umlauts, scripts),
+Text is folded with Lotse's own ``directory.textfold.fold`` on both sides (umlauts, scripts),
 and queries are split into the same words (``query_tokens``), so the comparison is about the
 matching and ranking, not about normalisation.
 
@@ -26,7 +26,7 @@ from bench.corpus import Corpus
 from bench.harness import Progress, TimedOut
 from bench.queries import Query, slot_interval, week_minute
 from directory.search.engine import WEIGHT_NAME, WEIGHT_TEXT
-from directory.search.textfold import fold, query_tokens
+from directory.textfold import fold, query_tokens
 
 DSN = "host=127.0.0.1 port=5432 user=postgres"
 DATABASE = "lotse_bench"

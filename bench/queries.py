@@ -28,7 +28,7 @@ import numpy as np
 
 from bench.corpus import Corpus
 from directory.search.engine import WEIGHT_NAME, IndexDoc
-from directory.search.textfold import STOPWORDS, fold, tokens
+from directory.textfold import STOPWORDS, fold, tokens
 
 TIMEZONE = "Europe/Berlin"
 # A week without public holidays in NRW: the "open at" moments fall into it.

@@ -553,7 +553,7 @@ its configured `shared_buffers`).
 
 **pg_trgm.** Database `lotse_bench` (dropped and recreated), extension `pg_trgm`, a table with
 the folded name (all languages), a folded *title* (names, provider, category names), the folded
-full text (`directory.search.textfold.fold`, as Lotse folds), filter columns (text arrays), and lat/lon;
+full text (`directory.textfold.fold`, as Lotse folds), filter columns (text arrays), and lat/lon;
 COPY, then a GIN `gin_trgm_ops` index; "open at" is an EXISTS over a table of weekly opening
 intervals, distance a haversine expression. Query words are Lotse's `query_tokens` (folded,
 stopwords dropped). Several formulations were timed at 100,000 (table below); the one compared

@@ -255,7 +255,7 @@ def environment() -> dict[str, str]:
     # Other work may be in progress in the working tree: fingerprint the engine's files.
     import hashlib
 
-    for name in ("directory/search/engine.py", "directory/search/textfold.py", "directory/api.py"):
+    for name in ("directory/search/engine.py", "directory/textfold.py", "directory/api.py"):
         path = ROOT / name
         if path.exists():
             info[f"sha1 of {name}"] = hashlib.sha1(path.read_bytes()).hexdigest()[:12]  # noqa: S324

@@ -16,7 +16,7 @@ from bench.corpus import Corpus
 from bench.harness import Progress, TimedOut
 from bench.pg_engine import EARTH_RADIUS_KM, texts_of
 from bench.queries import Query, slot_interval, week_minute
-from directory.search.textfold import query_tokens
+from directory.textfold import query_tokens
 
 HAVERSINE = (
     f"(2 * {EARTH_RADIUS_KM} * asin(sqrt(power(sin(radians(s.lat - :lat) / 2), 2)"

@@ -17,7 +17,7 @@ import numpy as np
 from geopy.distance import geodesic
 from rapidfuzz import fuzz, process
 
-from directory.search.textfold import fold
+from directory.textfold import fold
 from lotse.errors import LotseError
 from lotse.i18n import N_
 

@@ -16,6 +16,7 @@ from directory.models import (
     Address,
     District,
     Language,
+    ListingKind,
     Location,
     Organization,
     Service,
@@ -385,3 +386,15 @@ def is_stale(service: Service, *, stale_after_days: int, now: datetime | None = 
     if service.assured_at is None:
         return True
     return (now or utcnow()) - service.assured_at > timedelta(days=stale_after_days)
+
+
+def merged_target(*, session: Session, kind: ListingKind, listing_id: uuid.UUID) -> uuid.UUID:
+    """Where a merged record's links lead: the end of its merged_into chain."""
+    model = Service if kind == ListingKind.service else Organization
+    current, seen = listing_id, {listing_id}
+    while True:
+        following = session.exec(select(model.merged_into_id).where(model.id == current)).first()
+        if following is None or following in seen:
+            return current
+        seen.add(following)
+        current = following

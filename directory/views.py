@@ -14,7 +14,6 @@ from directory.models import ListingKind, Service
 from directory.search.find import Found, InvalidSearch, SearchParams, find_services
 from directory.search.params import GeocoderDep, SearchEngineDep
 from directory.translations import Localizer
-from directory.upkeep import duplicates
 from lotse import i18n
 from lotse.db import SessionDep
 from lotse.permissions import Access
@@ -195,7 +194,7 @@ def _map_points(found: Found, loc: Localizer) -> list[dict[str, Any]]:
 def service_detail(request: Request, session: SessionDep, service_id: uuid.UUID) -> Response:
     service = listings.get_service(session=session, service_id=service_id)
     if service.merged_into_id is not None:
-        kept = duplicates.merged_target(
+        kept = listings.merged_target(
             session=session, kind=ListingKind.service, listing_id=service.id
         )
         return RedirectResponse(request.url_for("service_detail", service_id=kept), 301)
@@ -235,7 +234,7 @@ def organization_detail(
 ) -> Response:
     organization = listings.get_organization(session=session, organization_id=organization_id)
     if organization.merged_into_id is not None:
-        kept = duplicates.merged_target(
+        kept = listings.merged_target(
             session=session, kind=ListingKind.organization, listing_id=organization.id
         )
         return RedirectResponse(request.url_for("organization_detail", organization_id=kept), 301)

@@ -218,14 +218,14 @@ def logout(request: Request, session: SessionDep, principal: SignedInChangingPas
 def _account_page(
     request: Request, session: SessionDep, principal: auth.Principal, **extra: object
 ) -> HTMLResponse:
-    from partners.organizations import get_partner
-
     return render(
         request,
         "account/account.html",
         {
             "principal": principal,
-            "organization": get_partner(session=session, partner_id=principal.organization_id),
+            "organization_name": accounts.organization_name(
+                session=session, organization_id=principal.organization_id
+            ),
             "tokens": auth.tokens_of(session=session, user_id=principal.id),
             "token_validity_days": TOKEN_VALIDITY_DAYS,
             "has_password": principal.user.password_hash != oidc.NO_PASSWORD,

@@ -19,12 +19,20 @@ from sqlalchemy import ColumnElement, bindparam, case, null, or_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, SQLModel, col, delete, select
 
-from lotse import audit, auth, i18n, mail
+from lotse import audit, auth, i18n, outbox
 from lotse.audit import Actor
 from lotse.db import UTCDateTime
 from lotse.errors import Conflict, LotseError, NotFound
 from lotse.i18n import N_
-from lotse.models import AuditCategory, LoginThrottle, PasswordReset, Role, User, UserRole
+from lotse.models import (
+    AuditCategory,
+    LoginThrottle,
+    PasswordReset,
+    Role,
+    User,
+    UserRole,
+    partner_organization,
+)
 from lotse.passwords import (
     UNUSABLE_PASSWORD,
     burn_verification_time,
@@ -114,6 +122,13 @@ class PasswordLinkInvalid(LotseError):
 
 def normalise_email(email: str) -> str:
     return email.strip().lower()
+
+
+def organization_name(*, session: Session, organization_id: uuid.UUID) -> str:
+    """The name of the organisation a user belongs to (its foreign key makes sure there is one)."""
+    return session.exec(
+        select(partner_organization.c.name).where(partner_organization.c.id == organization_id)
+    ).one()
 
 
 def _digest(secret: str) -> str:
@@ -248,7 +263,7 @@ def _notify_owner_of_failures(session: Session, *, user: User, now: datetime) ->
             "password on your account page; if it was you, you can ignore this message.",
             email=user.email,
         )
-    mail.enqueue(
+    outbox.enqueue(
         session=session, kind="failed_logins", recipient=user.email, subject=subject, body=body
     )
 
@@ -538,7 +553,7 @@ def send_password_link(
             "The link works once and for %(hours)s hours. Nobody else has seen it.",
             hours=hours,
         )
-    mail.enqueue(
+    outbox.enqueue(
         session=session,
         kind="password_link",
         recipient=user.email,

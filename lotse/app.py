@@ -9,10 +9,11 @@ from fastapi import Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.engine import Engine
 
-from lotse import PROJECT_ROOT, __version__, health, logs, mail, metrics
+from lotse import PROJECT_ROOT, __version__, health, logs, metrics
 from lotse.csrf import CsrfCookieMiddleware, csrf_protect
 from lotse.db import make_engine
-from lotse.errors import DatabaseBusyMiddleware, install_error_handlers
+from lotse.error_handlers import DatabaseBusyMiddleware, install_error_handlers
+from lotse.mailer import failing_count, pending_count
 from lotse.middleware import LanguageMiddleware, SecurityHeadersMiddleware
 from lotse.migrate import ensure_current
 from lotse.proxies import ForwardedHeadersMiddleware
@@ -93,10 +94,6 @@ def create_app(
 
     app.mount("/static", StaticFiles(directory=PROJECT_ROOT / "static"), name="static")
 
-    from referrals.notifications import write_plain
-
-    mail.use_outbox(write_plain)
-
     from directory import api as directory_api
     from directory import views as directory_views
     from directory.interop.hsds import api as hsds_api
@@ -134,8 +131,6 @@ def create_app(
 
 def _register_checks_and_gauges(app: FastAPI, engine: Engine) -> None:
     from sqlmodel import Session
-
-    from referrals.mailer import failing_count, pending_count
 
     def sessions() -> Session:
         return Session(engine)

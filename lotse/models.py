@@ -2,17 +2,19 @@
 throttling, the audit log, and installation-wide settings that admins change at run time.
 
 A user belongs to one organisation taking part in Lotse (``partner_organization``, owned by
-the partners domain); the foreign key names that table, so the shell imports nothing from it.
+the partners domain); the foreign key names that table, and so does ``partner_organization``
+below, the two columns the shell reads, so that it imports nothing from the domain.
 """
 
 import uuid
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import Column, Index, String, Text, UniqueConstraint
+from sqlalchemy import Column, Index, String, Text, UniqueConstraint, Uuid, column, table
 from sqlmodel import Field, SQLModel
 
 from lotse.db import UTCDateTime
+from lotse.i18n import N_
 from lotse.timeutil import utcnow
 
 
@@ -24,12 +26,24 @@ class Role(StrEnum):
     admin = "admin"
 
 
+ROLE_LABELS: dict[Role, str] = {
+    Role.case_manager: N_("Case manager"),
+    Role.partner_staff: N_("Partner staff"),
+    Role.partner_admin: N_("Partner administrator"),
+    Role.coordinator: N_("Coordinator"),
+    Role.admin: N_("Administrator"),
+}
+
+
 def _id() -> uuid.UUID:
     return uuid.uuid4()
 
 
 def _now() -> datetime:
     return utcnow()
+
+
+partner_organization = table("partner_organization", column("id", Uuid()), column("name", String()))
 
 
 class UserBase(SQLModel):

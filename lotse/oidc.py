@@ -35,14 +35,14 @@ from joserfc.errors import (
     JoseError,
 )
 from joserfc.jwk import KeySet
-from sqlalchemy import String, Uuid, column, delete, table
+from sqlalchemy import delete
 from sqlmodel import Session, col, select
 
 from lotse import accounts, audit, auth
 from lotse.audit import Actor
 from lotse.errors import LotseError, NotFound
 from lotse.i18n import N_
-from lotse.models import AuditCategory, OidcLoginState, Role, User
+from lotse.models import AuditCategory, OidcLoginState, Role, User, partner_organization
 from lotse.settings import Settings
 from lotse.timeutil import utcnow
 
@@ -520,11 +520,6 @@ def mapped_roles(settings: Settings, claims: dict[str, Any]) -> frozenset[Role]:
     )
 
 
-_partner_organization = table(
-    "partner_organization", column("id", Uuid()), column("name", String())
-)
-
-
 def _organization(session: Session, reference: str | None) -> uuid.UUID | None:
     """A partner organisation named by its id or its exact name (the table is the partners
     domain's; the shell reads it by name, as its foreign keys do)."""
@@ -532,10 +527,10 @@ def _organization(session: Session, reference: str | None) -> uuid.UUID | None:
         return None
     try:
         wanted = uuid.UUID(reference)
-        query = select(_partner_organization.c.id).where(_partner_organization.c.id == wanted)
+        query = select(partner_organization.c.id).where(partner_organization.c.id == wanted)
     except ValueError:
-        query = select(_partner_organization.c.id).where(
-            _partner_organization.c.name == reference.strip()
+        query = select(partner_organization.c.id).where(
+            partner_organization.c.name == reference.strip()
         )
     found = session.scalar(query)
     return found if isinstance(found, uuid.UUID) else None

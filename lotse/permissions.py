@@ -27,14 +27,6 @@ from lotse.errors import LotseError
 from lotse.i18n import N_
 from lotse.models import Role, SiteSetting
 
-ROLE_LABELS: dict[Role, str] = {
-    Role.case_manager: N_("Case manager"),
-    Role.partner_staff: N_("Partner staff"),
-    Role.partner_admin: N_("Partner administrator"),
-    Role.coordinator: N_("Coordinator"),
-    Role.admin: N_("Administrator"),
-}
-
 
 class Permission(StrEnum):
     suggest_directory_changes = "suggest_directory_changes"

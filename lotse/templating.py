@@ -13,6 +13,8 @@ from starlette.responses import HTMLResponse
 
 from lotse import PROJECT_ROOT, i18n
 from lotse.links import safe_link
+from lotse.models import ROLE_LABELS, Role
+from lotse.permissions import permissions_of
 from lotse.settings import get_settings
 
 
@@ -67,8 +69,6 @@ def _weekday_name(
 
 
 def _role_label(role: str) -> str:
-    from lotse.permissions import ROLE_LABELS, Role
-
     return i18n.gettext(ROLE_LABELS[Role(role)])
 
 
@@ -111,8 +111,6 @@ templates = _build()
 def render(
     request: Request, name: str, context: dict[str, Any] | None = None, status_code: int = 200
 ) -> HTMLResponse:
-    from lotse.permissions import permissions_of
-
     language = i18n.get_language()
     info = i18n.language_info(language)
     state = request.scope.get("lotse", {})

@@ -5,7 +5,8 @@ from logging.config import fileConfig
 from alembic import context
 
 import directory.models  # noqa: F401  (each import registers its tables on the metadata)
-import lotse.models  # noqa: F401
+import lotse.models
+import lotse.outbox  # noqa: F401
 import partners.models  # noqa: F401
 import referrals.models  # noqa: F401
 from lotse.db import make_engine, metadata

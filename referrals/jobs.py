@@ -14,10 +14,10 @@ from datetime import datetime
 from sqlalchemy import update
 from sqlmodel import col, select
 
+from lotse.mailer import DeliveryReport, SessionFactory, deliver_due
 from lotse.settings import Settings
 from lotse.timeutil import utcnow
 from referrals import notifications, workflow
-from referrals.mailer import DeliveryReport, SessionFactory, deliver_due
 from referrals.models import Referral, ReferralStatus
 
 

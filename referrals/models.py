@@ -1,4 +1,4 @@
-"""Pseudonymous clients, consents, referrals and their append-only history, messages, outbox.
+"""Pseudonymous clients, consents, referrals and their append-only history, messages.
 
 A client is an alias, a birth year, languages and needs — never a name or an address. A
 referral goes to an organisation only under a consent that covers it, and that organisation
@@ -12,6 +12,8 @@ from enum import StrEnum
 from sqlalchemy import JSON, Column, Index, String, Text
 from sqlmodel import Field, SQLModel
 
+from directory.models import ListingKind
+from directory.upkeep import keepers
 from lotse.db import UTCDateTime
 from lotse.timeutil import utcnow
 
@@ -193,25 +195,7 @@ class ReferralRead(SQLModel, table=True):
     read_at: datetime = Field(default_factory=_now, sa_type=UTCDateTime)
 
 
-class OutboxMessage(SQLModel, table=True):
-    """An email to send. Never client data: a subject, a short text and a link.
-
-    Rows are claimed by setting ``locked_until`` with a conditional UPDATE, so several senders
-    (cron on several machines) never send the same message twice.
-    """
-
-    __tablename__ = "outbox_message"
-    __table_args__ = (Index("ix_outbox_due", "sent_at", "next_attempt_at"),)
-
-    id: uuid.UUID = Field(default_factory=_id, primary_key=True)
-    kind: str = Field(max_length=30)  # new_referral | status_changed | reminder | expired | message
-    recipient: str = Field(max_length=254)
-    subject: str = Field(max_length=200)
-    body: str = Field(sa_type=Text)
-    referral_id: uuid.UUID | None = Field(default=None, foreign_key="referral.id")
-    created_at: datetime = Field(default_factory=_now, sa_type=UTCDateTime)
-    attempts: int = 0
-    next_attempt_at: datetime = Field(default_factory=_now, sa_type=UTCDateTime)
-    locked_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
-    sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
-    last_error: str | None = Field(default=None, sa_type=Text)
+# A merged service's referrals go with it to the kept one (directory/upkeep/keepers.py).
+keepers.attach(
+    keepers.Attached("referrals", ListingKind.service, Referral.service_id, counted=True)
+)

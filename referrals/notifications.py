@@ -1,17 +1,19 @@
 """Notifications about referrals, written to the outbox in the same transaction as the change.
 
 No client data ever goes into an email: the referral's number, what happened, and a link.
-``referrals/mailer.py`` delivers the outbox.
+``lotse/mailer.py`` delivers the outbox (``lotse/outbox.py``).
 """
 
 import uuid
 
 from sqlmodel import Session
 
+from lotse import outbox
 from lotse.i18n import N_, gettext
 from lotse.models import User
+from lotse.outbox import OutboxMessage
 from partners.models import PartnerOrganization
-from referrals.models import OutboxMessage, Referral, ReferralStatus
+from referrals.models import Referral, ReferralStatus
 
 S = ReferralStatus
 
@@ -59,11 +61,14 @@ def enqueue(
             gettext("For data protection, this email contains no personal data."),
         )
     )
-    message = OutboxMessage(
-        kind=kind, recipient=recipient, subject=subject[:200], body=body, referral_id=referral.id
+    return outbox.enqueue(
+        session=session,
+        kind=kind,
+        recipient=recipient,
+        subject=subject,
+        body=body,
+        referral_id=referral.id,
     )
-    session.add(message)
-    return message
 
 
 def _sender_email(session: Session, referral: Referral) -> str | None:
@@ -133,8 +138,3 @@ def new_message(
     enqueue(
         session=session, kind="message", referral=referral, base_url=base_url, recipient=recipient
     )
-
-
-def write_plain(*, session: Session, kind: str, recipient: str, subject: str, body: str) -> None:
-    """A message about no referral (the shell's account emails, see ``lotse/mail.py``)."""
-    session.add(OutboxMessage(kind=kind, recipient=recipient, subject=subject[:200], body=body))

@@ -40,7 +40,7 @@ def login(client: TestClient, who: str, password: str | None = None):
 
 def password_link_in_outbox(session: Session, email: str) -> str:
     """The newest password link emailed to this address (only its owner sees it)."""
-    from referrals.models import OutboxMessage
+    from lotse.outbox import OutboxMessage
 
     message = session.exec(
         select(OutboxMessage)

@@ -40,7 +40,7 @@ from rapidfuzz.distance import Levenshtein
 
 from directory.geo import haversine_km
 from directory.hours import is_public_holiday
-from directory.search.textfold import fold, query_tokens, tokens, trigrams
+from directory.textfold import fold, query_tokens, tokens, trigrams
 
 # Field weights: a word in the name counts most, then categories, provider, the rest.
 WEIGHT_NAME = 3.0

@@ -259,7 +259,7 @@ def explain(
 ) -> dict[uuid.UUID, dict[str, list[str]]]:
     """For each service: which fields (in any language) hold which of the matched words."""
     from directory.models import Translation
-    from directory.search.textfold import tokens
+    from directory.textfold import tokens
 
     wanted = {word for words in matched_words.values() for word in words}
     ids = [service.id for service in services] + [service.organization_id for service in services]

@@ -28,7 +28,7 @@ from sqlalchemy import delete, update
 from sqlalchemy.orm import selectinload
 from sqlmodel import Session, col, func, select
 
-from directory import versions
+from directory import textfold, versions
 from directory.models import (
     CapacityChange,
     ChangeSuggestion,
@@ -42,15 +42,13 @@ from directory.models import (
     Service,
     Translation,
 )
-from directory.search import textfold
+from directory.upkeep import keepers
 from directory.versions import Author
 from lotse import audit
 from lotse.errors import Conflict, NotFound
 from lotse.i18n import N_
 from lotse.models import AuditCategory
 from lotse.timeutil import utcnow
-from partners.models import PartnerOrganization, ReferralService
-from referrals.models import Referral
 
 # Blocks with more records than this are skipped (see the module docstring).
 MAX_BLOCK = 60
@@ -335,18 +333,6 @@ def get_listing(*, session: Session, kind: ListingKind, listing_id: uuid.UUID):
     return listing
 
 
-def merged_target(*, session: Session, kind: ListingKind, listing_id: uuid.UUID) -> uuid.UUID:
-    """Where a merged record's links lead: the end of its merged_into chain."""
-    model = Service if kind == ListingKind.service else Organization
-    current, seen = listing_id, {listing_id}
-    while True:
-        following = session.exec(select(model.merged_into_id).where(model.id == current)).first()
-        if following is None or following in seen:
-            return current
-        seen.add(following)
-        current = following
-
-
 def attached_counts(
     *, session: Session, kind: ListingKind, listing_id: uuid.UUID
 ) -> dict[str, int]:
@@ -367,9 +353,12 @@ def attached_counts(
             )
         ),
     }
-    if kind == ListingKind.service:
-        counts["referrals"] = count(select(Referral.id).where(Referral.service_id == listing_id))
-    else:
+    for attached in keepers.attached_to(kind):
+        if attached.counted:
+            counts[attached.name] = count(
+                select(attached.column).where(attached.column == listing_id)
+            )
+    if kind == ListingKind.organization:
         counts["services"] = count(select(Service.id).where(Service.organization_id == listing_id))
         counts["locations"] = count(
             select(Location.id).where(Location.organization_id == listing_id)
@@ -431,38 +420,37 @@ def _move_listing_records(
     }
 
 
+def _move_attached(
+    session: Session, kind: ListingKind, kept_id: uuid.UUID, removed_id: uuid.UUID
+) -> dict[str, int]:
+    """The other domains' rows that point at the removed record now point at the kept one."""
+    moved = {}
+    for attached in keepers.attached_to(kind):
+        table = attached.column.class_
+        dropped = 0
+        if attached.unique_with is not None:
+            taken = set(
+                session.exec(select(attached.unique_with).where(attached.column == kept_id)).all()
+            )
+            dropped = _repoint(
+                session,
+                delete(table).where(
+                    col(attached.column) == removed_id, col(attached.unique_with).in_(taken)
+                ),
+            )
+        moved[attached.name] = dropped + _repoint(
+            session,
+            update(table)
+            .where(col(attached.column) == removed_id)
+            .values({attached.column: kept_id}),
+        )
+    return moved
+
+
 def _move_service_records(
     session: Session, kept_id: uuid.UUID, removed_id: uuid.UUID
 ) -> dict[str, int]:
-    partners_of_kept = set(
-        session.exec(
-            select(ReferralService.partner_organization_id).where(
-                ReferralService.service_id == kept_id
-            )
-        ).all()
-    )
-    # A partner that handles both keeps its row for the kept service.
-    dropped = _repoint(
-        session,
-        delete(ReferralService).where(
-            col(ReferralService.service_id) == removed_id,
-            col(ReferralService.partner_organization_id).in_(partners_of_kept),
-        ),
-    )
     return {
-        "referrals": _repoint(
-            session,
-            update(Referral)
-            .where(col(Referral.service_id) == removed_id)
-            .values(service_id=kept_id),
-        ),
-        "referral_services": dropped
-        + _repoint(
-            session,
-            update(ReferralService)
-            .where(col(ReferralService.service_id) == removed_id)
-            .values(service_id=kept_id),
-        ),
         "capacity_changes": _repoint(
             session,
             update(CapacityChange)
@@ -506,12 +494,6 @@ def _move_organization_records(
         .where(col(Contact.organization_id) == removed.id)
         .values(organization_id=kept.id),
     )
-    moved["partner_organizations"] = _repoint(
-        session,
-        update(PartnerOrganization)
-        .where(col(PartnerOrganization.directory_organization_id) == removed.id)
-        .values(directory_organization_id=kept.id),
-    )
     moved["suggestions_for_organization"] = _repoint(
         session,
         update(ChangeSuggestion)
@@ -549,6 +531,7 @@ def merge(
     note_removed = f"merged into {kind.value} {kept.id} ({kept.name})"
 
     moved = _move_listing_records(session, kind, kept.id, removed.id)
+    moved |= _move_attached(session, kind, kept.id, removed.id)
     if isinstance(kept, Service):
         moved |= _move_service_records(session, kept.id, removed.id)
         # Bulk statements bypass the search index's change listener.

@@ -20,12 +20,12 @@ from sqlmodel import Session, col, select
 
 from directory import listings
 from directory.models import Organization, Service
+from directory.upkeep import keepers
 from directory.upkeep.verification import stale_cutoff
+from lotse import outbox
 from lotse.i18n import N_, gettext
 from lotse.settings import Settings
 from lotse.timeutil import utcnow
-from partners.models import PartnerOrganization
-from referrals.models import OutboxMessage
 
 SessionFactory = Callable[[], Session]
 
@@ -62,15 +62,7 @@ def _due(session: Session, cutoff: datetime) -> dict[uuid.UUID, list[uuid.UUID]]
 
 
 def recipient_of(session: Session, organization: Organization) -> str | None:
-    partner_address = session.exec(
-        select(PartnerOrganization.notification_email)
-        .where(
-            PartnerOrganization.directory_organization_id == organization.id,
-            col(PartnerOrganization.is_active).is_(True),
-            col(PartnerOrganization.notification_email).is_not(None),
-        )
-        .order_by(col(PartnerOrganization.created_at))
-    ).first()
+    partner_address = keepers.current().address_for(session, organization.id)
     return partner_address or organization.email or None
 
 
@@ -121,15 +113,8 @@ def _remind_organization(
             gettext("For data protection, this email contains no personal data."),
         )
     )
-    session.add(
-        OutboxMessage(
-            kind=KIND,
-            recipient=recipient,
-            subject=subject[:200],
-            body=body,
-            created_at=now,
-            next_attempt_at=now,
-        )
+    outbox.enqueue(
+        session=session, kind=KIND, recipient=recipient, subject=subject, body=body, now=now
     )
     return len(claimed)
 

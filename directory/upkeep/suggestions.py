@@ -23,12 +23,11 @@ from directory.models import (
     SuggestionSource,
     SuggestionStatus,
 )
-from directory.upkeep import editing
+from directory.upkeep import editing, keepers
 from directory.versions import Author, kind_of, snapshot
 from lotse.errors import Conflict, LotseError, NotFound
 from lotse.i18n import N_
 from lotse.timeutil import utcnow
-from partners.models import PartnerOrganization, ReferralService
 
 Listing = Organization | Service | Location
 
@@ -132,30 +131,15 @@ def owner_of(listing: Listing) -> uuid.UUID:
 # --- whose listings -------------------------------------------------------------------------
 
 
-def own_organization_ids(*, session: Session, partner_organization_id: uuid.UUID) -> set[uuid.UUID]:
-    """Directory organisations a partner keeps: its linked listing and its referral services'."""
-    linked = session.exec(
-        select(PartnerOrganization.directory_organization_id).where(
-            PartnerOrganization.id == partner_organization_id
-        )
-    ).first()
-    through_services = session.exec(
-        select(Service.organization_id)
-        .join(ReferralService, col(ReferralService.service_id) == Service.id)
-        .where(ReferralService.partner_organization_id == partner_organization_id)
-    ).all()
-    return {org_id for org_id in (linked, *through_services) if org_id is not None}
-
-
 def is_own_listing(
     *, session: Session, listing: Listing, partner_organization_id: uuid.UUID
 ) -> bool:
-    owned = own_organization_ids(session=session, partner_organization_id=partner_organization_id)
+    owned = keepers.current().organizations_of(session, partner_organization_id)
     return owner_of(listing) in owned
 
 
 def own_services(*, session: Session, partner_organization_id: uuid.UUID) -> list[Service]:
-    owned = own_organization_ids(session=session, partner_organization_id=partner_organization_id)
+    owned = keepers.current().organizations_of(session, partner_organization_id)
     if not owned:
         return []
     return list(

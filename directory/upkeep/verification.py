@@ -19,6 +19,7 @@ from sqlmodel import Session, col, func, select
 from directory import listings, versions
 from directory.listings import ServiceFilters
 from directory.models import ListingVersion, Organization, Service
+from directory.upkeep import keepers
 from directory.versions import Author
 from lotse.auth import Principal
 from lotse.errors import Conflict
@@ -26,7 +27,6 @@ from lotse.i18n import N_
 from lotse.models import Role
 from lotse.permissions import Permission, permissions_of
 from lotse.timeutil import utcnow
-from partners.models import PartnerOrganization
 
 
 class NotVerifiable(Conflict):
@@ -116,14 +116,7 @@ def own_organization_ids(*, session: Session, principal: Principal) -> set[uuid.
     """The directory organisations whose listings this user keeps as partner staff."""
     if not principal.has_role(Role.partner_staff, Role.partner_admin):
         return set()
-    rows = session.exec(
-        select(PartnerOrganization.directory_organization_id).where(
-            PartnerOrganization.id == principal.organization_id,
-            col(PartnerOrganization.is_active).is_(True),
-            col(PartnerOrganization.directory_organization_id).is_not(None),
-        )
-    ).all()
-    return {row for row in rows if row is not None}
+    return keepers.current().linked_organizations_of(session, principal.organization_id)
 
 
 def may_maintain(*, session: Session, principal: Principal, organization_id: uuid.UUID) -> bool:

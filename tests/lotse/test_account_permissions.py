@@ -18,8 +18,8 @@ from sqlmodel import Session, col, func, select
 from directory.seed import stable_id
 from lotse import auth
 from lotse.models import ApiToken, AuthSession, PasswordReset, Role, User, UserRole
+from lotse.outbox import OutboxMessage
 from lotse.passwords import hash_password
-from referrals.models import OutboxMessage
 from tests.accounts import ROLES, csrf_token, login
 
 CITY = stable_id("partner_organization", "kim-team")

@@ -14,9 +14,9 @@ from sqlmodel import Session, col, select
 from directory.seed import stable_id
 from lotse import accounts
 from lotse.models import ApiToken, AuthSession, LoginThrottle, Role, User, UserRole
+from lotse.outbox import OutboxMessage
 from lotse.passwords import hash_password
 from lotse.timeutil import utcnow
-from referrals.models import OutboxMessage
 from tests.accounts import PASSWORDS, csrf_token, login, post
 
 PASSWORD = "Richtiges-Passwort-2026"

@@ -19,12 +19,12 @@ from sqlmodel import Session, col, select
 
 from directory.seed import stable_id
 from lotse.models import User
+from lotse.outbox import OutboxMessage
 from lotse.timeutil import utcnow
 from referrals.models import (
     Client,
     Consent,
     DataCategory,
-    OutboxMessage,
     Referral,
     ReferralEvent,
     ReferralStatus,

@@ -19,12 +19,13 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from lotse.models import User
+from lotse.outbox import OutboxMessage
 from lotse.settings import Settings, get_settings
 from lotse.timeutil import utcnow
 from partners.models import PartnerOrganization, ReferralService
 from referrals import workflow
 from referrals.jobs import JobReport, run_jobs
-from referrals.models import OutboxMessage, Referral, ReferralEvent, ReferralStatus
+from referrals.models import Referral, ReferralEvent, ReferralStatus
 from tests.referrals.factories import (
     CASE_MANAGER_EMAIL,
     EVENING_COURSE,

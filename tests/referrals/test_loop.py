@@ -8,7 +8,8 @@ from sqlmodel import select
 
 from directory.seed import stable_id
 from lotse.models import AuditEvent
-from referrals.models import Client, OutboxMessage, Referral, ReferralEvent
+from lotse.outbox import OutboxMessage
+from referrals.models import Client, Referral, ReferralEvent
 from tests.accounts import login, post
 
 COURSE = stable_id("service", "sprachschule-volmetal-demo-integrationskurs-abend")

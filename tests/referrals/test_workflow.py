@@ -11,12 +11,12 @@ from sqlmodel import Session, select
 from directory.seed import stable_id
 from lotse.auth import Principal, roles_of
 from lotse.models import User
+from lotse.outbox import OutboxMessage
 from referrals import casework, clients, workflow
 from referrals.models import (
     Client,
     Consent,
     DataCategory,
-    OutboxMessage,
     Referral,
     ReferralEvent,
     ReferralStatus,

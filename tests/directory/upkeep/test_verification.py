@@ -29,14 +29,14 @@ from directory.models import (
 from directory.seed import stable_id
 from directory.upkeep import verification
 from directory.upkeep.reminders import confirm_link, remind_stale_providers
+from lotse.mailer import deliver_due
+from lotse.outbox import OutboxMessage
 from lotse.settings import Settings, get_settings
 from lotse.timeutil import utcnow
-from referrals.mailer import deliver_due
-from referrals.models import OutboxMessage
 from tests import demo
 from tests.accounts import login, post
+from tests.lotse.test_mailer import Inbox, free_port, smtp_server
 from tests.referrals.factories import own_database
-from tests.referrals.test_mailer import Inbox, free_port, smtp_server
 
 T = datetime(2026, 11, 23, 9, 0, tzinfo=ZoneInfo("Europe/Berlin"))
 PERIOD = 182

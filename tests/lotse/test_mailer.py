@@ -17,11 +17,12 @@ from aiosmtpd.controller import Controller
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
+from lotse.mailer import DeliveryReport, deliver_due
+from lotse.outbox import OutboxMessage
 from lotse.settings import Settings, get_settings
 from lotse.timeutil import utcnow
 from referrals import workflow
-from referrals.mailer import DeliveryReport, deliver_due
-from referrals.models import OutboxMessage, ReferralStatus
+from referrals.models import ReferralStatus
 from tests.referrals.factories import (
     KIM_TEAM,
     VOLMETAL_EMAIL,

@@ -1,7 +1,8 @@
 """Delivers the email outbox: every notification goes out once, late rather than never.
 
-``referrals/notifications.py`` writes each email into ``outbox_message`` in the same transaction
-as the change it reports; this module sends them. It runs from ``lotse jobs run`` (cron or a
+``lotse/outbox.py`` writes each email into ``outbox_message`` in the same transaction as the
+change it reports (a referral's notification, an account email, a reminder to a provider); this
+module sends them. It runs from ``lotse jobs run`` (cron or a
 systemd timer), possibly on several machines at the same moment, so each message is first
 claimed with a conditional UPDATE of ``locked_until`` and the claim is committed before the
 message leaves: of two senders only the one whose UPDATE changed the row sends it. A claim
@@ -28,9 +29,9 @@ from email.utils import format_datetime, parseaddr
 from sqlalchemy import ColumnElement, func, or_, update
 from sqlmodel import Session, col, select
 
+from lotse.outbox import OutboxMessage
 from lotse.settings import Settings
 from lotse.timeutil import utcnow
-from referrals.models import OutboxMessage
 
 logger = logging.getLogger("lotse.mail")
 
