@@ -11,6 +11,7 @@ from sqlmodel import Session
 from lotse.i18n import N_, gettext
 from lotse.models import User
 from partners.models import PartnerOrganization
+from referrals.labels import status_label
 from referrals.models import OutboxMessage, Referral, ReferralStatus
 
 S = ReferralStatus
@@ -79,8 +80,6 @@ def _organization_email(session: Session, organization_id: uuid.UUID) -> str | N
 def status_changed(
     *, session: Session, referral: Referral, previous: ReferralStatus, base_url: str
 ) -> None:
-    from referrals.workflow import status_label
-
     status = ReferralStatus(referral.status)
     if status == S.sent:
         enqueue(
