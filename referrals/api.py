@@ -61,6 +61,13 @@ class ReferralSummaryRead(BaseModel):
     version: int
 
 
+class FeedbackRead(BaseModel):
+    """The closing feedback as both sides read it on the referral's page."""
+
+    got_help: bool | None
+    barriers: list[str]
+
+
 class ReferralRead(ReferralSummaryRead):
     need: str | None
     note: str
@@ -70,7 +77,12 @@ class ReferralRead(ReferralSummaryRead):
     appointment_place: str | None
     status_reason: str | None
     status_note: str | None
+    hold_kind: str | None
+    waitlist_position: int | None
+    waitlist_until: date | None
     outcome: str | None
+    outcome_note: str | None
+    feedback: FeedbackRead | None
     legal_next_steps: list[ReferralStatus]
 
 
@@ -152,7 +164,16 @@ def _read(session: SessionDep, principal: Principal, referral: Referral, side: s
         appointment_place=referral.appointment_place,
         status_reason=referral.status_reason,
         status_note=referral.status_note,
+        hold_kind=referral.hold_kind,
+        waitlist_position=referral.waitlist_position,
+        waitlist_until=referral.waitlist_until,
         outcome=referral.outcome,
+        outcome_note=referral.outcome_note,
+        feedback=FeedbackRead(
+            got_help=referral.feedback_got_help, barriers=list(referral.feedback_barriers or [])
+        )
+        if referral.status == ReferralStatus.closed
+        else None,
         legal_next_steps=workflow.legal_targets(ReferralStatus(referral.status), sides),
     )
 

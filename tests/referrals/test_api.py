@@ -216,6 +216,9 @@ def test_a_partner_system_can_do_each_step_a_partner_does_on_the_page(app, sessi
                 "note": "Nächster Kurs",
             },
         )
+        waiting = machine.get(f"/api/v1/referrals/{by_api}", headers=bearer).json()
+        assert (waiting["hold_kind"], waiting["waitlist_position"]) == ("waitlist", 4)
+        assert waiting["waitlist_until"] == "2027-01-15" and waiting["feedback"] is None
         both({"target": "in_progress"}, {"target": "in_progress"})
         both(
             {"target": "completed", "outcome": "need_met", "note": "Platz im Abendkurs"},
@@ -277,6 +280,10 @@ def test_a_case_managers_system_can_close_the_loop_with_feedback(app, session):
         assert api.json()["status"] == "closed" and api.json()["legal_next_steps"] == [
             "entered_in_error"
         ]
+        assert api.json()["feedback"] == {
+            "got_help": False,
+            "barriers": ["waiting_time", "distance"],
+        }
         _assert_same_step(session, by_page, by_api)
         stored = _stored(session, by_api)
         assert stored["feedback_got_help"] is False and stored["feedback_helpful"] == "partly"
