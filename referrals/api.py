@@ -27,7 +27,7 @@ from referrals.dependencies import (
     team_wide,
 )
 from referrals.inputs import AppointmentIn, MessageIn, TransitionIn
-from referrals.models import Client, Consent, Referral, ReferralStatus
+from referrals.models import Client, Referral, ReferralStatus
 
 router = APIRouter(prefix="/api/v1", tags=["referrals"], responses=error_responses(401, 403, 422))
 
@@ -134,9 +134,7 @@ def _read(session: SessionDep, principal: Principal, referral: Referral, side: s
     client = session.get(Client, referral.client_id)
     assert client is not None
     today = date.today()
-    consent = workflow.active_consent(session=session, referral=referral, today=today)
-    if consent is None and referral.consent_id:
-        consent = session.get(Consent, referral.consent_id)
+    consent = casework.consent_of(session=session, referral=referral, today=today)
     shared = casework.shared_client(referral=referral, client=client, consent=consent, today=today)
     if side == "sender":
         shared = casework.SharedClient(

@@ -326,6 +326,14 @@ class SharedClient:
     categories: list[str] = field(default_factory=list)
 
 
+def consent_of(*, session: Session, referral: Referral, today: date) -> Consent | None:
+    """The consent that covers the referral today, else the one it was sent under (to show)."""
+    consent = workflow.active_consent(session=session, referral=referral, today=today)
+    if consent is None and referral.consent_id:
+        consent = session.get(Consent, referral.consent_id)
+    return consent
+
+
 def shared_client(
     *, referral: Referral, client: Client, consent: Consent | None, today: date
 ) -> SharedClient:

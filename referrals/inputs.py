@@ -6,7 +6,7 @@ can do, a system with a token can do the same way, with the same checks.
 """
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Literal, get_args
 from zoneinfo import ZoneInfo
 
 from pydantic import AfterValidator, BaseModel, Field
@@ -16,11 +16,12 @@ from lotse.timeutil import IsoDate, IsoDateTime
 from referrals.models import ReferralStatus
 
 CONTACT_WAYS = ("phone", "email", "letter", "via_case_manager")
-BARRIERS = ("language", "distance", "cost", "waiting_time", "documents", "opening_hours", "other")
 
+# What stood between the client and the help (closing feedback, gap reports).
 Barrier = Literal[
     "language", "distance", "cost", "waiting_time", "documents", "opening_hours", "other"
 ]
+BARRIERS: tuple[str, ...] = get_args(Barrier)
 
 
 def _local_if_naive(moment: datetime) -> datetime:

@@ -19,7 +19,7 @@ from partners.models import PartnerOrganization
 from referrals import casework, workflow
 from referrals.dependencies import Case
 from referrals.inputs import BARRIERS, CONTACT_WAYS
-from referrals.models import Client, Consent, DataCategory, Referral, ReferralStatus
+from referrals.models import Client, DataCategory, Referral, ReferralStatus
 
 
 def page_context(session: SessionDep) -> dict[str, Any]:
@@ -53,9 +53,7 @@ def referral_page(
     client = session.get(Client, referral.client_id)
     assert client is not None
     today = date.today()
-    consent = workflow.active_consent(session=session, referral=referral, today=today)
-    if consent is None and referral.consent_id:
-        consent = session.get(Consent, referral.consent_id)
+    consent = casework.consent_of(session=session, referral=referral, today=today)
     service = listings.get_service(session=session, service_id=referral.service_id)
     context = page_context(session)
     context["loc"].load([service, service.organization])
