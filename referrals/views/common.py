@@ -19,6 +19,7 @@ from partners.models import PartnerOrganization
 from referrals import casework, workflow
 from referrals.dependencies import Case
 from referrals.inputs import BARRIERS, CONTACT_WAYS
+from referrals.labels import status_label
 from referrals.models import Client, DataCategory, Referral, ReferralStatus
 
 
@@ -31,7 +32,7 @@ def page_context(session: SessionDep) -> dict[str, Any]:
         "loc": loc,
         "tree": tree,
         "target_groups": listings.target_groups(session=session),
-        "status_label": workflow.status_label,
+        "status_label": status_label,
         "category_label": casework.category_label,
         "reason_label": casework.reason_label,
         "capacity_label": lambda code: i18n.gettext(listings.CAPACITY_LABELS[code]),
