@@ -10,6 +10,7 @@ import uuid
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from typing import Literal
 
 from sqlalchemy import Integer, cast, func, text
 from sqlmodel import Session, col, select
@@ -627,6 +628,9 @@ def unread_counts(
 
 # --- steps, the same for a page and the API -------------------------------------------------
 
+# Where a step came from, kept in the audit log: a person on a page or a system with a token.
+Channel = Literal["page", "api"]
+
 
 def acting_side(
     *, principal: Principal, referral: Referral, side: str, target: ReferralStatus
@@ -660,7 +664,7 @@ def change_status(
     principal: Principal,
     step: TransitionIn,
     actor: Actor,
-    via: str,
+    via: Channel,
     response_default_days: int,
     base_url: str,
 ) -> Referral:
@@ -709,7 +713,7 @@ def book_appointment(
     principal: Principal,
     appointment: AppointmentIn,
     actor: Actor,
-    via: str,
+    via: Channel,
 ) -> Referral:
     """The receiving organisation books (or moves) the client's appointment."""
     workflow.book_appointment(
