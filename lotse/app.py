@@ -104,7 +104,6 @@ def create_app(
     from lotse import views as lotse_views
     from partners import views as partner_views
     from referrals import api as referral_api
-    from referrals import handout_views
     from referrals import views as referral_views
 
     app.include_router(health.router)
@@ -116,7 +115,6 @@ def create_app(
     app.include_router(admin_views.router)
     app.include_router(partner_views.router)
     app.include_router(referral_views.router)
-    app.include_router(handout_views.router)
     app.include_router(directory_api.router)
     app.include_router(hsds_api.router)
     app.include_router(referral_api.router)

@@ -9,26 +9,27 @@ import uuid
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query, Request
-from pydantic import BaseModel, Field
+from fastapi import APIRouter, Query, Request
+from pydantic import BaseModel
 
 from directory.models import Service
-from lotse import audit
-from lotse.audit import Actor
 from lotse.auth import Principal
 from lotse.db import SessionDep
 from lotse.errors import error_responses
-from lotse.models import AuditCategory, Role
-from lotse.permissions import Access
-from lotse.proxies import client_address
-from lotse.timeutil import IsoDate, IsoDateTime
+from lotse.models import Role
 from referrals import casework, workflow
-from referrals.models import Client, Consent, Referral, ReferralStatus
+from referrals.dependencies import (
+    PartnerReferralDep,
+    PartnerStaff,
+    ReferralDep,
+    ReferralParty,
+    actor_of,
+    team_wide,
+)
+from referrals.inputs import AppointmentIn, MessageIn, TransitionIn
+from referrals.models import Client, Referral, ReferralStatus
 
 router = APIRouter(prefix="/api/v1", tags=["referrals"], responses=error_responses(401, 403, 422))
-ReferralParty = Annotated[
-    Principal, Depends(Access.for_roles(Role.case_manager, Role.partner_staff, Role.partner_admin))
-]
 
 
 class SharedClientRead(BaseModel):
@@ -60,6 +61,13 @@ class ReferralSummaryRead(BaseModel):
     version: int
 
 
+class FeedbackRead(BaseModel):
+    """The closing feedback as both sides read it on the referral's page."""
+
+    got_help: bool | None
+    barriers: list[str]
+
+
 class ReferralRead(ReferralSummaryRead):
     need: str | None
     note: str
@@ -69,24 +77,13 @@ class ReferralRead(ReferralSummaryRead):
     appointment_place: str | None
     status_reason: str | None
     status_note: str | None
+    hold_kind: str | None
+    waitlist_position: int | None
+    waitlist_until: date | None
     outcome: str | None
+    outcome_note: str | None
+    feedback: FeedbackRead | None
     legal_next_steps: list[ReferralStatus]
-
-
-class TransitionIn(BaseModel):
-    target: ReferralStatus
-    version: int | None = Field(
-        default=None,
-        description="The version you last saw; a different current version answers 409",
-    )
-    reason: str | None = Field(default=None, max_length=40)
-    note: str | None = Field(default=None, max_length=4000)
-    outcome: str | None = Field(default=None, max_length=40)
-    hold_kind: str | None = Field(default=None, max_length=30)
-    waitlist_position: int | None = Field(default=None, ge=1, le=100_000)
-    waitlist_until: IsoDate | None = None
-    appointment_at: IsoDateTime | None = None
-    appointment_place: str | None = Field(default=None, max_length=200)
 
 
 def _summary(referral: Referral, side: str, service: Service) -> dict[str, Any]:
@@ -118,11 +115,10 @@ def list_referrals(
     status: Annotated[ReferralStatus | None, Query()] = None,
 ) -> list[ReferralSummaryRead]:
     """Your referrals: those you sent (case managers) or those addressed to your organisation."""
-    team_wide = request.app.state.settings.caseload_team_wide
     rows: list[casework.Row] = []
     if principal.has_role(Role.case_manager):
         rows += casework.dashboard(
-            session=session, principal=principal, team_wide=team_wide, status=status
+            session=session, principal=principal, team_wide=team_wide(request), status=status
         )
     if principal.has_role(Role.partner_staff, Role.partner_admin):
         rows += casework.inbox(session=session, principal=principal, status=status)
@@ -134,15 +130,11 @@ def list_referrals(
     ]
 
 
-def _read(
-    request: Request, session: SessionDep, principal: Principal, referral: Referral, side: str
-) -> ReferralRead:
+def _read(session: SessionDep, principal: Principal, referral: Referral, side: str) -> ReferralRead:
     client = session.get(Client, referral.client_id)
     assert client is not None
     today = date.today()
-    consent = workflow.active_consent(session=session, referral=referral, today=today)
-    if consent is None and referral.consent_id:
-        consent = session.get(Consent, referral.consent_id)
+    consent = casework.consent_of(session=session, referral=referral, today=today)
     shared = casework.shared_client(referral=referral, client=client, consent=consent, today=today)
     if side == "sender":
         shared = casework.SharedClient(
@@ -170,7 +162,16 @@ def _read(
         appointment_place=referral.appointment_place,
         status_reason=referral.status_reason,
         status_note=referral.status_note,
+        hold_kind=referral.hold_kind,
+        waitlist_position=referral.waitlist_position,
+        waitlist_until=referral.waitlist_until,
         outcome=referral.outcome,
+        outcome_note=referral.outcome_note,
+        feedback=FeedbackRead(
+            got_help=referral.feedback_got_help, barriers=list(referral.feedback_barriers or [])
+        )
+        if referral.status == ReferralStatus.closed
+        else None,
         legal_next_steps=workflow.legal_targets(ReferralStatus(referral.status), sides),
     )
 
@@ -182,24 +183,18 @@ def _read(
     responses=error_responses(404),
 )
 def get_referral(
-    request: Request, session: SessionDep, principal: ReferralParty, referral_id: uuid.UUID
+    request: Request, session: SessionDep, principal: ReferralParty, case: ReferralDep
 ) -> ReferralRead:
     """One referral, as your side may see it. A partner's first read records "received"."""
-    referral, side = casework.get_referral(
-        session=session,
-        principal=principal,
-        referral_id=referral_id,
-        team_wide=request.app.state.settings.caseload_team_wide,
-    )
     casework.record_view(
         session=session,
-        referral=referral,
-        side=side,
+        referral=case.referral,
+        side=case.side,
         principal=principal,
-        actor=Actor.of(principal.user, client_address(request)),
+        actor=actor_of(request, principal),
     )
     session.commit()
-    return _read(request, session, principal, referral, side)
+    return _read(session, principal, case.referral, case.side)
 
 
 @router.post(
@@ -212,55 +207,53 @@ def transition(
     request: Request,
     session: SessionDep,
     principal: ReferralParty,
-    referral_id: uuid.UUID,
+    case: ReferralDep,
     step: TransitionIn,
 ) -> ReferralRead:
-    """Move a referral to its next state; only the steps legal for your side are accepted."""
+    """Move a referral to its next state; only the steps legal for your side are accepted.
+
+    Closing a finished referral (target `closed`) needs the case manager's `feedback`.
+    """
     settings = request.app.state.settings
-    referral, side = casework.get_referral(
+    casework.change_status(
         session=session,
+        referral=case.referral,
+        side=case.side,
         principal=principal,
-        referral_id=referral_id,
-        team_wide=settings.caseload_team_wide,
-    )
-    if step.version is not None and step.version != referral.version:
-        raise workflow.ConcurrentChange(current=workflow.status_label(referral.status))
-    workflow.transition(
-        session=session,
-        referral=referral,
-        target=step.target,
-        side=side,
-        actor_id=principal.id,
-        actor_organization_id=principal.organization_id,
-        change=workflow.Change(
-            reason=step.reason,
-            note=step.note,
-            outcome=step.outcome,
-            hold_kind=step.hold_kind,
-            waitlist_position=step.waitlist_position,
-            waitlist_until=step.waitlist_until,
-            appointment_at=step.appointment_at,
-            appointment_place=step.appointment_place,
-        ),
+        step=step,
+        actor=actor_of(request, principal),
+        via="api",
         response_default_days=settings.referral_response_days,
         base_url=settings.base_url,
     )
-    audit.record(
+    session.commit()
+    return _read(session, principal, case.referral, case.side)
+
+
+@router.post(
+    "/referrals/{referral_id}/appointment",
+    name="api_referral_appointment",
+    response_model=ReferralRead,
+    responses=error_responses(400, 404, 409),
+)
+def book_appointment(
+    request: Request,
+    session: SessionDep,
+    principal: PartnerStaff,
+    case: PartnerReferralDep,
+    appointment: AppointmentIn,
+) -> ReferralRead:
+    """Book or move the client's appointment (receiving organisation, while the referral runs)."""
+    casework.book_appointment(
         session=session,
-        actor=Actor.of(principal.user, client_address(request)),
-        action="referral.transition",
-        category=AuditCategory.client_data,
-        object_type="referral",
-        object_id=referral.id,
-        to=step.target,
+        referral=case.referral,
+        principal=principal,
+        appointment=appointment,
+        actor=actor_of(request, principal),
         via="api",
     )
     session.commit()
-    return _read(request, session, principal, referral, side)
-
-
-class MessageIn(BaseModel):
-    body: str = Field(min_length=1, max_length=5000, description="The message, plain text")
+    return _read(session, principal, case.referral, case.side)
 
 
 class MessageRead(BaseModel):
@@ -282,29 +275,22 @@ def post_message(
     request: Request,
     session: SessionDep,
     principal: ReferralParty,
-    referral_id: uuid.UUID,
+    case: ReferralDep,
     message_in: MessageIn,
 ) -> MessageRead:
     """A message to the other side of a referral, as on the referral's page."""
-    settings = request.app.state.settings
-    referral, _side = casework.get_referral(
-        session=session,
-        principal=principal,
-        referral_id=referral_id,
-        team_wide=settings.caseload_team_wide,
-    )
     message = casework.post_message(
         session=session,
-        referral=referral,
+        referral=case.referral,
         principal=principal,
-        body=message_in.body,
-        actor=Actor.of(principal.user, client_address(request)),
-        base_url=settings.base_url,
+        message_in=message_in,
+        actor=actor_of(request, principal),
+        base_url=request.app.state.settings.base_url,
     )
     session.commit()
     return MessageRead(
         id=message.id,
-        referral_id=referral.id,
+        referral_id=case.referral.id,
         body=message.body,
         created_at=message.created_at,
     )

@@ -10,6 +10,7 @@ import uuid
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from typing import Literal
 
 from sqlalchemy import Integer, cast, func, text
 from sqlmodel import Session, col, select
@@ -20,10 +21,12 @@ from lotse.audit import Actor
 from lotse.auth import Principal
 from lotse.errors import LotseError, NotFound
 from lotse.i18n import N_, gettext
-from lotse.models import AuditCategory, Role
+from lotse.models import AuditCategory, Role, User
 from lotse.timeutil import utcnow
 from partners.models import ReferralService
 from referrals import notifications, workflow
+from referrals.inputs import AppointmentIn, MessageIn, TransitionIn
+from referrals.labels import status_label
 from referrals.models import (
     Client,
     Consent,
@@ -261,6 +264,53 @@ def get_referral(
     return referral, side
 
 
+def get_by_number(*, session: Session, number: str) -> Referral:
+    """A referral by its number, for admins who correct errors without reading content."""
+    referral = session.exec(select(Referral).where(Referral.number == number.strip())).first()
+    if referral is None:
+        raise ReferralNotFound()
+    return referral
+
+
+def referrals_of(*, session: Session, client: Client) -> list[Referral]:
+    """A client's referrals, newest first."""
+    return list(
+        session.exec(
+            select(Referral)
+            .where(Referral.client_id == client.id)
+            .order_by(col(Referral.created_at).desc())
+        ).all()
+    )
+
+
+def services_of(*, session: Session, referrals: list[Referral]) -> dict[uuid.UUID, Service]:
+    """The services the referrals go to, by id."""
+    if not referrals:
+        return {}
+    wanted = {referral.service_id for referral in referrals}
+    return {s.id: s for s in session.exec(select(Service).where(col(Service.id).in_(wanted)))}
+
+
+def alternatives(*, session: Session, referral: Referral) -> list[Service]:
+    """Other services that take referrals through Lotse, those for the same need first."""
+    services = session.exec(
+        select(Service)
+        .join(ReferralService, col(ReferralService.service_id) == Service.id)
+        .where(Service.id != referral.service_id)
+        .order_by(col(Service.name))
+    ).all()
+    unique = list({service.id: service for service in services}.values())
+    return sorted(unique, key=lambda s: referral.need not in {t.code for t in s.categories})
+
+
+def people_on(
+    *, session: Session, referral: Referral, timeline: list[ReferralEvent | ReferralMessage]
+) -> dict[uuid.UUID, User]:
+    """The sender and everyone who wrote on the referral's timeline, by id."""
+    ids = {referral.sender_id} | {item.author_id for item in timeline if hasattr(item, "author_id")}
+    return {user.id: user for user in session.exec(select(User).where(col(User.id).in_(ids)))}
+
+
 @dataclass
 class SharedClient:
     """The client as the receiving organisation may see them under the consent."""
@@ -275,6 +325,14 @@ class SharedClient:
     contact_detail: str | None = None
     health_note: str | None = None
     categories: list[str] = field(default_factory=list)
+
+
+def consent_of(*, session: Session, referral: Referral, today: date) -> Consent | None:
+    """The consent that covers the referral today, else the one it was sent under (to show)."""
+    consent = workflow.active_consent(session=session, referral=referral, today=today)
+    if consent is None and referral.consent_id:
+        consent = session.get(Consent, referral.consent_id)
+    return consent
 
 
 def shared_client(
@@ -361,12 +419,7 @@ def _rows(
     if not referrals:
         return []
     ids = [r.id for r in referrals]
-    services = {
-        s.id: s
-        for s in session.exec(
-            select(Service).where(col(Service.id).in_({r.service_id for r in referrals}))
-        ).all()
-    }
+    services = services_of(session=session, referrals=referrals)
     clients = {}
     if for_sender:
         clients = {
@@ -495,7 +548,7 @@ def post_message(
     session: Session,
     referral: Referral,
     principal: Principal,
-    body: str,
+    message_in: MessageIn,
     actor: Actor,
     base_url: str,
 ) -> ReferralMessage:
@@ -505,7 +558,7 @@ def post_message(
         workflow.active_consent(session=session, referral=referral, today=utcnow().date()) is None
     ):
         raise ConsentGone()
-    text = body.strip()
+    text = message_in.body.strip()
     if not text:
         raise EmptyMessage()
     message = ReferralMessage(
@@ -571,3 +624,144 @@ def unread_counts(
         if author_id != user_id and (referral_id not in read or created_at > read[referral_id]):
             counts[referral_id] += 1
     return dict(counts)
+
+
+# --- steps, the same for a page and the API -------------------------------------------------
+
+# Where a step came from, kept in the audit log: a person on a page or a system with a token.
+Channel = Literal["page", "api"]
+
+
+def acting_side(
+    *, principal: Principal, referral: Referral, side: str, target: ReferralStatus
+) -> str:
+    """The side a step is taken on: the principal's own, or admin where only an admin may."""
+    if target in workflow.legal_targets(ReferralStatus(referral.status), [side]):
+        return side
+    return "admin" if principal.has_role(Role.admin) else side
+
+
+def _text(value: str | None) -> str | None:
+    return (value or "").strip() or None
+
+
+def _feedback(step: TransitionIn) -> dict[str, object] | None:
+    if step.feedback is None:
+        return None
+    return {
+        "got_help": step.feedback.got_help,
+        "helpful": step.feedback.helpful,
+        "barriers": list(dict.fromkeys(step.feedback.barriers)),
+        "note": _text(step.feedback.note),
+    }
+
+
+def change_status(
+    *,
+    session: Session,
+    referral: Referral,
+    side: str,
+    principal: Principal,
+    step: TransitionIn,
+    actor: Actor,
+    via: Channel,
+    response_default_days: int,
+    base_url: str,
+) -> Referral:
+    """Take one step of the workflow as the principal and write it to the audit log."""
+    if step.version is not None and step.version != referral.version:
+        # The caller saw an older state: somebody changed the referral since.
+        raise workflow.ConcurrentChange(current=status_label(referral.status))
+    workflow.transition(
+        session=session,
+        referral=referral,
+        target=step.target,
+        side=acting_side(principal=principal, referral=referral, side=side, target=step.target),
+        actor_id=principal.id,
+        actor_organization_id=principal.organization_id,
+        change=workflow.Change(
+            reason=step.reason,
+            note=_text(step.note),
+            outcome=step.outcome,
+            hold_kind=step.hold_kind,
+            waitlist_position=step.waitlist_position,
+            waitlist_until=step.waitlist_until,
+            appointment_at=step.appointment_at,
+            appointment_place=_text(step.appointment_place),
+            feedback=_feedback(step),
+        ),
+        response_default_days=response_default_days,
+        base_url=base_url,
+    )
+    audit.record(
+        session=session,
+        actor=actor,
+        action="referral.transition",
+        category=AuditCategory.client_data,
+        object_type="referral",
+        object_id=referral.id,
+        to=step.target,
+        via=via,
+    )
+    return referral
+
+
+def book_appointment(
+    *,
+    session: Session,
+    referral: Referral,
+    principal: Principal,
+    appointment: AppointmentIn,
+    actor: Actor,
+    via: Channel,
+) -> Referral:
+    """The receiving organisation books (or moves) the client's appointment."""
+    workflow.book_appointment(
+        session=session,
+        referral=referral,
+        at=appointment.at,
+        place=_text(appointment.place),
+        actor_id=principal.id,
+        actor_organization_id=principal.organization_id,
+    )
+    audit.record(
+        session=session,
+        actor=actor,
+        action="referral.appointment_booked",
+        category=AuditCategory.client_data,
+        object_type="referral",
+        object_id=referral.id,
+        via=via,
+    )
+    return referral
+
+
+def mark_entered_in_error(
+    *,
+    session: Session,
+    referral: Referral,
+    note: str,
+    principal: Principal,
+    actor: Actor,
+    base_url: str,
+) -> Referral:
+    """An admin marks a referral as entered in error, without seeing its content."""
+    workflow.transition(
+        session=session,
+        referral=referral,
+        target=S.entered_in_error,
+        side="admin",
+        actor_id=principal.id,
+        actor_organization_id=principal.organization_id,
+        change=workflow.Change(note=note.strip() or None),
+        base_url=base_url,
+    )
+    audit.record(
+        session=session,
+        actor=actor,
+        action="referral.entered_in_error",
+        category=AuditCategory.client_data,
+        object_type="referral",
+        object_id=referral.id,
+    )
+    return referral

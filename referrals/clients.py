@@ -111,27 +111,24 @@ def update_client(*, session: Session, client: Client, client_in: ClientIn, acto
 
 
 def get_client(
-    *,
-    session: Session,
-    principal: Principal,
-    client_id: uuid.UUID,
-    team_wide: bool,
-    actor: Actor,
-    record_read: bool = True,
+    *, session: Session, principal: Principal, client_id: uuid.UUID, team_wide: bool
 ) -> Client:
+    """A client of the principal's caseload; reading it is recorded by ``record_view``."""
     client = session.get(Client, client_id)
     if client is None or not _in_scope(principal, client, team_wide):
         raise ClientNotFound()
-    if record_read:
-        audit.record(
-            session=session,
-            actor=actor,
-            action="client.viewed",
-            category=AuditCategory.client_data,
-            object_type="client",
-            object_id=client.id,
-        )
     return client
+
+
+def record_view(*, session: Session, client: Client, actor: Actor) -> None:
+    audit.record(
+        session=session,
+        actor=actor,
+        action="client.viewed",
+        category=AuditCategory.client_data,
+        object_type="client",
+        object_id=client.id,
+    )
 
 
 def list_clients(
@@ -155,6 +152,13 @@ def consents_of(*, session: Session, client: Client) -> list[Consent]:
             .order_by(col(Consent.recorded_at).desc())
         ).all()
     )
+
+
+def get_consent(*, session: Session, client: Client, consent_id: uuid.UUID) -> Consent:
+    consent = session.get(Consent, consent_id)
+    if consent is None or consent.client_id != client.id:
+        raise ConsentNotFound()
+    return consent
 
 
 def record_consent(

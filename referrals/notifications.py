@@ -13,6 +13,7 @@ from lotse.i18n import N_, gettext
 from lotse.models import User
 from lotse.outbox import OutboxMessage
 from partners.models import PartnerOrganization
+from referrals.labels import status_label
 from referrals.models import Referral, ReferralStatus
 
 S = ReferralStatus
@@ -84,8 +85,6 @@ def _organization_email(session: Session, organization_id: uuid.UUID) -> str | N
 def status_changed(
     *, session: Session, referral: Referral, previous: ReferralStatus, base_url: str
 ) -> None:
-    from referrals.workflow import status_label
-
     status = ReferralStatus(referral.status)
     if status == S.sent:
         enqueue(

@@ -26,6 +26,7 @@ from lotse.settings import get_settings
 from lotse.timeutil import utcnow
 from partners.models import PartnerOrganization, ReferralService
 from referrals import notifications
+from referrals.labels import status_label
 from referrals.models import Consent, Referral, ReferralEvent, ReferralStatus
 
 S = ReferralStatus
@@ -138,26 +139,6 @@ for _state in ReferralStatus:
         TRANSITIONS.setdefault(_state, {})[S.entered_in_error] = _step(
             S.entered_in_error, "sender", "admin", requires=("note",)
         )
-
-
-STATUS_LABELS = {
-    S.draft: N_("Draft"),
-    S.sent: N_("Sent"),
-    S.accepted: N_("Accepted"),
-    S.declined: N_("Declined"),
-    S.expired: N_("Expired"),
-    S.in_progress: N_("In progress"),
-    S.on_hold: N_("On hold"),
-    S.completed: N_("Completed"),
-    S.not_completed: N_("Not completed"),
-    S.cancelled: N_("Cancelled"),
-    S.closed: N_("Closed"),
-    S.entered_in_error: N_("Entered in error"),
-}
-
-
-def status_label(status: str) -> str:
-    return gettext(STATUS_LABELS[ReferralStatus(status)])
 
 
 class IllegalTransition(Conflict):

@@ -1,9 +1,13 @@
 """The referral API for partners' systems: tokens, scoping, 409 as structured JSON."""
 
-from fastapi.testclient import TestClient
-from sqlmodel import select
+import json
+import uuid
 
-from referrals.models import Referral
+from fastapi.testclient import TestClient
+from sqlmodel import Session, col, select
+
+from lotse.models import AuditEvent
+from referrals.models import Referral, ReferralEvent
 from tests.accounts import login, post
 from tests.referrals.test_loop import VOLMETAL, act, consent, draft, new_client
 
@@ -96,3 +100,212 @@ def test_appointments_and_waitlist_dates_are_dates_not_numbers(app, session):
             assert response.status_code == 422, field
             assert response.json()["error"]["details"][0]["field"] == field
         assert session.get(Referral, to_volmetal.id).status == "sent"
+
+
+# --- one path per action: the same step through the page and through the API ---------------
+
+STORED = (
+    "status",
+    "version",
+    "status_reason",
+    "status_note",
+    "outcome",
+    "outcome_note",
+    "hold_kind",
+    "waitlist_position",
+    "waitlist_until",
+    "appointment_at",
+    "appointment_place",
+    "feedback_got_help",
+    "feedback_helpful",
+    "feedback_barriers",
+    "feedback_note",
+)
+
+
+def _sent_pair(case_manager: TestClient) -> tuple[uuid.UUID, uuid.UUID]:
+    """Two referrals alike in every way that matters here, both sent to the language school."""
+    pair = []
+    for alias in ("Paar Seite", "Paar API"):
+        client_id = new_client(case_manager, alias=alias)
+        consent(case_manager, client_id)
+        referral_id = draft(case_manager, client_id)
+        assert act(case_manager, referral_id, "sent").status_code == 303
+        pair.append(referral_id)
+    return pair[0], pair[1]
+
+
+def _stored(session: Session, referral_id: uuid.UUID) -> dict[str, object]:
+    session.expire_all()
+    referral = session.get(Referral, referral_id)
+    return {name: getattr(referral, name) for name in STORED}
+
+
+def _last_event(session: Session, referral_id: uuid.UUID) -> tuple:
+    event = session.exec(
+        select(ReferralEvent)
+        .where(ReferralEvent.referral_id == referral_id)
+        .order_by(col(ReferralEvent.at).desc())
+    ).first()
+    assert event is not None
+    return (event.kind, event.from_status, event.to_status, event.reason, event.note)
+
+
+def _last_audit(session: Session, referral_id: uuid.UUID) -> dict[str, object]:
+    entry = session.exec(
+        select(AuditEvent)
+        .where(AuditEvent.object_id == str(referral_id), AuditEvent.action != "referral.viewed")
+        .order_by(col(AuditEvent.at).desc())
+    ).first()
+    assert entry is not None
+    return {
+        "action": entry.action,
+        "category": entry.category,
+        "actor": entry.actor_email,
+        "details": json.loads(entry.details),
+    }
+
+
+def _assert_same_step(session: Session, by_page: uuid.UUID, by_api: uuid.UUID) -> None:
+    assert _stored(session, by_page) == _stored(session, by_api)
+    assert _last_event(session, by_page) == _last_event(session, by_api)
+    page_entry, api_entry = _last_audit(session, by_page), _last_audit(session, by_api)
+    # The audit log names the channel; everything else is the same entry.
+    assert page_entry["details"].pop("via", None) == "page"
+    assert api_entry["details"].pop("via", None) == "api"
+    assert page_entry == api_entry
+
+
+def test_a_partner_system_can_do_each_step_a_partner_does_on_the_page(app, session):
+    with TestClient(app) as case_manager, TestClient(app) as partner, TestClient(app) as machine:
+        login(case_manager, "case_manager")
+        by_page, by_api = _sent_pair(case_manager)
+        login(partner, "partner_staff")
+        bearer = token_for(TestClient(app), "partner_staff")
+
+        def both(page_fields: dict, api_body: dict, *, path: str = "transition") -> None:
+            page = post(partner, f"/referrals/{by_page}/{path}", page_fields)
+            assert page.status_code == 303, page.text
+            api = machine.post(f"/api/v1/referrals/{by_api}/{path}", headers=bearer, json=api_body)
+            assert api.status_code == 200, api.text
+            _assert_same_step(session, by_page, by_api)
+
+        both({"target": "accepted"}, {"target": "accepted"})
+        both(
+            {
+                "appointment_day": "2026-12-02",
+                "appointment_time": "17:30",
+                "appointment_place": "Raum 3",
+            },
+            {"at": "2026-12-02T17:30:00", "place": "Raum 3"},
+            path="appointment",
+        )
+        both(
+            {
+                "target": "on_hold",
+                "hold_kind": "waitlist",
+                "waitlist_position": "4",
+                "waitlist_until": "2027-01-15",
+                "note": "Nächster Kurs",
+            },
+            {
+                "target": "on_hold",
+                "hold_kind": "waitlist",
+                "waitlist_position": 4,
+                "waitlist_until": "2027-01-15",
+                "note": "Nächster Kurs",
+            },
+        )
+        waiting = machine.get(f"/api/v1/referrals/{by_api}", headers=bearer).json()
+        assert (waiting["hold_kind"], waiting["waitlist_position"]) == ("waitlist", 4)
+        assert waiting["waitlist_until"] == "2027-01-15" and waiting["feedback"] is None
+        both({"target": "in_progress"}, {"target": "in_progress"})
+        both(
+            {"target": "completed", "outcome": "need_met", "note": "Platz im Abendkurs"},
+            {"target": "completed", "outcome": "need_met", "note": "Platz im Abendkurs"},
+        )
+        assert _stored(session, by_api)["appointment_place"] == "Raum 3"
+
+        page = post(partner, f"/referrals/{by_page}/messages", {"body": "Bitte Pass mitbringen."})
+        api = machine.post(
+            f"/api/v1/referrals/{by_api}/messages",
+            headers=bearer,
+            json={"body": "Bitte Pass mitbringen."},
+        )
+        assert page.status_code == 303 and api.status_code == 201
+        assert _last_audit(session, by_page) == _last_audit(session, by_api)
+
+
+def test_a_case_managers_system_can_close_the_loop_with_feedback(app, session):
+    with TestClient(app) as case_manager, TestClient(app) as partner, TestClient(app) as machine:
+        login(case_manager, "case_manager")
+        by_page, by_api = _sent_pair(case_manager)
+        login(partner, "partner_staff")
+        for referral_id in (by_page, by_api):
+            assert (
+                act(partner, referral_id, "declined", reason="no_capacity", note="voll").status_code
+                == 303
+            )
+        bearer = token_for(TestClient(app), "case_manager")
+
+        without = machine.post(
+            f"/api/v1/referrals/{by_api}/transition", headers=bearer, json={"target": "closed"}
+        )
+        assert without.status_code == 422 and without.json()["error"]["code"] == "missing_fields"
+
+        page = act(
+            case_manager,
+            by_page,
+            "closed",
+            got_help="no",
+            helpful="partly",
+            barriers=["waiting_time", "distance"],
+            feedback_note="Anderer Kurs gefunden",
+        )
+        assert page.status_code == 303, page.text
+        api = machine.post(
+            f"/api/v1/referrals/{by_api}/transition",
+            headers=bearer,
+            json={
+                "target": "closed",
+                "feedback": {
+                    "got_help": False,
+                    "helpful": "partly",
+                    "barriers": ["waiting_time", "distance"],
+                    "note": "Anderer Kurs gefunden",
+                },
+            },
+        )
+        assert api.status_code == 200, api.text
+        assert api.json()["status"] == "closed" and api.json()["legal_next_steps"] == [
+            "entered_in_error"
+        ]
+        assert api.json()["feedback"] == {
+            "got_help": False,
+            "barriers": ["waiting_time", "distance"],
+        }
+        _assert_same_step(session, by_page, by_api)
+        stored = _stored(session, by_api)
+        assert stored["feedback_got_help"] is False and stored["feedback_helpful"] == "partly"
+        assert stored["feedback_barriers"] == ["waiting_time", "distance"]
+        assert stored["feedback_note"] == "Anderer Kurs gefunden"
+
+
+def test_an_appointment_through_the_api_is_the_partners_alone(app, session):
+    with TestClient(app) as case_manager, TestClient(app) as machine:
+        login(case_manager, "case_manager")
+        by_page, _ = _sent_pair(case_manager)
+        sender = token_for(TestClient(app), "case_manager")
+        body = {"at": "2026-12-02T17:30:00+01:00", "place": "Raum 3"}
+        refused = machine.post(
+            f"/api/v1/referrals/{by_page}/appointment", headers=sender, json=body
+        )
+        assert refused.status_code == 403
+        partner = token_for(TestClient(app), "partner_staff")
+        # Only an accepted referral gets an appointment, as on the page.
+        early = machine.post(f"/api/v1/referrals/{by_page}/appointment", headers=partner, json=body)
+        assert early.status_code == 409 and early.json()["error"]["code"] == "illegal_transition"
+        other = token_for(TestClient(app), "other_partner")
+        hidden = machine.post(f"/api/v1/referrals/{by_page}/appointment", headers=other, json=body)
+        assert hidden.status_code == 404
+        assert _stored(session, by_page)["appointment_at"] is None

@@ -12,19 +12,16 @@ from fastapi.responses import HTMLResponse
 
 from directory import hours, listings
 from lotse import audit, i18n
-from lotse.account_views import client_ip
-from lotse.audit import Actor
-from lotse.auth import Principal
 from lotse.db import SessionDep
-from lotse.models import AuditCategory, Role
+from lotse.models import AuditCategory
 from lotse.permissions import Access
 from lotse.templating import render
-from referrals import casework, handout
+from referrals import handout
+from referrals.dependencies import CaseManager, SentReferralDep, actor_of
 from referrals.models import Client
 
 router = APIRouter(include_in_schema=False)
 
-CaseManager = Annotated[Principal, Depends(Access.for_roles(Role.case_manager))]
 LanguageParam = Annotated[str | None, Query(max_length=12)]
 
 
@@ -88,18 +85,11 @@ def referral_handout(
     request: Request,
     session: SessionDep,
     principal: CaseManager,
-    referral_id: uuid.UUID,
+    # Only the sending side prints for the client; a receiver never learns it exists.
+    case: SentReferralDep,
     lang: LanguageParam = None,
 ) -> HTMLResponse:
-    referral, side = casework.get_referral(
-        session=session,
-        principal=principal,
-        referral_id=referral_id,
-        team_wide=request.app.state.settings.caseload_team_wide,
-    )
-    # Only the sending side prints for the client; a receiver never learns it exists.
-    if side != "sender":
-        raise casework.ReferralNotFound()
+    referral = case.referral
     service = listings.get_service(session=session, service_id=referral.service_id)
     language = handout.handout_language(
         requested=lang,
@@ -115,7 +105,7 @@ def referral_handout(
     )
     audit.record(
         session=session,
-        actor=Actor.of(principal.user, client_ip(request)),
+        actor=actor_of(request, principal),
         action="referral.handout_printed",
         category=AuditCategory.client_data,
         object_type="referral",
