@@ -19,9 +19,11 @@ from fastapi.routing import iter_route_contexts
 from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
+from directory import versions
 from directory.interop import import_jobs
-from directory.models import ChangeSuggestion, ListingKind, SuggestionSource
+from directory.models import ChangeSuggestion, SuggestionSource
 from directory.seed import stable_id
+from directory.upkeep import suggestions
 from lotse import auth
 from lotse.models import Role, User, UserRole
 from lotse.permissions import Access
@@ -308,19 +310,13 @@ def user_of(session: Session, role: str) -> User:
 
 
 def pending_suggestion(session: Session, proposer: User) -> ChangeSuggestion:
-    kim = demo.kim(session)
-    suggestion = ChangeSuggestion(
-        entity_type=ListingKind.service,
-        entity_id=kim.id,
-        organization_id=kim.organization_id,
-        source=SuggestionSource.case_manager,
-        proposed_by_id=proposer.id,
-        proposed_by_label=proposer.email,
+    return suggestions.propose(
+        session=session,
+        listing=demo.kim(session),
         proposed={"name": "KIM Hagen (Vorschlag)"},
+        source=SuggestionSource.case_manager,
+        author=versions.Author.of(proposer),
     )
-    session.add(suggestion)
-    session.flush()
-    return suggestion
 
 
 def own_records(session: Session, role: str) -> dict[str, str]:

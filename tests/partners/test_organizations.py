@@ -39,13 +39,8 @@ def services_of_listing(session: Session, partner_id: uuid.UUID) -> set[uuid.UUI
 
 
 def audit_events(session: Session, partner_id: uuid.UUID) -> list[AuditEvent]:
-    return list(
-        session.exec(
-            select(AuditEvent)
-            .where(AuditEvent.object_id == str(partner_id))
-            .order_by(col(AuditEvent.at))
-        ).all()
-    )
+    about = select(AuditEvent).where(AuditEvent.object_id == str(partner_id))
+    return list(session.exec(about.order_by(col(AuditEvent.at))).all())
 
 
 def test_a_new_organisation_is_linked_to_its_listing_and_audited(session, actor):
@@ -70,27 +65,17 @@ def test_a_new_organisation_is_linked_to_its_listing_and_audited(session, actor)
     assert event.ip_address == "192.0.2.1"
 
 
-def test_only_the_listings_own_services_can_take_referrals(session, actor):
-    others = services_of_listing(session, WOHNRAUMHILFE)
+@pytest.mark.parametrize("linked", [True, False], ids=["another-listing", "no-listing"])
+def test_only_the_listings_own_services_can_take_referrals(session, actor, linked):
+    listing = listing_of(session, VOLMETAL) if linked else None
     with pytest.raises(ServiceOfAnotherProvider):
         organizations.create_partner(
             session=session,
             partner_in=PartnerIn(
                 name="Falsch verknüpft",
                 notification_email=None,
-                directory_organization_id=listing_of(session, VOLMETAL),
-                referral_service_ids=frozenset(others),
-            ),
-            actor=actor,
-        )
-    with pytest.raises(ServiceOfAnotherProvider):
-        organizations.create_partner(
-            session=session,
-            partner_in=PartnerIn(
-                name="Ohne Eintrag",
-                notification_email=None,
-                directory_organization_id=None,
-                referral_service_ids=frozenset(others),
+                directory_organization_id=listing,
+                referral_service_ids=frozenset(services_of_listing(session, WOHNRAUMHILFE)),
             ),
             actor=actor,
         )
