@@ -244,29 +244,33 @@ def _anonymous(person: Person, targets: Targets) -> None:
         person.request("service page", f"/services/{person.random.choice(targets.services)}")
 
 
-def _party(
-    person: Person,
-    roll: float,
-    *,
-    account: str,
-    home: tuple[str, str, float],
-    referrals: list[str],
-    opens: float,
-    posts: float,
-    body: str,
-) -> None:
-    """A party to referrals: signs in now and then, opens their start page (``home``: action,
-    path, below which roll), opens one of their referrals, writes in one, or searches."""
-    action, path, below = home
+@dataclass(frozen=True)
+class Party:
+    """How a party to referrals works: their account, their start page (action, path) and the
+    rolls below which they open it, or write in one of their referrals, and what they write."""
+
+    account: tuple[str, str]
+    home: tuple[str, str]
+    home_below: float
+    posts_below: float
+    body: str
+
+
+SENDING = Party(CASE_MANAGER, ("dashboard", "/referrals"), 0.25, 0.8, "Kurze Rückfrage (Last)")
+RECEIVING = Party(PARTNER, ("inbox", "/inbox"), 0.35, 0.85, "Termin folgt (Last)")
+
+
+def _party(person: Person, roll: float, party: Party, referrals: list[str]) -> None:
+    """Sign in now and then, open the start page, open a referral, write in one, or search."""
     if roll < 0.1:
-        person.login(account)
-    elif roll < below:
-        person.request(action, path)
-    elif roll < opens and referrals:
+        person.login(party.account)
+    elif roll < party.home_below:
+        person.request(*party.home)
+    elif roll < 0.65 and referrals:
         person.request("open referral", f"/referrals/{person.random.choice(referrals)}")
-    elif roll < posts and referrals:
+    elif roll < party.posts_below and referrals:
         referral = person.random.choice(referrals)
-        person.request("post message", f"/referrals/{referral}/messages", {"body": body})
+        person.request("post message", f"/referrals/{referral}/messages", {"body": party.body})
     else:
         person.search()
 
@@ -275,30 +279,12 @@ def _case_manager(person: Person, targets: Targets) -> None:
     roll = person.random.random()
     if 0.25 <= roll < 0.45 and targets.clients:
         person.request("open client", f"/clients/{person.random.choice(targets.clients)}")
-        return
-    _party(
-        person,
-        roll,
-        account=CASE_MANAGER,
-        home=("dashboard", "/referrals", 0.25),
-        referrals=targets.sender_referrals,
-        opens=0.65,
-        posts=0.8,
-        body="Kurze Rückfrage (Last)",
-    )
+    else:
+        _party(person, roll, SENDING, targets.sender_referrals)
 
 
 def _partner(person: Person, targets: Targets) -> None:
-    _party(
-        person,
-        person.random.random(),
-        account=PARTNER,
-        home=("inbox", "/inbox", 0.35),
-        referrals=targets.partner_referrals,
-        opens=0.65,
-        posts=0.85,
-        body="Termin folgt (Last)",
-    )
+    _party(person, person.random.random(), RECEIVING, targets.partner_referrals)
 
 
 ROLES = (("anonymous", _anonymous), ("case manager", _case_manager), ("partner", _partner))
