@@ -693,41 +693,39 @@ def load_vocabulary(taxonomy: Taxonomy, synonyms_raw: dict) -> dict[str, Categor
     return per_code
 
 
-def _toponyms(rng: random.Random, count: int) -> list[str]:
-    seen: set[str] = set()
-    names: list[str] = []
+def _distinct(count: int, tries: int, make: Callable[[], str]) -> list[str]:
+    """Up to ``count`` different names from ``make``, giving up after ``count * tries`` tries."""
+    names: dict[str, None] = {}
     attempts = 0
-    while len(names) < count and attempts < count * 50:
+    while len(names) < count and attempts < count * tries:
         attempts += 1
-        prefix, suffix = rng.choice(TOPO_PREFIX), rng.choice(TOPO_SUFFIX)
-        name = prefix + suffix
+        names.setdefault(make(), None)
+    return list(names)
+
+
+def _toponyms(rng: random.Random, count: int) -> list[str]:
+    def toponym() -> str:
+        name = rng.choice(TOPO_PREFIX) + rng.choice(TOPO_SUFFIX)
         roll = rng.random()
         if roll < 0.12:
-            name = f"Bad {name}"
-        elif roll < 0.22:
-            name = f"{name} an der {rng.choice(RIVERS)}"
-        elif roll < 0.30:
-            name = f"{name}-{rng.choice(TOPO_PREFIX)}{rng.choice(TOPO_SUFFIX)}"
-        if name not in seen:
-            seen.add(name)
-            names.append(name)
-    return names
+            return f"Bad {name}"
+        if roll < 0.22:
+            return f"{name} an der {rng.choice(RIVERS)}"
+        if roll < 0.30:
+            return f"{name}-{rng.choice(TOPO_PREFIX)}{rng.choice(TOPO_SUFFIX)}"
+        return name
+
+    return _distinct(count, 50, toponym)
 
 
 def _surnames(rng: random.Random, count: int) -> list[str]:
-    seen: set[str] = set()
-    names: list[str] = []
-    attempts = 0
-    while len(names) < count and attempts < count * 20:
-        attempts += 1
+    def surname() -> str:
         name = rng.choice(SURNAME_ONSET) + rng.choice(SURNAME_VOWEL) + rng.choice(SURNAME_CODA)
         if rng.random() < 0.6:
             name += rng.choice(SURNAME_ONSET).lower() + rng.choice(SURNAME_VOWEL)
-        name += rng.choice(SURNAME_SUFFIX)
-        if name not in seen:
-            seen.add(name)
-            names.append(name)
-    return names
+        return name + rng.choice(SURNAME_SUFFIX)
+
+    return _distinct(count, 20, surname)
 
 
 def _slug(text: str) -> str:
@@ -849,39 +847,31 @@ def build_corpus(
             provider = f"{rng.choice(PROVIDER_SHORT)} Kreisverband {place.town}"
         short = provider.split()[0]
 
-        # The name: a stem plus what tells it apart.
+        # The name: a stem plus what tells it apart, in German, English, Ukrainian, Arabic.
         pattern = rng.randrange(6)
         number = rng.randint(1, 99)
-        if pattern == 0:
-            name = f"{head.de} {place.quarter}"
-            en = f"{head.en} {place.quarter}"
-            uk = f"{head.uk} {place.quarter}" if head.uk else None
-            ar = f"{head.ar} {place.quarter}" if head.ar else None
-        elif pattern == 1:
-            name = f"{head.de} für {group[0]} {place.town}"
-            en = f"{head.en} for {group[1]} {place.town}"
-            uk = f"{head.uk} {group[2]} {place.town}" if head.uk else None
-            ar = f"{head.ar} {group[3]} {place.town}" if head.ar else None
-        elif pattern == 2:
-            name = f"{head.de} der {short} {number}"
-            en = f"{head.en} of {short} {number}"
-            uk = f"{head.uk} {short} {number}" if head.uk else None
-            ar = f"{head.ar} {short} {number}" if head.ar else None
-        elif pattern == 3:
-            name = f"{head.de} ({provider})"
-            en = f"{head.en} ({provider})"
-            uk = f"{head.uk} ({provider})" if head.uk else None
-            ar = f"{head.ar} ({provider})" if head.ar else None
-        elif pattern == 4:
-            name = f"{head.de} {place.town}-{place.quarter}"
-            en = f"{head.en} {place.town}-{place.quarter}"
-            uk = f"{head.uk} {place.town}-{place.quarter}" if head.uk else None
-            ar = f"{head.ar} {place.town}-{place.quarter}" if head.ar else None
-        else:
-            name = f"{head.de} für {group[0]} ({short} {place.quarter})"
-            en = f"{head.en} for {group[1]} ({short} {place.quarter})"
-            uk = f"{head.uk} {group[2]} ({short} {place.quarter})" if head.uk else None
-            ar = f"{head.ar} {group[3]} ({short} {place.quarter})" if head.ar else None
+        quarter, town = place.quarter, place.town
+        tails = [
+            (f" {quarter}",) * 4,
+            (
+                f" für {group[0]} {town}",
+                f" for {group[1]} {town}",
+                f" {group[2]} {town}",
+                f" {group[3]} {town}",
+            ),
+            (f" der {short} {number}", f" of {short} {number}", *(f" {short} {number}",) * 2),
+            (f" ({provider})",) * 4,
+            (f" {town}-{quarter}",) * 4,
+            (
+                f" für {group[0]} ({short} {quarter})",
+                f" for {group[1]} ({short} {quarter})",
+                f" {group[2]} ({short} {quarter})",
+                f" {group[3]} ({short} {quarter})",
+            ),
+        ][pattern]
+        name, en = head.de + tails[0], head.en + tails[1]
+        uk = head.uk + tails[2] if head.uk else None
+        ar = head.ar + tails[3] if head.ar else None
 
         street = _street(rng, place, surnames)
         fill = {

@@ -5,6 +5,7 @@ import ctypes
 import gc
 import multiprocessing
 import time
+from abc import ABC, abstractmethod
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -31,6 +32,27 @@ class Engine(Protocol):
     def worker_init(self) -> None: ...
 
     def reset_caches(self) -> None: ...
+
+
+class OneConnection(ABC):
+    """An engine over one database connection, which each worker process opens anew (a forked
+    child must not share its parent's socket or file handle)."""
+
+    connection: Any = None
+
+    @abstractmethod
+    def connect(self) -> None: ...
+
+    def worker_init(self) -> None:
+        self.connect()
+
+    def reset_caches(self) -> None:  # noqa: B027 - the database's own caches stay, as in use
+        """Nothing of the engine's own to forget between passes."""
+
+    def close(self) -> None:
+        if self.connection is not None:
+            self.connection.close()
+            self.connection = None
 
 
 # --- memory -------------------------------------------------------------------------------

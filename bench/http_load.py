@@ -9,15 +9,12 @@ mean latency = connections / throughput), so one connection count alone says lit
 was due. wrk, the load generator and the server share the machine's cores.
 """
 
-import contextlib
 import json
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
-import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -26,6 +23,7 @@ from typing import Any
 
 from bench import loadgen
 from bench.harness import Progress
+from bench.server import lotse_serve
 
 HOST = "127.0.0.1"
 PORT = 8877
@@ -125,33 +123,15 @@ def run(
     progress("http: migrating and seeding the Hagen demo database")
     subprocess.run([_lotse(), "db", "upgrade"], env=env, check=True, capture_output=True)
     subprocess.run([_lotse(), "seed"], env=env, check=True, capture_output=True)
-    log = tempfile.NamedTemporaryFile(  # noqa: SIM115 - open while the server runs
-        "w+", prefix="lotse-bench-serve-", suffix=".log", delete=False
-    )
     # As in production behind a reverse proxy, which keeps the access log.
     command = [_lotse(), "serve", "--host", HOST, "--port", str(PORT), "--workers", "2"]
-    server = subprocess.Popen(
+    with lotse_serve(
         [*command, "--no-access-log"],
         env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    progress(f"http: lotse serve started (pid {server.pid}), waiting for it to answer")
-    try:
-        deadline = time.monotonic() + 90
-        while True:
-            if server.poll() is not None:
-                log.seek(0)
-                raise RuntimeError("lotse serve exited:\n" + log.read()[-3000:])
-            try:
-                if _get("/api/v1/search?q=kita", timeout=5) == 200:
-                    break
-            except (urllib.error.URLError, ConnectionError, TimeoutError):
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError("lotse serve did not answer within 90 s")
-            time.sleep(0.5)
+        ready=lambda: _get("/api/v1/search?q=kita", timeout=5) == 200,
+        say=lambda message: progress(f"http: {message}"),
+        log_prefix="lotse-bench-serve-",
+    ):
         # Both workers build their index on their first search: warm them up.
         paths = _paths()
         statuses = [_get(path) for _ in range(8) for path in paths]
@@ -191,17 +171,6 @@ def run(
             "open_loop": opened,
             "searches": [urllib.parse.unquote(p) for p in paths],
         }
-    finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(server.pid, signal.SIGTERM)
-        try:
-            server.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(server.pid, signal.SIGKILL)
-            server.wait()
-        log.close()
-        os.unlink(log.name)
-        progress("http: server stopped")
 
 
 def _wrk(wrk: str, script: str, threads: int, connections: int, duration_s: int) -> dict[str, Any]:

@@ -23,8 +23,8 @@ from typing import Any
 import psycopg
 
 from bench.corpus import Corpus
-from bench.harness import Progress, TimedOut
-from bench.queries import Query, slot_interval, week_minute
+from bench.harness import OneConnection, Progress, TimedOut
+from bench.queries import Query, open_at_clause, slot_interval, week_minute
 from directory.search.engine import WEIGHT_NAME, WEIGHT_TEXT
 from directory.textfold import fold, query_tokens
 
@@ -54,7 +54,7 @@ def texts_of(corpus: Corpus, index: int) -> tuple[str, str, str]:
     )
 
 
-class PgEngine:
+class PgEngine(OneConnection):
     name = "pg_trgm"
 
     def __init__(self, mode: str = "words", timeout_ms: int = 5000) -> None:
@@ -208,11 +208,7 @@ class PgEngine:
             where.append("free")
         if query.open_at is not None:
             params["minute"] = week_minute(query.open_at)
-            where.append(
-                "EXISTS (SELECT 1 FROM opening o WHERE o.service_id = service.id AND"
-                " ((o.starts <= %(minute)s AND %(minute)s < o.ends) OR"
-                " (o.starts <= %(minute)s + 10080 AND %(minute)s + 10080 < o.ends)))"
-            )
+            where.append(open_at_clause("service.id", "%(minute)s"))
         if query.origin is not None:
             params["lat"], params["lon"] = query.origin
         if query.sort == "distance" and query.origin is not None:
@@ -240,18 +236,6 @@ class PgEngine:
     def prepare(self, queries: list[Query]) -> None:
         for query in queries:
             self._prepared[id(query)] = self.statement(query) or ("", {})
-
-    def worker_init(self) -> None:
-        # A forked child must not share the parent's socket.
-        self.connect()
-
-    def reset_caches(self) -> None:
-        pass
-
-    def close(self) -> None:
-        if self.connection is not None:
-            self.connection.close()
-            self.connection = None
 
     def drop(self) -> None:
         self.close()

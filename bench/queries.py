@@ -104,6 +104,16 @@ def week_minute(moment: datetime) -> int:
     return (local.isoweekday() - 1) * 1440 + local.hour * 60 + local.minute
 
 
+def open_at_clause(service_id: str, minute: str) -> str:
+    """SQL: the service (``service_id``) is open at the week minute bound as ``minute``, also
+    in an opening that runs over the end of the week."""
+    return (
+        f"EXISTS (SELECT 1 FROM opening o WHERE o.service_id = {service_id} AND"
+        f" ((o.starts <= {minute} AND {minute} < o.ends) OR"
+        f" (o.starts <= {minute} + 10080 AND {minute} + 10080 < o.ends)))"
+    )
+
+
 def slot_interval(weekday: int, opens: int, closes: int) -> tuple[int, int]:
     start = (weekday - 1) * 1440 + opens
     end = (weekday - 1) * 1440 + closes

@@ -1,6 +1,7 @@
 """Tables for the console and for docs/benchmarks.md, from the collected figures."""
 
 import math
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -82,6 +83,15 @@ def _engine(size: dict[str, Any], name: str) -> dict[str, Any] | None:
     return size.get("engines", {}).get(name)
 
 
+def _measured(results: dict[str, Any]) -> Iterator[tuple[dict[str, Any], str, dict[str, Any]]]:
+    """(size, engine name, engine figures) of every engine that ran, smallest size first."""
+    for size in _sizes(results):
+        for name in ENGINES:
+            engine = _engine(size, name)
+            if engine is not None:
+                yield size, name, engine
+
+
 def _memory(name: str, build: dict[str, Any]) -> str:
     if name == "lotse":
         return (
@@ -122,36 +132,32 @@ def results_table(results: dict[str, Any]) -> str:
         "load before → after",
     ]
     rows = []
-    for size in _sizes(results):
-        for name in ENGINES:
-            engine = _engine(size, name)
-            if engine is None:
-                continue
-            m, b = engine["measure"], engine["build"]
-            rel = m["relevance"]
-            qps = m["throughput"]
-            qps_text = f"{qps['qps']:,.1f}" + ("" if qps.get("complete", True) else "*")
-            rows.append(
-                [
-                    size_label(size["size"]),
-                    ENGINE_TITLES[name],
-                    _build_time(name, b),
-                    _memory(name, b),
-                    ms(m["latency_all"]["p50"]),
-                    ms(m["latency_all"]["p95"]),
-                    ms(m["latency_all"]["p99"]),
-                    ms(m["latency_filtered_distance"]["p50"]),
-                    ms(m["latency_filtered_distance"]["p95"]),
-                    ms(m["latency_filtered_distance"]["p99"]),
-                    qps_text,
-                    pct(rel["all"]["recall10"]),
-                    pct(rel.get("typo", {}).get("recall10")),
-                    pct(rel.get("foreign", {}).get("recall10")),
-                    pct(rel["all"]["mrr"]),
-                    str(m.get("timeouts", 0)),
-                    _load(m),
-                ]
-            )
+    for size, name, engine in _measured(results):
+        m, b = engine["measure"], engine["build"]
+        rel = m["relevance"]
+        qps = m["throughput"]
+        qps_text = f"{qps['qps']:,.1f}" + ("" if qps.get("complete", True) else "*")
+        rows.append(
+            [
+                size_label(size["size"]),
+                ENGINE_TITLES[name],
+                _build_time(name, b),
+                _memory(name, b),
+                ms(m["latency_all"]["p50"]),
+                ms(m["latency_all"]["p95"]),
+                ms(m["latency_all"]["p99"]),
+                ms(m["latency_filtered_distance"]["p50"]),
+                ms(m["latency_filtered_distance"]["p95"]),
+                ms(m["latency_filtered_distance"]["p99"]),
+                qps_text,
+                pct(rel["all"]["recall10"]),
+                pct(rel.get("typo", {}).get("recall10")),
+                pct(rel.get("foreign", {}).get("recall10")),
+                pct(rel["all"]["mrr"]),
+                str(m.get("timeouts", 0)),
+                _load(m),
+            ]
+        )
     return _table(header, rows)
 
 
@@ -221,19 +227,15 @@ def targets_table(results: dict[str, Any]) -> str:
 def kinds_table(results: dict[str, Any]) -> str:
     header = ["size", "engine"] + [k.replace("_", " ") for k in KINDS] + ["all"]
     rows = []
-    for size in _sizes(results):
-        for name in ENGINES:
-            engine = _engine(size, name)
-            if engine is None:
-                continue
-            rel = engine["measure"]["relevance"]
-            cells = []
-            for kind in (*KINDS, "all"):
-                figures = rel.get(kind)
-                cells.append(
-                    "–" if figures is None else f"{figures['recall10']:.2f} / {figures['mrr']:.2f}"
-                )
-            rows.append([size_label(size["size"]), ENGINE_TITLES[name], *cells])
+    for size, name, engine in _measured(results):
+        rel = engine["measure"]["relevance"]
+        cells = []
+        for kind in (*KINDS, "all"):
+            figures = rel.get(kind)
+            cells.append(
+                "–" if figures is None else f"{figures['recall10']:.2f} / {figures['mrr']:.2f}"
+            )
+        rows.append([size_label(size["size"]), ENGINE_TITLES[name], *cells])
     counts = ""
     sizes = _sizes(results)
     if sizes:
@@ -248,21 +250,17 @@ def modes_table(results: dict[str, Any]) -> str:
     header = ["size", "engine"] + [f"{m.replace('_', ' + ')} p50 / p95 ms" for m in MODES]
     header += [f"{m.replace('_', ' + ')} recall@10" for m in MODES]
     rows = []
-    for size in _sizes(results):
-        for name in ENGINES:
-            engine = _engine(size, name)
-            if engine is None:
-                continue
-            groups = engine["measure"]["latency_by_group"]
-            rel = engine["measure"]["relevance"]
-            cells = []
-            for mode in MODES:
-                figures = groups.get(f"mode:{mode}")
-                cells.append("–" if not figures else f"{ms(figures['p50'])} / {ms(figures['p95'])}")
-            for mode in MODES:
-                figures = rel.get(f"mode:{mode}")
-                cells.append("–" if not figures else f"{figures['recall10']:.2f}")
-            rows.append([size_label(size["size"]), ENGINE_TITLES[name], *cells])
+    for size, name, engine in _measured(results):
+        groups = engine["measure"]["latency_by_group"]
+        rel = engine["measure"]["relevance"]
+        cells = []
+        for mode in MODES:
+            figures = groups.get(f"mode:{mode}")
+            cells.append("–" if not figures else f"{ms(figures['p50'])} / {ms(figures['p95'])}")
+        for mode in MODES:
+            figures = rel.get(f"mode:{mode}")
+            cells.append("–" if not figures else f"{figures['recall10']:.2f}")
+        rows.append([size_label(size["size"]), ENGINE_TITLES[name], *cells])
     return _table(header, rows)
 
 
@@ -357,29 +355,24 @@ def http_table(results: dict[str, Any]) -> str:
         return f"Failed: {http['failed']}"
     header = ["load", "requests/s", "p50 ms", "p90 ms", "p95 ms", "p99 ms", "max ms"]
     header += ["requests", "non-2xx", "socket errors"]
-    rows = []
-    for row in http.get("closed_loop", []):
-        rows.append(
-            [
-                f"wrk, {row['threads']} threads, {row['connections']} connections",
-                f"{row['rps']:,.0f}",
-                *(ms(row[key]) for key in ("p50_ms", "p90_ms", "p95_ms", "p99_ms", "max_ms")),
-                f"{row['requests']:,}",
-                str(row["non_2xx"]),
-                str(row["errors"]),
-            ]
+
+    def line(load: str, rps: float, row: dict[str, Any]) -> list[str]:
+        latencies = (ms(row[key]) for key in ("p50_ms", "p90_ms", "p95_ms", "p99_ms", "max_ms"))
+        counts = (f"{row['requests']:,}", str(row["non_2xx"]), str(row["errors"]))
+        return [load, f"{rps:,.0f}", *latencies, *counts]
+
+    rows = [
+        line(f"wrk, {row['threads']} threads, {row['connections']} connections", row["rps"], row)
+        for row in http.get("closed_loop", [])
+    ]
+    rows += [
+        line(
+            f"open loop, {row['offered_rps']:,.0f}/s offered, {row['connections']} connections",
+            row["achieved_rps"],
+            row,
         )
-    for row in http.get("open_loop", []):
-        rows.append(
-            [
-                f"open loop, {row['offered_rps']:,.0f}/s offered, {row['connections']} connections",
-                f"{row['achieved_rps']:,.0f}",
-                *(ms(row[key]) for key in ("p50_ms", "p90_ms", "p95_ms", "p99_ms", "max_ms")),
-                f"{row['requests']:,}",
-                str(row["non_2xx"]),
-                str(row["errors"]),
-            ]
-        )
+        for row in http.get("open_loop", [])
+    ]
     return _table(header, rows)
 
 

@@ -94,7 +94,7 @@ def size_worker(args: argparse.Namespace) -> None:
     from bench.corpus import build_corpus
     from bench.harness import measure, wait_for_quiet
     from bench.lotse_engine import LotseEngine
-    from bench.queries import generate
+    from bench.queries import Query, generate
 
     size = args.size_worker
     out: dict[str, Any] = {"size": size, "engines": {}, "pg_compare": {}, "misses": {}}
@@ -116,6 +116,9 @@ def size_worker(args: argparse.Namespace) -> None:
     }
     say(f"size {size:,}: {len(queries)} judged queries, {len(warmup)} warm-up queries")
 
+    def measured(engine: Any, warm: list[Query], **options: Any) -> dict[str, Any]:
+        return measure(engine, queries, warm, corpus.docs, progress=say, **options)
+
     def keep(name: str, build: dict[str, Any], figures: dict[str, Any]) -> None:
         out["misses"][name] = _misses(figures, queries, corpus)
         figures.pop("_results", None)
@@ -126,15 +129,7 @@ def size_worker(args: argparse.Namespace) -> None:
     lotse = LotseEngine()
     build = lotse.build(corpus, say)
     lotse.prepare(queries + warmup)
-    figures = measure(
-        lotse,
-        queries,
-        warmup,
-        corpus.docs,
-        qps_budget_s=args.qps_seconds,
-        timeout_ms=None,
-        progress=say,
-    )
+    figures = measured(lotse, warmup, qps_budget_s=args.qps_seconds, timeout_ms=None)
     keep("lotse", build, figures)
     lotse.close()
     del lotse
@@ -152,26 +147,13 @@ def size_worker(args: argparse.Namespace) -> None:
             build = pg.load(corpus, say)
             pg.prepare(queries + warmup)
             if number == 0:
-                figures = measure(
-                    pg,
-                    queries,
-                    warmup,
-                    corpus.docs,
-                    qps_budget_s=args.qps_seconds,
-                    timeout_ms=args.timeout_ms,
-                    progress=say,
+                figures = measured(
+                    pg, warmup, qps_budget_s=args.qps_seconds, timeout_ms=args.timeout_ms
                 )
                 keep("pg_trgm", build, figures)
             else:
-                figures = measure(
-                    pg,
-                    queries,
-                    warmup[:10],
-                    corpus.docs,
-                    qps_budget_s=0,
-                    timeout_ms=2000,
-                    progress=say,
-                    throughput_run=False,
+                figures = measured(
+                    pg, warmup[:10], qps_budget_s=0, timeout_ms=2000, throughput_run=False
                 )
                 figures.pop("_results", None)
                 out["pg_compare"][mode] = {"build": build, "measure": figures}
@@ -188,14 +170,8 @@ def size_worker(args: argparse.Namespace) -> None:
         say(f"sqlite_fts5: loading {size:,} services")
         build = sqlite.load(corpus, say)
         sqlite.prepare(queries + warmup)
-        figures = measure(
-            sqlite,
-            queries,
-            warmup,
-            corpus.docs,
-            qps_budget_s=args.qps_seconds,
-            timeout_ms=args.timeout_ms,
-            progress=say,
+        figures = measured(
+            sqlite, warmup, qps_budget_s=args.qps_seconds, timeout_ms=args.timeout_ms
         )
         keep("sqlite_fts5", build, figures)
         sqlite.drop()

@@ -18,7 +18,6 @@ import contextlib
 import http.cookiejar
 import os
 import random
-import signal
 import subprocess
 import sys
 import tempfile
@@ -31,6 +30,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from bench.server import lotse_serve
 
 HOST = "127.0.0.1"
 PORT = 8878
@@ -141,49 +142,26 @@ def serving(database_url: str, *, source: Path | None, port: int) -> Any:
     say("migrating and seeding the Hagen demo (directory, accounts, referrals)")
     for step in (("db", "upgrade"), ("seed",)):
         subprocess.run(_lotse(*step), env=env, cwd=cwd, check=True, capture_output=True)
-    log = tempfile.NamedTemporaryFile(  # noqa: SIM115 - open while the server runs
-        "w+", prefix="lotse-bench-concurrency-", suffix=".log", delete=False
-    )
-    server = subprocess.Popen(
+
+    def answers() -> bool:
+        with urllib.request.urlopen(f"http://{HOST}:{port}/healthz", timeout=5) as answer:
+            return answer.status == 200
+
+    with lotse_serve(
         _lotse("serve", "--host", HOST, "--port", str(port), "--no-access-log"),
         env=env,
         cwd=cwd,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    say(f"lotse serve started (pid {server.pid}), waiting for it to answer")
-    try:
-        deadline = time.monotonic() + 90
-        while True:
-            if server.poll() is not None:
-                log.seek(0)
-                raise RuntimeError("lotse serve exited:\n" + log.read()[-3000:])
-            try:
-                with urllib.request.urlopen(f"http://{HOST}:{port}/healthz", timeout=5) as answer:
-                    if answer.status == 200:
-                        break
-            except (urllib.error.URLError, ConnectionError, TimeoutError):
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError("lotse serve did not answer within 90 s")
-            time.sleep(0.5)
+        ready=answers,
+        say=say,
+        log_prefix="lotse-bench-concurrency-",
+        keep_log=True,
+    ) as log_name:
         # The first search builds the process's index: not part of what is measured.
         with urllib.request.urlopen(
             f"http://{HOST}:{port}/api/v1/search?q=kita", timeout=120
         ) as answer:
             answer.read()
-        yield _targets(database_url, env, cwd), log.name
-    finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(server.pid, signal.SIGTERM)
-        try:
-            server.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(server.pid, signal.SIGKILL)
-            server.wait()
-        log.close()
-        say("server stopped")
+        yield _targets(database_url, env, cwd), log_name
 
 
 # --- the people -----------------------------------------------------------------------------
@@ -266,44 +244,47 @@ def _anonymous(person: Person, targets: Targets) -> None:
         person.request("service page", f"/services/{person.random.choice(targets.services)}")
 
 
-def _case_manager(person: Person, targets: Targets) -> None:
-    roll = person.random.random()
+@dataclass(frozen=True)
+class Party:
+    """How a party to referrals works: their account, their start page (action, path) and the
+    rolls below which they open it, or write in one of their referrals, and what they write."""
+
+    account: tuple[str, str]
+    home: tuple[str, str]
+    home_below: float
+    posts_below: float
+    body: str
+
+
+SENDING = Party(CASE_MANAGER, ("dashboard", "/referrals"), 0.25, 0.8, "Kurze Rückfrage (Last)")
+RECEIVING = Party(PARTNER, ("inbox", "/inbox"), 0.35, 0.85, "Termin folgt (Last)")
+
+
+def _party(person: Person, roll: float, party: Party, referrals: list[str]) -> None:
+    """Sign in now and then, open the start page, open a referral, write in one, or search."""
     if roll < 0.1:
-        person.login(CASE_MANAGER)
-    elif roll < 0.25:
-        person.request("dashboard", "/referrals")
-    elif roll < 0.45 and targets.clients:
-        person.request("open client", f"/clients/{person.random.choice(targets.clients)}")
-    elif roll < 0.65 and targets.sender_referrals:
-        person.request(
-            "open referral", f"/referrals/{person.random.choice(targets.sender_referrals)}"
-        )
-    elif roll < 0.8 and targets.sender_referrals:
-        referral = person.random.choice(targets.sender_referrals)
-        person.request(
-            "post message", f"/referrals/{referral}/messages", {"body": "Kurze Rückfrage (Last)"}
-        )
+        person.login(party.account)
+    elif roll < party.home_below:
+        person.request(*party.home)
+    elif roll < 0.65 and referrals:
+        person.request("open referral", f"/referrals/{person.random.choice(referrals)}")
+    elif roll < party.posts_below and referrals:
+        referral = person.random.choice(referrals)
+        person.request("post message", f"/referrals/{referral}/messages", {"body": party.body})
     else:
         person.search()
+
+
+def _case_manager(person: Person, targets: Targets) -> None:
+    roll = person.random.random()
+    if 0.25 <= roll < 0.45 and targets.clients:
+        person.request("open client", f"/clients/{person.random.choice(targets.clients)}")
+    else:
+        _party(person, roll, SENDING, targets.sender_referrals)
 
 
 def _partner(person: Person, targets: Targets) -> None:
-    roll = person.random.random()
-    if roll < 0.1:
-        person.login(PARTNER)
-    elif roll < 0.35:
-        person.request("inbox", "/inbox")
-    elif roll < 0.65 and targets.partner_referrals:
-        person.request(
-            "open referral", f"/referrals/{person.random.choice(targets.partner_referrals)}"
-        )
-    elif roll < 0.85 and targets.partner_referrals:
-        referral = person.random.choice(targets.partner_referrals)
-        person.request(
-            "post message", f"/referrals/{referral}/messages", {"body": "Termin folgt (Last)"}
-        )
-    else:
-        person.search()
+    _party(person, person.random.random(), RECEIVING, targets.partner_referrals)
 
 
 ROLES = (("anonymous", _anonymous), ("case manager", _case_manager), ("partner", _partner))

@@ -13,9 +13,9 @@ from pathlib import Path
 from typing import Any
 
 from bench.corpus import Corpus
-from bench.harness import Progress, TimedOut
+from bench.harness import OneConnection, Progress, TimedOut
 from bench.pg_engine import EARTH_RADIUS_KM, texts_of
-from bench.queries import Query, slot_interval, week_minute
+from bench.queries import Query, open_at_clause, slot_interval, week_minute
 from directory.textfold import query_tokens
 
 HAVERSINE = (
@@ -24,7 +24,7 @@ HAVERSINE = (
 )
 
 
-class SqliteEngine:
+class SqliteEngine(OneConnection):
     name = "sqlite_fts5"
 
     def __init__(self, path: Path, timeout_ms: int = 5000) -> None:
@@ -126,11 +126,7 @@ class SqliteEngine:
             where.append("s.free = 1")
         if query.open_at is not None:
             params["minute"] = week_minute(query.open_at)
-            where.append(
-                "EXISTS (SELECT 1 FROM opening o WHERE o.service_id = s.id AND"
-                " ((o.starts <= :minute AND :minute < o.ends) OR"
-                " (o.starts <= :minute + 10080 AND :minute + 10080 < o.ends)))"
-            )
+            where.append(open_at_clause("s.id", ":minute"))
         if query.origin is not None:
             params["lat"], params["lon"] = query.origin
         if query.sort == "distance" and query.origin is not None:
@@ -163,17 +159,6 @@ class SqliteEngine:
                 raise TimedOut() from error
             raise
         return [row[0] for row in rows]
-
-    def worker_init(self) -> None:
-        self.connect()
-
-    def reset_caches(self) -> None:
-        pass
-
-    def close(self) -> None:
-        if self.connection is not None:
-            self.connection.close()
-            self.connection = None
 
     def drop(self) -> None:
         self.close()

@@ -1,6 +1,6 @@
 """The reports area: one page and one CSV export per gap report, over a period and district.
 
-Everyone signed in may open it; what they see is decided by ``reports.scope_of`` inside the
+Everyone signed in may open it; what they see is decided by ``reports.query.scope_of`` inside the
 queries (coordinators and admins the city, partners their organisation, case managers their
 own referrals). The filters are a GET form, so every view of a report is a bookmarkable URL.
 """
@@ -15,7 +15,8 @@ from sqlmodel import Session
 
 from directory import listings
 from insights import reports
-from insights.reports import Period, Report, ReportQuery, ScopeKind
+from insights.reports.query import Period, ReportQuery, ScopeKind, scope_of
+from insights.reports.tables import Report
 from lotse import csvfile
 from lotse.auth import Principal
 from lotse.db import SessionDep
@@ -93,7 +94,7 @@ def _context(
     if period is not None:
         query = ReportQuery(
             period=period,
-            scope=reports.scope_of(principal),
+            scope=scope_of(principal),
             district=code,
             timezone=settings.timezone,
             stale_after_days=settings.stale_after_days,
@@ -110,7 +111,7 @@ def _context(
         "values": values,
         "districts": listings.districts(session=session),
         "report_names": [(key, gettext(title)) for key, (title, _) in reports.REPORTS.items()],
-        "scope_kind": reports.scope_of(principal).kind,
+        "scope_kind": scope_of(principal).kind,
         "ScopeKind": ScopeKind,
     }
 

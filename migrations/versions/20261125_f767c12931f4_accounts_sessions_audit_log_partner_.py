@@ -1,38 +1,27 @@
-"""accounts, sessions, audit log, partner organisations
-
-Revision ID: f767c12931f4
-Revises: e6bfe6d243f4
-Create Date: 2026-11-25 04:31:09.775092
-"""
-
-from collections.abc import Sequence
+"""accounts, sessions, audit log, partner organisations"""
 
 import sqlalchemy as sa
-import sqlmodel
 from alembic import op
 
-import lotse.db
+from lotse.ddl import create_indexes, create_table, drop_indexes, moment, string, timestamps, uuid
 
 
 revision: str = 'f767c12931f4'
 down_revision: str | None = 'e6bfe6d243f4'
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    op.create_table('audit_event',
-    sa.Column('id', sa.Uuid(), nullable=False),
-    sa.Column('at', lotse.db.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('actor_id', sa.Uuid(), nullable=True),
-    sa.Column('actor_email', sqlmodel.sql.sqltypes.AutoString(length=254), nullable=True),
-    sa.Column('action', sqlmodel.sql.sqltypes.AutoString(length=60), nullable=False),
-    sa.Column('category', sa.String(length=20), nullable=False),
-    sa.Column('object_type', sqlmodel.sql.sqltypes.AutoString(length=60), nullable=True),
-    sa.Column('object_id', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
-    sa.Column('ip_address', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
-    sa.Column('details', sa.Text(), nullable=False),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_audit_event'))
+    create_table('audit_event',
+        uuid('id'),
+        moment('at'),
+        uuid('actor_id', nullable=True),
+        string('actor_email', 254, nullable=True),
+        string('action', 60),
+        sa.Column('category', sa.String(length=20), nullable=False),
+        string('object_type', 60, nullable=True),
+        string('object_id', 64, nullable=True),
+        string('ip_address', 64, nullable=True),
+        sa.Column('details', sa.Text(), nullable=False),
     )
     with op.batch_alter_table('audit_event', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_audit_event_action'), ['action'], unique=False)
@@ -41,105 +30,89 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_audit_event_category'), ['category'], unique=False)
         batch_op.create_index('ix_audit_event_object', ['object_type', 'object_id'], unique=False)
 
-    op.create_table('login_attempt',
-    sa.Column('id', sa.Uuid(), nullable=False),
-    sa.Column('email', sqlmodel.sql.sqltypes.AutoString(length=254), nullable=False),
-    sa.Column('ip_address', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
-    sa.Column('attempted_at', lotse.db.UTCDateTime(timezone=True), nullable=False),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_login_attempt'))
+    create_table('login_attempt',
+        uuid('id'),
+        string('email', 254),
+        string('ip_address', 64),
+        moment('attempted_at'),
     )
     with op.batch_alter_table('login_attempt', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_login_attempt_attempted_at'), ['attempted_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_login_attempt_email'), ['email'], unique=False)
         batch_op.create_index('ix_login_attempt_ip_at', ['ip_address', 'attempted_at'], unique=False)
 
-    op.create_table('site_setting',
-    sa.Column('id', sa.Uuid(), nullable=False),
-    sa.Column('key', sqlmodel.sql.sqltypes.AutoString(length=80), nullable=False),
-    sa.Column('value', sa.Text(), nullable=False),
-    sa.Column('updated_at', lotse.db.UTCDateTime(timezone=True), nullable=False),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_site_setting')),
-    sa.UniqueConstraint('key', name=op.f('uq_site_setting_key'))
+    create_table('site_setting',
+        uuid('id'),
+        string('key', 80),
+        sa.Column('value', sa.Text(), nullable=False),
+        moment('updated_at'),
+        unique=('key',),
     )
-    op.create_table('partner_organization',
-    sa.Column('name', sqlmodel.sql.sqltypes.AutoString(length=300), nullable=False),
-    sa.Column('notification_email', sqlmodel.sql.sqltypes.AutoString(length=254), nullable=True),
-    sa.Column('directory_organization_id', sa.Uuid(), nullable=True),
-    sa.Column('id', sa.Uuid(), nullable=False),
-    sa.Column('is_active', sa.Boolean(), nullable=False),
-    sa.Column('created_at', lotse.db.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('updated_at', lotse.db.UTCDateTime(timezone=True), nullable=False),
-    sa.ForeignKeyConstraint(['directory_organization_id'], ['organization.id'], name=op.f('fk_partner_organization_directory_organization_id_organization')),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_partner_organization'))
+    create_table('partner_organization',
+        string('name', 300),
+        string('notification_email', 254, nullable=True),
+        uuid('directory_organization_id', nullable=True),
+        uuid('id'),
+        sa.Column('is_active', sa.Boolean(), nullable=False),
+        *timestamps(),
+        references={'directory_organization_id': 'organization'},
     )
-    with op.batch_alter_table('partner_organization', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_partner_organization_directory_organization_id'), ['directory_organization_id'], unique=False)
+    create_indexes('partner_organization', 'directory_organization_id')
 
-    op.create_table('referral_service',
-    sa.Column('partner_organization_id', sa.Uuid(), nullable=False),
-    sa.Column('service_id', sa.Uuid(), nullable=False),
-    sa.ForeignKeyConstraint(['partner_organization_id'], ['partner_organization.id'], name=op.f('fk_referral_service_partner_organization_id_partner_organization')),
-    sa.ForeignKeyConstraint(['service_id'], ['service.id'], name=op.f('fk_referral_service_service_id_service')),
-    sa.PrimaryKeyConstraint('partner_organization_id', 'service_id', name=op.f('pk_referral_service'))
+    create_table('referral_service',
+        uuid('partner_organization_id'),
+        uuid('service_id'),
+        references={'partner_organization_id': 'partner_organization', 'service_id': 'service'},
+        key=('partner_organization_id', 'service_id'),
     )
-    op.create_table('user_account',
-    sa.Column('email', sqlmodel.sql.sqltypes.AutoString(length=254), nullable=False),
-    sa.Column('display_name', sqlmodel.sql.sqltypes.AutoString(length=120), nullable=False),
-    sa.Column('language', sqlmodel.sql.sqltypes.AutoString(length=12), nullable=True),
-    sa.Column('id', sa.Uuid(), nullable=False),
-    sa.Column('organization_id', sa.Uuid(), nullable=False),
-    sa.Column('password_hash', sqlmodel.sql.sqltypes.AutoString(length=255), nullable=False),
-    sa.Column('must_change_password', sa.Boolean(), nullable=False),
-    sa.Column('is_active', sa.Boolean(), nullable=False),
-    sa.Column('created_at', lotse.db.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('updated_at', lotse.db.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('password_changed_at', lotse.db.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('last_login_at', lotse.db.UTCDateTime(timezone=True), nullable=True),
-    sa.ForeignKeyConstraint(['organization_id'], ['partner_organization.id'], name=op.f('fk_user_account_organization_id_partner_organization')),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_user_account'))
+    create_table('user_account',
+        string('email', 254),
+        string('display_name', 120),
+        string('language', 12, nullable=True),
+        uuid('id'),
+        uuid('organization_id'),
+        string('password_hash', 255),
+        sa.Column('must_change_password', sa.Boolean(), nullable=False),
+        sa.Column('is_active', sa.Boolean(), nullable=False),
+        *timestamps(),
+        moment('password_changed_at'),
+        moment('last_login_at', nullable=True),
+        references={'organization_id': 'partner_organization'},
     )
-    with op.batch_alter_table('user_account', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_user_account_email'), ['email'], unique=True)
-        batch_op.create_index(batch_op.f('ix_user_account_organization_id'), ['organization_id'], unique=False)
+    create_indexes('user_account', 'email', 'organization_id', unique={'email'})
 
-    op.create_table('api_token',
-    sa.Column('id', sa.Uuid(), nullable=False),
-    sa.Column('user_id', sa.Uuid(), nullable=False),
-    sa.Column('name', sqlmodel.sql.sqltypes.AutoString(length=120), nullable=False),
-    sa.Column('prefix', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
-    sa.Column('token_hash', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
-    sa.Column('created_at', lotse.db.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('expires_at', lotse.db.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('last_used_at', lotse.db.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('revoked_at', lotse.db.UTCDateTime(timezone=True), nullable=True),
-    sa.ForeignKeyConstraint(['user_id'], ['user_account.id'], name=op.f('fk_api_token_user_id_user_account')),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_api_token'))
+    create_table('api_token',
+        uuid('id'),
+        uuid('user_id'),
+        string('name', 120),
+        string('prefix', 16),
+        string('token_hash', 64),
+        moment('created_at'),
+        moment('expires_at'),
+        moment('last_used_at', nullable=True),
+        moment('revoked_at', nullable=True),
+        references={'user_id': 'user_account'},
     )
-    with op.batch_alter_table('api_token', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_api_token_token_hash'), ['token_hash'], unique=True)
-        batch_op.create_index(batch_op.f('ix_api_token_user_id'), ['user_id'], unique=False)
+    create_indexes('api_token', 'token_hash', 'user_id', unique={'token_hash'})
 
-    op.create_table('auth_session',
-    sa.Column('id', sa.Uuid(), nullable=False),
-    sa.Column('token_hash', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
-    sa.Column('user_id', sa.Uuid(), nullable=False),
-    sa.Column('created_at', lotse.db.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('last_seen_at', lotse.db.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('revoked_at', lotse.db.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('ip_address', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
-    sa.Column('user_agent', sqlmodel.sql.sqltypes.AutoString(length=300), nullable=True),
-    sa.ForeignKeyConstraint(['user_id'], ['user_account.id'], name=op.f('fk_auth_session_user_id_user_account')),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_auth_session'))
+    create_table('auth_session',
+        uuid('id'),
+        string('token_hash', 64),
+        uuid('user_id'),
+        moment('created_at'),
+        moment('last_seen_at'),
+        moment('revoked_at', nullable=True),
+        string('ip_address', 64, nullable=True),
+        string('user_agent', 300, nullable=True),
+        references={'user_id': 'user_account'},
     )
-    with op.batch_alter_table('auth_session', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_auth_session_token_hash'), ['token_hash'], unique=True)
-        batch_op.create_index(batch_op.f('ix_auth_session_user_id'), ['user_id'], unique=False)
+    create_indexes('auth_session', 'token_hash', 'user_id', unique={'token_hash'})
 
-    op.create_table('user_role',
-    sa.Column('user_id', sa.Uuid(), nullable=False),
-    sa.Column('role', sa.String(length=30), nullable=False),
-    sa.ForeignKeyConstraint(['user_id'], ['user_account.id'], name=op.f('fk_user_role_user_id_user_account')),
-    sa.PrimaryKeyConstraint('user_id', 'role', name=op.f('pk_user_role'))
+    create_table('user_role',
+        uuid('user_id'),
+        sa.Column('role', sa.String(length=30), nullable=False),
+        references={'user_id': 'user_account'},
+        key=('user_id', 'role'),
     )
 
     _protect_audit_log()
@@ -148,25 +121,14 @@ def upgrade() -> None:
 def downgrade() -> None:
     _unprotect_audit_log()
     op.drop_table('user_role')
-    with op.batch_alter_table('auth_session', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_auth_session_user_id'))
-        batch_op.drop_index(batch_op.f('ix_auth_session_token_hash'))
-
+    drop_indexes('auth_session', 'user_id', 'token_hash')
     op.drop_table('auth_session')
-    with op.batch_alter_table('api_token', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_api_token_user_id'))
-        batch_op.drop_index(batch_op.f('ix_api_token_token_hash'))
-
+    drop_indexes('api_token', 'user_id', 'token_hash')
     op.drop_table('api_token')
-    with op.batch_alter_table('user_account', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_user_account_organization_id'))
-        batch_op.drop_index(batch_op.f('ix_user_account_email'))
-
+    drop_indexes('user_account', 'organization_id', 'email')
     op.drop_table('user_account')
     op.drop_table('referral_service')
-    with op.batch_alter_table('partner_organization', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_partner_organization_directory_organization_id'))
-
+    drop_indexes('partner_organization', 'directory_organization_id')
     op.drop_table('partner_organization')
     op.drop_table('site_setting')
     with op.batch_alter_table('login_attempt', schema=None) as batch_op:

@@ -4,20 +4,35 @@ The routes come from the app's route table, so a route added without an entry in
 fails ``test_every_route_has_a_decision``. The expectations are DESIGN.md's table, written
 out by hand (not derived from the rules the code declares), so the test checks the code
 against the specification.
+
+Every id in a path is a real record. The matrix runs twice: once on records the role may act
+on (its own client, the referral it sent or received, its own token and import), where "ok"
+must be an answer and not a 404; and once on another organisation's records (FOREIGN), which
+must not exist for anyone who could open their own. A random id would answer 404 to everyone,
+so a leak could hide behind it.
 """
 
-import uuid
+from collections.abc import Iterator
 
 import pytest
 from fastapi.routing import iter_route_contexts
 from fastapi.testclient import TestClient
-from sqlmodel import select
+from sqlmodel import Session, select
 
+from directory import versions
+from directory.interop import import_jobs
+from directory.models import ChangeSuggestion, SuggestionSource
 from directory.seed import stable_id
-from lotse.models import User
+from directory.upkeep import suggestions
+from lotse import auth
+from lotse.models import Role, User, UserRole
 from lotse.permissions import Access
+from lotse.timeutil import utcnow
+from partners.models import PartnerOrganization, ReferralService
+from referrals.models import Client, ReferralStatus
 from tests import demo
 from tests.accounts import PASSWORDS, ROLES, csrf_token, login
+from tests.referrals.factories import make_client, make_consent, make_referral
 
 OK, LOGIN, DENIED, HIDDEN = "ok", "login", "denied", "hidden"
 
@@ -36,6 +51,9 @@ ACCOUNT_MANAGERS = only("partner_admin", "coordinator", "admin")
 CASE_MANAGERS = only("case_manager")
 PARTNERS = only("partner_staff", "partner_admin")
 REFERRAL_PARTIES = only("case_manager", "partner_staff", "partner_admin")
+COORDINATION_ROLES = ("coordinator", "admin")
+PARTNERS_ROLES = ("partner_staff", "partner_admin")
+PARTY_ROLES = ("case_manager", "partner_staff", "partner_admin")
 
 # (method, path) → expected outcome per role. The FastAPI documentation routes are public.
 EXPECTED: dict[tuple[str, str], dict[str, str]] = {
@@ -190,6 +208,63 @@ EXPECTED: dict[tuple[str, str], dict[str, str]] = {
 NOT_ROUTES = {"/static"}
 
 
+def hidden_for(expected: dict[str, str], *roles: str) -> dict[str, str]:
+    return {**expected, **dict.fromkeys(roles, HIDDEN)}
+
+
+# The routes on a record, with another organisation's (another person's) record in the path:
+# a client, consent and referral of another organisation's case manager sent to another
+# partner, another person's token, import and upload, another partner's staff member.
+ALL_SIGNED_IN = [role for role in ROLES if role != "anonymous"]
+FOREIGN: dict[tuple[str, str], dict[str, str]] = {
+    ("POST", "/account/tokens/{token_id}/revoke"): hidden_for(SIGNED_IN, *ALL_SIGNED_IN),
+    ("GET", "/admin/users/{user_id}"): hidden_for(ACCOUNT_MANAGERS, "partner_admin"),
+    # A coordinator manages no partner staff; an admin every account but their own.
+    ("POST", "/admin/users/{user_id}"): hidden_for(only("admin"), "partner_admin"),
+    ("POST", "/admin/users/{user_id}/active"): hidden_for(only("admin"), "partner_admin"),
+    ("POST", "/admin/users/{user_id}/reset-password"): hidden_for(only("admin"), "partner_admin"),
+    ("GET", "/clients/{client_id}"): hidden_for(CASE_MANAGERS, "case_manager"),
+    ("POST", "/clients/{client_id}/consents"): hidden_for(CASE_MANAGERS, "case_manager"),
+    ("POST", "/clients/{client_id}/consents/{consent_id}/withdraw"): hidden_for(
+        CASE_MANAGERS, "case_manager"
+    ),
+    ("GET", "/clients/{client_id}/consents/{consent_id}/print"): hidden_for(
+        CASE_MANAGERS, "case_manager"
+    ),
+    ("GET", "/referrals/{referral_id}/handout"): hidden_for(CASE_MANAGERS, "case_manager"),
+    ("POST", "/referrals/{referral_id}/draft"): hidden_for(CASE_MANAGERS, "case_manager"),
+    ("GET", "/referrals/{referral_id}/refer-elsewhere"): hidden_for(CASE_MANAGERS, "case_manager"),
+    ("POST", "/referrals/{referral_id}/appointment"): hidden_for(PARTNERS, *PARTNERS_ROLES),
+    ("GET", "/referrals/{referral_id}"): hidden_for(REFERRAL_PARTIES, *PARTY_ROLES),
+    ("POST", "/referrals/{referral_id}/transition"): hidden_for(REFERRAL_PARTIES, *PARTY_ROLES),
+    ("POST", "/referrals/{referral_id}/messages"): hidden_for(REFERRAL_PARTIES, *PARTY_ROLES),
+    ("GET", "/api/v1/referrals/{referral_id}"): hidden_for(REFERRAL_PARTIES, *PARTY_ROLES),
+    ("POST", "/api/v1/referrals/{referral_id}/transition"): hidden_for(
+        REFERRAL_PARTIES, *PARTY_ROLES
+    ),
+    ("POST", "/api/v1/referrals/{referral_id}/messages"): hidden_for(
+        REFERRAL_PARTIES, *PARTY_ROLES
+    ),
+    ("GET", "/open-formats/uploads/{token}"): hidden_for(COORDINATION, *COORDINATION_ROLES),
+    ("POST", "/open-formats/uploads/{token}/apply"): hidden_for(COORDINATION, *COORDINATION_ROLES),
+    ("POST", "/open-formats/uploads/{token}/discard"): hidden_for(
+        COORDINATION, *COORDINATION_ROLES
+    ),
+    ("GET", "/open-formats/jobs/{job_id}"): hidden_for(COORDINATION, *COORDINATION_ROLES),
+    ("GET", "/open-formats/jobs/{job_id}/progress"): hidden_for(COORDINATION, *COORDINATION_ROLES),
+}
+# Path parameters that name a record someone owns; a route with one has a FOREIGN decision.
+OWNED = (
+    "{token_id}",
+    "{user_id}",
+    "{client_id}",
+    "{consent_id}",
+    "{referral_id}",
+    "{token}",
+    "{job_id}",
+)
+
+
 def route_table(app) -> list[tuple[str, str, object]]:
     routes = []
     for context in iter_route_contexts(app.routes):
@@ -231,26 +306,118 @@ def test_every_app_route_declares_one_access_rule(app):
         assert len(kinds) == 1, f"{method} {path} has conflicting rules {rules}"
 
 
-def path_values(session) -> dict[str, str]:
-    colleague = session.exec(select(User).where(User.email == PASSWORDS["partner_staff"][0])).one()
+def user_of(session: Session, role: str) -> User:
+    return session.exec(select(User).where(User.email == PASSWORDS[role][0])).one()
+
+
+def pending_suggestion(session: Session, proposer: User) -> ChangeSuggestion:
+    return suggestions.propose(
+        session=session,
+        listing=demo.kim(session),
+        proposed={"name": "KIM Hagen (Vorschlag)"},
+        source=SuggestionSource.case_manager,
+        author=versions.Author.of(proposer),
+    )
+
+
+def own_records(session: Session, role: str) -> dict[str, str]:
+    """Records the role may act on: the demo case manager's client, consent and referral sent
+    to the partner's organisation, the role's own token and import, a pending suggestion."""
+    case_manager = user_of(session, "case_manager")
+    me = case_manager if role == "anonymous" else user_of(session, role)
+    client = make_client(session=session)
+    consent = make_consent(session=session, client=client)
+    referral = make_referral(
+        session=session, client=client, status=ReferralStatus.sent, sent_at=utcnow()
+    )
+    token, _ = auth.create_token(session=session, user=me, name="Matrix", valid_days=30)
+    job = import_jobs.create(session=session, kind="hsds", user_id=me.id, source_name="a.json")
+    kim = demo.kim(session)
     return {
-        "service_id": str(demo.kim(session).id),
-        "organization_id": str(demo.kim(session).organization_id),
+        "service_id": str(kim.id),
+        "organization_id": str(kim.organization_id),
         "partner_id": str(stable_id("partner_organization", "volmetal")),
         # A colleague of the partner admin, so that "own staff" is in scope for them.
-        "user_id": str(colleague.id),
-        "token_id": str(uuid.uuid4()),
+        "user_id": str(user_of(session, "partner_staff").id),
+        "token_id": str(token.id),
+        # A password link's secret and an upload's token are keys, not records: they are
+        # random here (FOREIGN checks a real upload of someone else).
         "secret": "x" * 43,
-        "client_id": str(uuid.uuid4()),
-        "consent_id": str(uuid.uuid4()),
-        "referral_id": str(uuid.uuid4()),
+        "token": "x" * 32,
+        "client_id": str(client.id),
+        "consent_id": str(consent.id),
+        "referral_id": str(referral.id),
         "report": "needs",
         "kind": "service",
-        "listing_id": str(demo.kim(session).id),
-        "suggestion_id": str(uuid.uuid4()),
-        "token": "x" * 32,
-        "job_id": str(uuid.uuid4()),
+        "listing_id": str(kim.id),
+        "suggestion_id": str(pending_suggestion(session, case_manager).id),
+        "job_id": str(job.id),
     }
+
+
+@pytest.fixture
+def foreign_records(session: Session) -> Iterator[dict[str, str]]:
+    """Another organisation's records: its case manager's client, consent and referral sent to
+    a partner none of the demo roles works for, that person's token, import and upload, and a
+    staff member of that other partner."""
+    elsewhere = PartnerOrganization(name="Beratungsstelle Anderswo (Matrix)")
+    session.add(elsewhere)
+    session.flush()
+    stranger = User(
+        email="anderswo@matrix.lotse.example.org",
+        display_name="Fremde Fallmanagerin",
+        password_hash="x",
+        organization_id=elsewhere.id,
+    )
+    session.add(stranger)
+    session.flush()
+    session.add(UserRole(user_id=stranger.id, role=Role.case_manager))
+    other_partner = stable_id("partner_organization", "wohnraumhilfe")
+    client = Client(
+        alias="Fremde Person",
+        birth_year=1985,
+        languages=["uk"],
+        needs=["housing"],
+        case_manager_id=stranger.id,
+        organization_id=elsewhere.id,
+    )
+    session.add(client)
+    session.flush()
+    consent = make_consent(session=session, client=client, recipient_organization_id=other_partner)
+    service_id = session.exec(
+        select(ReferralService.service_id).where(
+            ReferralService.partner_organization_id == other_partner
+        )
+    ).first()
+    referral = make_referral(
+        session=session, client=client, status=ReferralStatus.sent, sent_at=utcnow()
+    )
+    referral.service_id = service_id
+    referral.recipient_organization_id = other_partner
+    referral.sender_id = stranger.id
+    referral.sender_organization_id = elsewhere.id
+    session.add(referral)
+    token, _ = auth.create_token(session=session, user=stranger, name="Fremd", valid_days=30)
+    job = import_jobs.create(
+        session=session, kind="hsds", user_id=stranger.id, source_name="fremd.json"
+    )
+    session.flush()
+    root = import_jobs.upload_root()
+    upload = import_jobs.store_upload(
+        root=root, user_id=stranger.id, filename="fremd.json", content=b"{}", summary={}
+    )
+    try:
+        yield {
+            "token_id": str(token.id),
+            "user_id": str(user_of(session, "other_partner").id),
+            "client_id": str(client.id),
+            "consent_id": str(consent.id),
+            "referral_id": str(referral.id),
+            "token": upload,
+            "job_id": str(job.id),
+        }
+    finally:
+        import_jobs.discard_upload(root=root, token=upload)
 
 
 def error_code(response) -> str | None:
@@ -281,30 +448,67 @@ def outcome(response, *, path: str) -> str:
     return OK
 
 
-@pytest.mark.parametrize("role", ROLES)
-def test_permission_matrix(app, session, role):
-    values = path_values(session)
+# What a request carries besides the CSRF token, so that it gets past parsing to the record.
+QUERIES = {("GET", "/referrals/{referral_id}/refer-elsewhere"): {"service_id": "{service_id}"}}
+BODIES = {
+    # A stale version: answered 409 by a party, and nothing changes.
+    ("POST", "/api/v1/referrals/{referral_id}/transition"): {"target": "accepted", "version": -1},
+    ("POST", "/api/v1/referrals/{referral_id}/messages"): {"body": "Matrix"},
+}
+
+
+def answers(app, role: str, values: dict[str, str], expected: dict) -> list[str]:
+    """Each route in ``expected`` requested as ``role``: what differs from the expectation."""
     problems = []
     with TestClient(app, headers={"Accept-Language": "en"}) as client:
         if role != "anonymous":
             assert login(client, role).status_code == 303
         token = csrf_token(client)
         for method, path, _ in route_table(app):
-            expected = EXPECTED[(method, path)][role]
-            url = path.format(**values)
-            if path == "/logout":
+            if (method, path) not in expected or path == "/logout":
                 continue  # logging out would end the session for the routes after it
+            url = path.format(**values)
+            query = {k: v.format(**values) for k, v in QUERIES.get((method, path), {}).items()}
             if method == "GET":
-                response = client.get(url, follow_redirects=False)
+                response = client.get(url, params=query, follow_redirects=False)
+            elif (method, path) in BODIES:
+                response = client.post(
+                    url,
+                    json=BODIES[(method, path)],
+                    headers={"X-CSRF-Token": token},
+                    follow_redirects=False,
+                )
             else:
                 response = client.post(url, data={"csrf_token": token}, follow_redirects=False)
             got = outcome(response, path=path)
-            if got == HIDDEN and expected == OK and "{" in path:
-                got = OK  # allowed, but the sample object (e.g. a random token id) is not there
-            if got != expected:
+            if got == HIDDEN and expected[(method, path)][role] == OK and "{secret}" in path:
+                got = OK  # allowed: a random password link is gone for everybody
+            if got == HIDDEN and expected[(method, path)][role] == OK and "{token}" in path:
+                got = OK  # allowed: a random upload token is gone for everybody
+            if got != expected[(method, path)][role]:
                 problems.append(
-                    f"{method} {path}: expected {expected}, got {got} ({response.status_code})"
+                    f"{method} {path}: expected {expected[(method, path)][role]}, got {got} "
+                    f"({response.status_code})"
                 )
+    return problems
+
+
+def test_every_route_on_a_record_has_a_decision_for_other_organisations_records(app):
+    on_records = {(m, p) for m, p, _ in route_table(app) if any(key in p for key in OWNED)}
+    assert on_records == set(FOREIGN)
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_permission_matrix(app, session, role):
+    values = own_records(session, role)
+    problems = answers(app, role, values, EXPECTED)
+    assert not problems, f"{role}:\n" + "\n".join(problems)
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_other_organisations_records_do_not_exist_for_a_role(app, session, role, foreign_records):
+    values = {**own_records(session, role), **foreign_records}
+    problems = answers(app, role, values, FOREIGN)
     assert not problems, f"{role}:\n" + "\n".join(problems)
 
 

@@ -218,10 +218,26 @@ def test_archived_listings_leave_public_lists_and_come_back(session, coordinator
 
 
 def test_an_archived_organisation_hides_its_services(session, coordinator):
-    organization = session.get(Organization, demo.kim(session).organization_id)
+    kim = demo.kim(session)
+    organization = session.get(Organization, kim.organization_id)
+    everything = listings.ServiceFilters()
+
+    def listed(filters: listings.ServiceFilters) -> list[Service]:
+        """Every service the public list shows, over all its pages."""
+        total = listings.list_services(session=session, filters=filters).total
+        return listings.list_services(session=session, filters=filters, per_page=total).items
+
+    before = listed(everything)
+    own = {s.id for s in before if s.organization_id == organization.id}
+    assert kim.id in own and kim.id in {
+        s.id for s in listed(listings.ServiceFilters(text=kim.name))
+    }
     editing.archive(session=session, listing=organization, author=coordinator)
-    services = listings.list_services(session=session, filters=listings.ServiceFilters()).items
-    assert all(s.organization_id != organization.id for s in services)
+    assert kim.archived_at is None, "only the organisation is archived, not its services"
+    after = listed(everything)
+    assert all(s.organization_id != organization.id for s in after)
+    assert len(after) == len(before) - len(own)
+    assert kim.id not in {s.id for s in listed(listings.ServiceFilters(text=kim.name))}
 
 
 def test_an_edit_reaches_search(session, coordinator):
