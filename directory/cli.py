@@ -256,7 +256,9 @@ def import_integreat(
     """
     from sqlmodel import Session
 
-    from directory.interop import integreat
+    from directory.interop.integreat.client import fetch, read_files
+    from directory.interop.integreat.importer import import_locations
+    from directory.interop.integreat.mapping import CategoryMap
 
     if (url is None) == (from_path is None):
         _fail("give either --url or --from")
@@ -284,9 +286,9 @@ def import_integreat(
             progress.update(tasks[stage], completed=done, total=total)
 
         try:
-            category_map = integreat.CategoryMap.load(mapping)
+            category_map = CategoryMap.load(mapping)
             if url is not None:
-                feeds = integreat.fetch(
+                feeds = fetch(
                     base_url=url,
                     region=region,
                     languages=codes or [],
@@ -295,9 +297,9 @@ def import_integreat(
                 )
             else:
                 assert from_path is not None
-                feeds = integreat.read_files(from_path, region=region, languages=codes)
+                feeds = read_files(from_path, region=region, languages=codes)
             with Session(engine) as session:
-                summary = integreat.import_locations(
+                summary = import_locations(
                     session=session,
                     feeds=feeds,
                     region=region,

@@ -41,9 +41,7 @@ from directory.interop.hsds.mapping import (
 )
 from directory.interop.hsds.parse import Parsed
 from directory.interop.hsds.report import HsdsImportRejected, ImportReport
-from directory.interop.import_limits import (
-    NestedTooDeeply,
-)
+from directory.interop.import_limits import NestedTooDeeply
 from directory.models import (
     CapacityStatus,
     District,
