@@ -3,11 +3,11 @@
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import time
 from typing import Any
 
 from sqlmodel import Session, col, select
 
+from directory.apply import apply
 from directory.interop.integreat.client import (
     IntegreatError,
     Progress,
@@ -23,23 +23,18 @@ from directory.models import (
     ListingKind,
     Location,
     Organization,
-    Phone,
-    Schedule,
     Service,
     ServiceAtLocation,
     ServiceStatus,
     ServiceTargetGroup,
-    ServiceTaxonomyTerm,
     SuggestionSource,
     SuggestionStatus,
     TargetGroup,
     TaxonomyTerm,
-    Translation,
     TranslationKind,
 )
-from directory.translations import source_hash
 from directory.upkeep import suggestions
-from directory.versions import Author, record, snapshot
+from directory.versions import Author, snapshot
 from lotse.errors import LotseError
 from lotse.i18n import N_, gettext
 from lotse.links import is_safe_link
@@ -92,108 +87,6 @@ def _compare(
         else:
             review[key] = value
     return write, review
-
-
-class _Writer:
-    """Writes snapshot values (flat keys) into listings and their related rows."""
-
-    def __init__(self, session: Session) -> None:
-        self.session = session
-        self.terms = {term.code: term for term in session.exec(select(TaxonomyTerm)).all()}
-
-    def apply(self, listing: Listing, values: dict[str, Any], german: dict[str, str]) -> None:
-        for key, value in values.items():
-            if key.startswith("translations/"):
-                _, name, language = key.split("/", 2)
-                self._translation(listing, name, language, value, german.get(name) or "")
-            elif key == "schedules":
-                assert isinstance(listing, Service)
-                self._schedules(listing, value)
-            elif key == "phones":
-                assert isinstance(listing, Service)
-                self._phones(listing, value)
-            elif key == "categories":
-                assert isinstance(listing, Service)
-                self._categories(listing, value)
-            elif key == "address":
-                assert isinstance(listing, Location)
-                self._address(listing, value)
-            elif key == "status":
-                setattr(listing, key, ServiceStatus(value))
-            else:
-                setattr(listing, key, value)
-        if values:
-            listing.updated_at = utcnow()
-
-    def _translation(
-        self, listing: Listing, name: str, language: str, value: Any, german: str
-    ) -> None:
-        kind = str(listing.__tablename__)
-        row = self.session.exec(
-            select(Translation).where(
-                Translation.entity_type == kind,
-                Translation.entity_id == listing.id,
-                Translation.field == name,
-                Translation.language == language,
-            )
-        ).first()
-        if value is None:
-            if row is not None:
-                self.session.delete(row)
-            return
-        if row is None:
-            row = Translation(
-                entity_type=kind, entity_id=listing.id, field=name, language=language, text=""
-            )
-            self.session.add(row)
-        row.text = value["text"]
-        row.kind = TranslationKind(value.get("kind", "human"))
-        # The hash of the German text this translation belongs to: when the German text in
-        # Lotse is different (changed here or later), the translation shows as outdated.
-        row.source_hash = source_hash(german)
-        row.updated_at = utcnow()
-
-    def _schedules(self, service: Service, slots: list[dict[str, Any]]) -> None:
-        for row in self.session.exec(select(Schedule).where(Schedule.service_id == service.id)):
-            self.session.delete(row)
-        for slot in slots:
-            self.session.add(
-                Schedule(
-                    service_id=service.id,
-                    weekday=slot["weekday"],
-                    opens_at=time.fromisoformat(slot["opens_at"]),
-                    closes_at=time.fromisoformat(slot["closes_at"]),
-                )
-            )
-
-    def _phones(self, service: Service, numbers: list[str]) -> None:
-        for row in self.session.exec(select(Phone).where(Phone.service_id == service.id)):
-            self.session.delete(row)
-        for number in numbers:
-            self.session.add(Phone(service_id=service.id, number=number, type="voice"))
-
-    def _categories(self, service: Service, codes: list[str]) -> None:
-        links = self.session.exec(
-            select(ServiceTaxonomyTerm).where(ServiceTaxonomyTerm.service_id == service.id)
-        )
-        for row in links:
-            self.session.delete(row)
-        for code in codes:
-            self.session.add(
-                ServiceTaxonomyTerm(service_id=service.id, taxonomy_term_id=self.terms[code].id)
-            )
-
-    def _address(self, location: Location, value: dict[str, Any] | None) -> None:
-        address = self.session.exec(
-            select(Address).where(Address.location_id == location.id)
-        ).first()
-        if value is None:
-            return
-        if address is None:
-            address = Address(location_id=location.id, state_province="", **value)
-            self.session.add(address)
-        for name, item in value.items():
-            setattr(address, name, item)
 
 
 # --- the import ------------------------------------------------------------------------------
@@ -256,7 +149,6 @@ class _Import:
         self.summary = summary
         self.demo = demo
         self.state_province = state_province
-        self.writer = _Writer(session)
         self.records = {
             (rec.entity_type, rec.external_id): rec
             for rec in session.exec(
@@ -323,14 +215,13 @@ class _Import:
         last = _flat(rec.snapshot) if rec else {}
         write, review = _compare(current=current, last=last, new=new)
         if write:
-            before = snapshot(self.session, listing)
-            self.writer.apply(listing, write, german)
-            record(
+            apply(
                 session=self.session,
                 listing=listing,
-                action="imported",
+                values=_nested(write, keep_removed=True),
                 author=AUTHOR,
-                before=before,
+                action="imported",
+                sources=german,
                 note=gettext(
                     "Updated from Integreat (%(source)s, location %(key)s).",
                     source=self.source,
@@ -400,15 +291,14 @@ class _Import:
     def _create(
         self, listing: Listing, kind: ListingKind, key: str, new: dict, german: dict[str, str]
     ) -> None:
-        self.session.add(listing)
-        self.session.flush()
-        self.writer.apply(listing, new, german)
-        record(
+        apply(
             session=self.session,
             listing=listing,
-            action="imported",
+            values=_nested(new, keep_removed=True),
             author=AUTHOR,
-            before=None,
+            action="imported",
+            new=True,
+            sources=german,
             note=gettext(
                 "Created from Integreat (%(source)s, location %(key)s).",
                 source=self.source,
