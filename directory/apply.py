@@ -185,10 +185,11 @@ class Writer:
     def watch(self, model: type[Listing], ids: Iterable[uuid.UUID]) -> None:
         """Take the snapshot of these listings now; ids not in the database count as new."""
         kind = ListingKind(str(model.__tablename__))
+        listings: Any = model
         wanted = [row_id for row_id in dict.fromkeys(ids) if (kind, row_id) not in self._befores]
-        loads = [selectinload(getattr(model, name)) for name in _SNAPSHOT_LOADS[kind]]
+        loads = [selectinload(getattr(listings, name)) for name in _SNAPSHOT_LOADS[kind]]
         for chunk in chunks(wanted):
-            statement = select(model).where(col(model.id).in_(chunk)).options(*loads)
+            statement = select(listings).where(col(listings.id).in_(chunk)).options(*loads)
             for listing in self.session.exec(statement).all():
                 self._befores[(kind, listing.id)] = snapshot(self.session, listing)
         for row_id in wanted:

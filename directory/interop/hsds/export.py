@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
+from directory.apply import chunks
 from directory.interop.hsds.mapping import (
     DATETIME_EXTENSIONS,
     EMAIL,
@@ -25,7 +26,6 @@ from directory.interop.hsds.mapping import (
     WEEKDAYS,
     Progress,
     Row,
-    chunks,
     scalar_columns,
     schema,
     stable_id,

@@ -9,9 +9,10 @@ from datetime import date, datetime, time
 from typing import Any
 
 from sqlalchemy import String
-from sqlalchemy.orm import selectinload
 from sqlmodel import Session, SQLModel, col, select
 
+from directory.apply import MODELS as LISTING_MODELS
+from directory.apply import Writer, chunks
 from directory.interop.hsds.mapping import (
     CHILD_MODELS,
     DATETIME_EXTENSIONS,
@@ -33,7 +34,6 @@ from directory.interop.hsds.mapping import (
     Row,
     as_uuid,
     child_values,
-    chunks,
     parse_datetime,
     schedule_rows,
     stable_id,
@@ -45,6 +45,7 @@ from directory.interop.import_limits import NestedTooDeeply
 from directory.models import (
     CapacityStatus,
     District,
+    ListingKind,
     Location,
     Organization,
     Service,
@@ -57,7 +58,6 @@ from directory.models import (
     Translation,
     TranslationKind,
 )
-from directory.versions import record, snapshot
 from lotse.i18n import N_
 from lotse.links import is_safe_link
 from lotse.timeutil import utcnow
@@ -71,7 +71,8 @@ class _Importer:
         self.report = parsed.report
         self.budget = parsed.budget
         self.progress = progress
-        self.rows: dict[type[SQLModel], dict[uuid.UUID, Any]] = defaultdict(dict)
+        # Rows, versions of the listings in the input and the change record: the one writer.
+        self.writer = Writer(session, author=IMPORT_AUTHOR, action="imported")
         self.extensions: dict[str, dict[str, Any]] = defaultdict(dict)
         self.translations: dict[tuple[str, str], list[tuple[str, dict[str, Any]]]] = defaultdict(
             list
@@ -91,14 +92,10 @@ class _Importer:
             self.progress(self.done, self.total)
 
     def preload(self, model: type[SQLModel], ids: Iterable[Any]) -> None:
-        wanted = [i for i in {as_uuid(i) for i in ids} if i is not None]
-        column = model.id  # type: ignore[attr-defined]
-        for chunk in chunks(wanted):
-            for row in self.session.exec(select(model).where(col(column).in_(chunk))).all():
-                self.rows[model][row.id] = row  # type: ignore[attr-defined]
+        self.writer.preload(model, (i for i in {as_uuid(i) for i in ids} if i is not None))
 
     def existing(self, model: type[SQLModel], record_id: uuid.UUID) -> Any:
-        return self.rows[model].get(record_id)
+        return self.writer.loaded(model, record_id)
 
     def known(self, kind: str, value: Any) -> bool:
         """Whether a reference points to a record in the input or already in Lotse."""
@@ -109,7 +106,8 @@ class _Importer:
         record_id = as_uuid(value)
         model = MODELS[kind]
         return record_id is not None and (
-            record_id in self.rows[model] or self.session.get(model, record_id) is not None
+            self.existing(model, record_id) is not None
+            or self.session.get(model, record_id) is not None
         )
 
     def ignore_unkept(self, kind: str, row: Row) -> None:
@@ -147,21 +145,8 @@ class _Importer:
         for name in LINK_FIELDS & values.keys():
             if values[name] and not is_safe_link(values[name]):
                 self.report.unsafe_link(kind, record_id, name, values[name])
-        row = self.existing(model, record_id)
-        if row is None:
-            row = model(id=record_id, **values)
-            self.session.add(row)
-            self.rows[model][record_id] = row
-            self.report.count(kind, "created")
-            return row
-        changed = False
-        for name, value in values.items():
-            if getattr(row, name) != value:
-                setattr(row, name, value)
-                changed = True
-        self.report.count(kind, "updated" if changed else "unchanged")
-        if changed and hasattr(row, "updated_at") and "updated_at" not in values:
-            row.updated_at = utcnow()
+        row, outcome = self.writer.upsert(model, record_id, **values)
+        self.report.count(kind, outcome)
         return row
 
     # -- phases --
@@ -174,7 +159,9 @@ class _Importer:
         }
         self.read_attributes()
         self.preload_all()
-        befores = self.snapshots_before()
+        for kind in LISTINGS:
+            listings = self.tables.get(kind, {})
+            self.writer.watch(LISTING_MODELS[ListingKind(kind)], map(uuid.UUID, listings))
         # Flushed phase by phase: the tables have foreign keys without ORM relationships, so
         # the unit of work cannot order the inserts itself. After a problem nothing is flushed.
         for phase in (
@@ -198,8 +185,7 @@ class _Importer:
             self.done += count
         if self.report.problems:
             return
-        self.session.flush()
-        self.record_versions(befores)
+        self.writer.finish()
 
     def read_attributes(self) -> None:
         terms = self.tables.get("taxonomy_term", {})
@@ -275,36 +261,6 @@ class _Importer:
             TaxonomyTerm,
             (r.get("parent_id") for r in self.tables.get("taxonomy_term", {}).values()),
         )
-
-    def snapshots_before(self) -> dict[tuple[str, uuid.UUID], dict[str, Any]]:
-        befores: dict[tuple[str, uuid.UUID], dict[str, Any]] = {}
-        options = {
-            "organization": (selectinload(Organization.phones),),  # type: ignore[arg-type]
-            "location": (
-                selectinload(Location.addresses),  # type: ignore[arg-type]
-                selectinload(Location.district),  # type: ignore[arg-type]
-            ),
-            "service": tuple(
-                selectinload(getattr(Service, name))
-                for name in (
-                    "categories",
-                    "target_groups",
-                    "languages",
-                    "schedules",
-                    "locations",
-                    "phones",
-                    "required_documents",
-                )
-            ),
-        }
-        for kind in LISTINGS:
-            model: Any = MODELS[kind]
-            ids = [row_id for row_id in self.rows[model]]
-            for chunk in chunks(ids):
-                statement = select(model).where(col(model.id).in_(chunk)).options(*options[kind])
-                for listing in self.session.exec(statement).all():
-                    befores[(kind, listing.id)] = snapshot(self.session, listing)
-        return befores
 
     def import_districts(self) -> None:
         by_code = {d.code: d for d in self.session.exec(select(District)).all()}
@@ -740,7 +696,7 @@ class _Importer:
                 statement = select(model).where(col(getattr(model, column)).in_(chunk))
                 for row in self.session.exec(statement).all():
                     if row.id not in keep and row not in self.session.deleted:
-                        self.session.delete(row)
+                        self.writer.delete(row)
                         self.report.count(kind, "deleted")
 
     def import_links(self) -> None:
@@ -790,7 +746,7 @@ class _Importer:
             self.session.add(model(service_id=service_id, **{column: term_id}))
             self.report.count(kind, "created")
         for term_id in set(current) - wanted:
-            self.session.delete(current[term_id])
+            self.writer.delete(current[term_id])
             self.report.count(kind, "deleted")
         for _ in wanted & set(current):
             self.report.count(kind, "unchanged")
@@ -862,35 +818,14 @@ class _Importer:
                 translation.language,
             )
             if translation.id not in wanted or slots.get(slot) != translation.id:
-                self.session.delete(translation)
+                self.writer.delete(translation)
                 self.report.count("translation", "deleted")
         if self.report.problems:
             return
         self.session.flush()
-        self.rows[Translation] = {k: v for k, v in existing.items() if k in wanted}
+        self.preload(Translation, wanted)
         for translation_id, values in wanted.items():
             self.upsert("translation", Translation, translation_id, values)
-
-    def record_versions(self, befores: dict[tuple[str, uuid.UUID], dict[str, Any]]) -> None:
-        self.session.expire_all()
-        for kind in LISTINGS:
-            model: Any = MODELS[kind]
-            ids = [uuid.UUID(record_id) for record_id in self.tables.get(kind, {})]
-            for chunk in chunks(ids, 200):
-                for listing in self.session.exec(
-                    select(model).where(col(model.id).in_(chunk))
-                ).all():
-                    before = befores.get((kind, listing.id))
-                    after = snapshot(self.session, listing)
-                    if before != after:
-                        record(
-                            session=self.session,
-                            listing=listing,
-                            action="imported",
-                            author=IMPORT_AUTHOR,
-                            before=before,
-                            after=after,
-                        )
 
 
 def import_parsed(

@@ -4,7 +4,7 @@ keeps, Lotse's extension vocabularies (fixed ids), the schemas, and value parsin
 import json
 import re
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime, time
 from functools import cache
 from pathlib import Path
@@ -416,11 +416,6 @@ PARENT_OF_COLUMN = {
     "service_id": "service",
     "location_id": "location",
 }
-
-
-def chunks(items: list[Any], size: int = 500) -> Iterator[list[Any]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
 
 
 def text(row: Row, name: str) -> str | None:
