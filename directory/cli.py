@@ -28,7 +28,7 @@ from lotse.errors import LotseError
 from lotse.settings import get_settings
 
 if TYPE_CHECKING:
-    from directory.interop.hsds import ImportReport
+    from directory.interop.hsds.report import ImportReport
 
 import_app = typer.Typer(help="Import directory data from open formats.", no_args_is_help=True)
 export_app = typer.Typer(help="Export the directory in open formats.", no_args_is_help=True)
@@ -87,7 +87,9 @@ def import_hsds(
     """
     from sqlmodel import Session
 
-    from directory.interop.hsds import HsdsImportRejected, import_parsed, parse_path
+    from directory.interop.hsds.importer import import_parsed
+    from directory.interop.hsds.parse import parse_path
+    from directory.interop.hsds.report import HsdsImportRejected
     from directory.interop.import_limits import ImportLimitExceeded, ImportLimits
 
     if not path.exists():
@@ -146,7 +148,7 @@ def export_hsds(
     """
     from sqlmodel import Session
 
-    from directory.interop.hsds import csv_files, dump_json, export_document
+    from directory.interop.hsds.export import csv_files, dump_json, export_document
 
     if format_ not in ("json", "csv"):
         _fail("--format must be json or csv")
@@ -254,7 +256,9 @@ def import_integreat(
     """
     from sqlmodel import Session
 
-    from directory.interop import integreat
+    from directory.interop.integreat.client import fetch, read_files
+    from directory.interop.integreat.importer import import_locations
+    from directory.interop.integreat.mapping import CategoryMap
 
     if (url is None) == (from_path is None):
         _fail("give either --url or --from")
@@ -282,9 +286,9 @@ def import_integreat(
             progress.update(tasks[stage], completed=done, total=total)
 
         try:
-            category_map = integreat.CategoryMap.load(mapping)
+            category_map = CategoryMap.load(mapping)
             if url is not None:
-                feeds = integreat.fetch(
+                feeds = fetch(
                     base_url=url,
                     region=region,
                     languages=codes or [],
@@ -293,9 +297,9 @@ def import_integreat(
                 )
             else:
                 assert from_path is not None
-                feeds = integreat.read_files(from_path, region=region, languages=codes)
+                feeds = read_files(from_path, region=region, languages=codes)
             with Session(engine) as session:
-                summary = integreat.import_locations(
+                summary = import_locations(
                     session=session,
                     feeds=feeds,
                     region=region,

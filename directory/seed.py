@@ -2,7 +2,8 @@
 
 Idempotent: every row's id is derived from the stable keys in the files (UUIDv5), a row is only
 written when a value differs, and rows that a file no longer lists are removed. Running the seed
-twice changes nothing.
+twice changes nothing. The rows go through the one writer (``directory.apply.Writer``), which
+also tells the search index.
 """
 
 import json
@@ -11,12 +12,13 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from babel import Locale
-from sqlmodel import Session, SQLModel, col, delete, select
+from sqlmodel import Session, col, select
 
+from directory.apply import Writer
 from directory.models import (
     Accessibility,
     Address,
@@ -40,13 +42,10 @@ from directory.models import (
     Translation,
     TranslationKind,
 )
-from directory.search.changes import record_full_change
 from directory.translations import SOURCE_LANGUAGE, source_hash
-from lotse.timeutil import utcnow
 
 NAMESPACE = uuid.UUID("6f1c1d55-4a4e-4c1e-9a57-0b7a3c2f8e10")
 WEEKDAYS = {"mo": 1, "tu": 2, "we": 3, "th": 4, "fr": 5, "sa": 6, "su": 7}
-M = TypeVar("M", bound=SQLModel)
 
 
 _SERVICE_CHILDREN = (
@@ -89,77 +88,41 @@ class SeedReport:
         return self.created + self.updated + self.deleted
 
 
-class _Writer:
-    """Upserts rows by id, writing only what differs, and counts what it did."""
-
-    def __init__(self, session: Session) -> None:
-        self.session = session
-        self.report = SeedReport()
-
-    def upsert(self, model: type[M], row_id: uuid.UUID, **values: Any) -> M:
-        row = self.session.get(model, row_id)
-        if row is None:
-            row = model(id=row_id, **values)
-            self.session.add(row)
-            self.report.created += 1
-            return row
-        changed = False
-        for name, value in values.items():
-            if getattr(row, name) != value:
-                setattr(row, name, value)
-                changed = True
-        if changed:
-            if hasattr(row, "updated_at"):
-                row.updated_at = utcnow()
-            self.report.updated += 1
-        return row
-
-    def link(self, model: type[M], **keys: Any) -> None:
-        conditions = [getattr(model, name) == value for name, value in keys.items()]
-        if self.session.exec(select(model).where(*conditions)).first() is None:
-            self.session.add(model(**keys))
-            self.report.created += 1
-
-    def prune(self, model: type[Any], scope: Any, keep: Iterable[Any], key: Any = None) -> None:
-        """Delete rows in ``scope`` whose key (default: id) is not in ``keep``."""
-        key_column = key if key is not None else model.id
-        result = self.session.exec(delete(model).where(scope, col(key_column).not_in(list(keep))))
-        self.report.deleted += result.rowcount or 0
-
-    def translate(
-        self,
-        record_type: str,
-        record_id: uuid.UUID,
-        field_name: str,
-        source: str | None,
-        translations: dict[str, dict[str, Any]],
-        seed_field: str | None = None,
-    ) -> None:
-        wanted = set()
-        for language, texts in translations.items():
-            text = texts.get(seed_field or field_name)
-            if not text or not source or language == SOURCE_LANGUAGE:
-                continue
-            wanted.add(language)
-            self.upsert(
-                Translation,
-                stable_id("translation", record_type, str(record_id), field_name, language),
-                entity_type=record_type,
-                entity_id=record_id,
-                field=field_name,
-                language=language,
-                text=text,
-                kind=TranslationKind.human,
-                source_hash=source_hash(source),
-            )
-        self.prune(
+def _translate(
+    writer: Writer,
+    record_type: str,
+    record_id: uuid.UUID,
+    field_name: str,
+    source: str | None,
+    translations: dict[str, dict[str, Any]],
+    seed_field: str | None = None,
+) -> None:
+    """The human translations of one text field, as the seed file gives them."""
+    wanted = set()
+    for language, texts in translations.items():
+        text = texts.get(seed_field or field_name)
+        if not text or not source or language == SOURCE_LANGUAGE:
+            continue
+        wanted.add(language)
+        writer.upsert(
             Translation,
-            (col(Translation.entity_type) == record_type)
-            & (col(Translation.entity_id) == record_id)
-            & (col(Translation.field) == field_name),
-            wanted,
-            key=Translation.language,
+            stable_id("translation", record_type, str(record_id), field_name, language),
+            entity_type=record_type,
+            entity_id=record_id,
+            field=field_name,
+            language=language,
+            text=text,
+            kind=TranslationKind.human,
+            source_hash=source_hash(source),
         )
+    writer.prune(
+        Translation,
+        (col(Translation.entity_type) == record_type)
+        & (col(Translation.entity_id) == record_id)
+        & (col(Translation.field) == field_name),
+        wanted,
+        key=Translation.language,
+    )
 
 
 def _read_json(path: Path) -> Any:
@@ -191,7 +154,7 @@ def _language_name(code: str) -> str:
         return code
 
 
-def seed_taxonomy(writer: _Writer, seed_dir: Path) -> None:
+def seed_taxonomy(writer: Writer, seed_dir: Path) -> None:
     data = _read_json(seed_dir / "taxonomy.json")
     taxonomy_id = stable_id("taxonomy", data["taxonomy"])
     writer.upsert(Taxonomy, taxonomy_id, name=data["name"], uri=None, version="1")
@@ -206,8 +169,8 @@ def seed_taxonomy(writer: _Writer, seed_dir: Path) -> None:
             parent_id=None,
             term_order=order,
         )
-        writer.translate(
-            "taxonomy_term", parent_id, "name", parent["de"], {"en": {"name": parent["en"]}}
+        _translate(
+            writer, "taxonomy_term", parent_id, "name", parent["de"], {"en": {"name": parent["en"]}}
         )
         for child_order, child in enumerate(parent["children"]):
             child_id = stable_id("taxonomy_term", child["code"])
@@ -220,18 +183,23 @@ def seed_taxonomy(writer: _Writer, seed_dir: Path) -> None:
                 parent_id=parent_id,
                 term_order=child_order,
             )
-            writer.translate(
-                "taxonomy_term", child_id, "name", child["de"], {"en": {"name": child["en"]}}
+            _translate(
+                writer,
+                "taxonomy_term",
+                child_id,
+                "name",
+                child["de"],
+                {"en": {"name": child["en"]}},
             )
     for order, group in enumerate(data["target_groups"]):
         group_id = stable_id("target_group", group["code"])
         writer.upsert(TargetGroup, group_id, code=group["code"], name=group["de"], sort_order=order)
-        writer.translate(
-            "target_group", group_id, "name", group["de"], {"en": {"name": group["en"]}}
+        _translate(
+            writer, "target_group", group_id, "name", group["de"], {"en": {"name": group["en"]}}
         )
 
 
-def seed_districts(writer: _Writer, region_dir: Path) -> dict[str, uuid.UUID]:
+def seed_districts(writer: Writer, region_dir: Path) -> dict[str, uuid.UUID]:
     gazetteer = _read_json(region_dir / "gazetteer.json")
     ids = {}
     for district in gazetteer["districts"]:
@@ -250,7 +218,7 @@ def seed_districts(writer: _Writer, region_dir: Path) -> dict[str, uuid.UUID]:
 
 class _DirectoryLoader:
     def __init__(
-        self, writer: _Writer, *, districts: dict[str, uuid.UUID], timezone: str, state: str
+        self, writer: Writer, *, districts: dict[str, uuid.UUID], timezone: str, state: str
     ) -> None:
         self.w = writer
         self.session = writer.session
@@ -274,7 +242,7 @@ class _DirectoryLoader:
             is_demo=bool(data.get("is_demo", True)),
         )
         for name in ("name", "description"):
-            self.w.translate("organization", org_id, name, data.get(name), tr)
+            _translate(self.w, "organization", org_id, name, data.get(name), tr)
         phones = [data["phone"]] if data.get("phone") else []
         self._phones(Phone.organization_id, org_id, "organization", data["key"], phones)
 
@@ -301,13 +269,7 @@ class _DirectoryLoader:
                 model.organization_id == org_id, col(model.id).not_in(list(keep))
             )
         ).all()
-        if not dropped:
-            return
-        for child_column in children:
-            self.session.exec(delete(child_column.class_).where(child_column.in_(dropped)))
-        self.session.exec(delete(Translation).where(col(Translation.entity_id).in_(dropped)))
-        self.session.exec(delete(model).where(col(model.id).in_(dropped)))
-        self.w.report.deleted += len(dropped)
+        self.w.remove_listings(model, list(dropped), children)
 
     def _phones(
         self, owner_column: Any, owner_id: uuid.UUID, kind: str, key: str, numbers: list[str]
@@ -338,8 +300,8 @@ class _DirectoryLoader:
             transportation=data.get("transit"),
             barrier_free=data.get("barrier_free"),
         )
-        self.w.translate(
-            "location", location_id, "transportation", data.get("transit"), tr, "transit"
+        _translate(
+            self.w, "location", location_id, "transportation", data.get("transit"), tr, "transit"
         )
         address_id = stable_id("address", key)
         self.w.upsert(
@@ -362,7 +324,8 @@ class _DirectoryLoader:
                 location_id=location_id,
                 description=data["accessibility"],
             )
-            self.w.translate(
+            _translate(
+                self.w,
                 "accessibility",
                 accessibility_id,
                 "description",
@@ -421,7 +384,7 @@ class _DirectoryLoader:
         )
         seed_names = {"eligibility_description": "eligibility", "fees_description": "fees"}
         for name, source in fields.items():
-            self.w.translate("service", service_id, name, source, tr, seed_names.get(name))
+            _translate(self.w, "service", service_id, name, source, tr, seed_names.get(name))
 
         self._links(service_id, data, locations, where)
         self._schedules(service_id, key, data.get("hours") or {}, where)
@@ -552,7 +515,7 @@ class _DirectoryLoader:
                 for language, texts in translations.items()
                 if len(texts.get("required_documents") or []) > index
             }
-            self.w.translate("required_document", document_id, "document", document, per_language)
+            _translate(self.w, "required_document", document_id, "document", document, per_language)
             ids.append(document_id)
         self.w.prune(RequiredDocument, col(RequiredDocument.service_id) == service_id, ids)
 
@@ -569,7 +532,8 @@ def seed(
     region_dir = seed_dir / region
     if not region_dir.is_dir():
         raise SeedError(f"No seed data for region {region!r} in {seed_dir}")
-    writer = _Writer(session)
+    # No versions: the seed is demo data, not an edit anyone made.
+    writer = Writer(session)
     seed_taxonomy(writer, seed_dir)
     districts = seed_districts(writer, region_dir)
     session.flush()
@@ -590,10 +554,12 @@ def seed(
         loader.organization(organization, f"{file_name}: {organization['key']}")
         if progress:
             progress(done, len(organizations))
-    if writer.report.changed:
-        # Pruning uses bulk deletes, which the change listener cannot see.
-        record_full_change(session)
-    session.flush()
+    writer.finish()
+    report = SeedReport(
+        created=writer.counts["created"],
+        updated=writer.counts["updated"],
+        deleted=writer.counts["deleted"],
+    )
     for model in (Organization, Service, Location, TaxonomyTerm, District, Translation):
-        writer.report.counts[str(model.__tablename__)] = len(session.exec(select(model.id)).all())
-    return writer.report
+        report.counts[str(model.__tablename__)] = len(session.exec(select(model.id)).all())
+    return report

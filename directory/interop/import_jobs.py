@@ -29,7 +29,9 @@ from typing import Any
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from directory.interop import hsds
+from directory.interop.hsds.importer import import_parsed
+from directory.interop.hsds.parse import parse_bytes
+from directory.interop.hsds.report import HsdsImportRejected, ImportReport
 from directory.interop.import_limits import ImportLimitExceeded, ImportLimits
 from directory.models import ImportJob, ImportJobStatus
 from lotse import audit
@@ -136,7 +138,7 @@ def discard_upload(*, root: Path, token: str) -> None:
 PROBLEMS_SHOWN = 100
 
 
-def summarize(report: hsds.ImportReport) -> dict[str, Any]:
+def summarize(report: ImportReport) -> dict[str, Any]:
     """The report as JSON, with message ids so that each reader sees their own language."""
     return {
         "records": report.records,
@@ -190,11 +192,11 @@ def translated(summary: dict[str, Any] | None) -> dict[str, Any]:
 
 def preview(
     *, session: Session, filename: str, content: bytes, limits: ImportLimits
-) -> hsds.ImportReport:
+) -> ImportReport:
     """Check and dry-run an upload; raises ``HsdsImportRejected`` with the problems, or
     ``ImportLimitExceeded`` when the file crosses a limit."""
-    parsed = hsds.parse_bytes(content, filename=filename, limits=limits)
-    return hsds.import_parsed(session=session, parsed=parsed, dry_run=True)
+    parsed = parse_bytes(content, filename=filename, limits=limits)
+    return import_parsed(session=session, parsed=parsed, dry_run=True)
 
 
 def limit_summary(error: ImportLimitExceeded, *, filename: str) -> dict[str, Any]:
@@ -318,10 +320,10 @@ def run_hsds_import(
         progress.write(status=ImportJobStatus.running, stage="reading", done=0, total=0)
         with Session(writing(engine)) as session:
             try:
-                parsed = hsds.parse_bytes(content, filename=filename, limits=limits)
+                parsed = parse_bytes(content, filename=filename, limits=limits)
                 progress.stage = "importing"
-                report = hsds.import_parsed(session=session, parsed=parsed, progress=progress)
-            except hsds.HsdsImportRejected as rejected:
+                report = import_parsed(session=session, parsed=parsed, progress=progress)
+            except HsdsImportRejected as rejected:
                 session.rollback()
                 progress.write(
                     status=ImportJobStatus.failed,

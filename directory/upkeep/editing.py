@@ -1,40 +1,31 @@
 """Coordinators' edits of organisations, services and locations, each written as a version.
 
 Changes are given in the shape of ``directory.versions.snapshot`` (only the keys to change), so
-a coordinator's form, an approved suggestion and an import all go through ``validate`` and
-``update``. Every change appends a ``ListingVersion``; the change-log hook in
-``directory.search.changes`` tells the search index.
+a coordinator's form and an approved suggestion both go through ``validate`` and ``update``,
+which hand the clean values to the one writer (``directory.apply``): it writes the rows and
+appends a ``ListingVersion``; the change-log hook in ``directory.search.changes`` tells the
+search index.
 """
 
 import re
 import uuid
 from dataclasses import dataclass, field
-from datetime import time
 from typing import Any
 
-from babel import Locale
 from sqlalchemy import func, or_
 from sqlmodel import Session, col, select
 
+from directory.apply import MODELS, apply
 from directory.listings import Page
 from directory.models import (
-    Address,
-    CapacityChange,
     CapacityStatus,
     District,
-    Language,
     ListingKind,
     ListingVersion,
     Location,
     Organization,
-    Phone,
-    RequiredDocument,
-    Schedule,
     Service,
-    ServiceAtLocation,
     ServiceStatus,
-    ServiceTargetGroup,
-    ServiceTaxonomyTerm,
     TargetGroup,
     TaxonomyTerm,
     Translation,
@@ -48,19 +39,12 @@ from directory.versions import (
     TRANSLATED_FIELDS,
     Author,
     kind_of,
-    record,
     snapshot,
 )
 from lotse.errors import LotseError, NotFound
 from lotse.i18n import KNOWN_LANGUAGES, N_, gettext
-from lotse.timeutil import utcnow
 
 Listing = Organization | Service | Location
-MODELS: dict[ListingKind, type[Organization] | type[Service] | type[Location]] = {
-    ListingKind.organization: Organization,
-    ListingKind.service: Service,
-    ListingKind.location: Location,
-}
 
 # Snapshot keys that editing can change, per kind of listing.
 EDITABLE: dict[ListingKind, frozenset[str]] = {
@@ -560,214 +544,6 @@ def validate(
 # --- writing -------------------------------------------------------------------------------
 
 
-def _replace_links(
-    session: Session,
-    model: type[ServiceTaxonomyTerm] | type[ServiceTargetGroup],
-    service_id: uuid.UUID,
-    column: str,
-    wanted: set[uuid.UUID],
-) -> None:
-    rows = session.exec(select(model).where(model.service_id == service_id)).all()
-    for row in rows:
-        if getattr(row, column) not in wanted:
-            session.delete(row)
-    have = {getattr(row, column) for row in rows}
-    for target in wanted - have:
-        session.add(model(service_id=service_id, **{column: target}))
-
-
-def _language_name(code: str) -> str | None:
-    try:
-        return Locale.parse(code.split("-")[0]).get_display_name("en") or None
-    except (ValueError, TypeError):
-        return None
-
-
-def _apply_service(session: Session, service: Service, key: str, value: Any) -> None:
-    if key == "categories":
-        ids = set(
-            session.exec(select(TaxonomyTerm.id).where(col(TaxonomyTerm.code).in_(value))).all()
-        )
-        _replace_links(session, ServiceTaxonomyTerm, service.id, "taxonomy_term_id", ids)
-    elif key == "target_groups":
-        ids = set(
-            session.exec(select(TargetGroup.id).where(col(TargetGroup.code).in_(value))).all()
-        )
-        _replace_links(session, ServiceTargetGroup, service.id, "target_group_id", ids)
-    elif key == "locations":
-        wanted = {uuid.UUID(item) for item in value}
-        links = session.exec(
-            select(ServiceAtLocation).where(ServiceAtLocation.service_id == service.id)
-        ).all()
-        for link in links:
-            if link.location_id not in wanted:
-                session.delete(link)
-        for location_id in wanted - {link.location_id for link in links}:
-            session.add(ServiceAtLocation(service_id=service.id, location_id=location_id))
-    elif key == "schedules":
-        for row in session.exec(select(Schedule).where(Schedule.service_id == service.id)).all():
-            session.delete(row)
-        for slot in value:
-            session.add(
-                Schedule(
-                    service_id=service.id,
-                    weekday=slot["weekday"],
-                    opens_at=time.fromisoformat(slot["opens_at"]),
-                    closes_at=time.fromisoformat(slot["closes_at"]),
-                )
-            )
-    elif key == "languages":
-        for spoken in session.exec(select(Language).where(Language.service_id == service.id)).all():
-            session.delete(spoken)
-        for item in value:
-            session.add(
-                Language(
-                    service_id=service.id,
-                    code=item["code"],
-                    name=_language_name(item["code"]),
-                    note=item["note"],
-                )
-            )
-    elif key == "required_documents":
-        documents = sorted(
-            session.exec(
-                select(RequiredDocument).where(RequiredDocument.service_id == service.id)
-            ).all(),
-            key=lambda document: document.sort_order,
-        )
-        for index, text in enumerate(value):
-            if index < len(documents):
-                documents[index].document, documents[index].sort_order = text, index
-            else:
-                session.add(
-                    RequiredDocument(service_id=service.id, document=text, sort_order=index)
-                )
-        for dropped in documents[len(value) :]:
-            for translation in session.exec(
-                select(Translation).where(
-                    Translation.entity_type == "required_document",
-                    Translation.entity_id == dropped.id,
-                )
-            ).all():
-                session.delete(translation)
-            session.delete(dropped)
-    elif key == "organization_id":
-        service.organization_id = uuid.UUID(value)
-    elif key == "capacity_status":
-        service.capacity_status = CapacityStatus(value)
-        service.capacity_updated_at = utcnow()
-    elif key == "status":
-        service.status = ServiceStatus(value)
-    else:
-        setattr(service, key, value)
-
-
-def _apply_phones(session: Session, listing: Listing, numbers: list[str]) -> None:
-    owner = Phone.organization_id if isinstance(listing, Organization) else Phone.service_id
-    for row in session.exec(select(Phone).where(owner == listing.id)).all():
-        session.delete(row)
-    for number in numbers:
-        if isinstance(listing, Organization):
-            session.add(Phone(organization_id=listing.id, number=number))
-        else:
-            session.add(Phone(service_id=listing.id, number=number))
-
-
-def _apply_location(session: Session, location: Location, key: str, value: Any) -> None:
-    if key == "district":
-        location.district_id = (
-            session.exec(select(District.id).where(District.code == value)).first()
-            if value
-            else None
-        )
-    elif key == "address":
-        address = location.addresses[0] if location.addresses else None
-        if value is None:
-            if address is not None:
-                session.delete(address)
-            return
-        if address is None:
-            state = session.exec(select(Address.state_province)).first() or ""
-            address = Address(location_id=location.id, state_province=state, **value)
-            session.add(address)
-        else:
-            for name, text in value.items():
-                setattr(address, name, text)
-    elif key == "organization_id":
-        location.organization_id = uuid.UUID(value)
-    else:
-        setattr(location, key, value)
-
-
-def _apply_translations(
-    session: Session, listing: Listing, texts: dict[str, dict[str, Any]]
-) -> None:
-    kind = kind_of(listing)
-    for field_name, languages in texts.items():
-        source = getattr(listing, field_name) or ""
-        for language, entry in languages.items():
-            row = session.exec(
-                select(Translation).where(
-                    Translation.entity_type == kind.value,
-                    Translation.entity_id == listing.id,
-                    Translation.field == field_name,
-                    Translation.language == language,
-                )
-            ).first()
-            if entry is None:
-                if row is not None:
-                    session.delete(row)
-                continue
-            if row is None:
-                row = Translation(
-                    entity_type=kind.value,
-                    entity_id=listing.id,
-                    field=field_name,
-                    language=language,
-                    text=entry["text"],
-                )
-                session.add(row)
-            row.text = entry["text"]
-            row.kind = TranslationKind(entry["kind"])
-            row.source_hash = source_hash(source) if source else None
-            row.updated_at = utcnow()
-
-
-def _apply(session: Session, listing: Listing, values: dict[str, Any], author: Author) -> None:
-    now = utcnow()
-    # Related rows are replaced by query below; collections loaded before must not hold them.
-    session.flush()
-    session.expire(listing)
-    for key, value in values.items():
-        if key in ("translations",):
-            continue
-        if key == "archived":
-            listing.archived_at = (listing.archived_at or now) if value else None
-        elif key == "phones" and not isinstance(listing, Location):
-            _apply_phones(session, listing, value)
-        elif isinstance(listing, Service):
-            _apply_service(session, listing, key, value)
-        elif isinstance(listing, Location):
-            _apply_location(session, listing, key, value)
-        else:
-            setattr(listing, key, value)
-    if "translations" in values:
-        _apply_translations(session, listing, values["translations"])
-    if isinstance(listing, Service) and "capacity_status" in values:
-        session.add(
-            CapacityChange(
-                service_id=listing.id,
-                status=listing.capacity_status,
-                note=listing.capacity_note,
-                changed_at=now,
-                changed_by_id=author.user_id,
-            )
-        )
-    listing.updated_at = now
-    session.flush()
-    session.expire(listing)
-
-
 def changed_values(*, session: Session, listing: Listing, values: dict[str, Any]) -> dict[str, Any]:
     """Only the values that differ from the listing now (translations per field and language)."""
     current = snapshot(session, listing)
@@ -808,15 +584,13 @@ def create(
             latitude=clean["latitude"],
             longitude=clean["longitude"],
         )
-    session.add(listing)
-    session.flush()
-    _apply(session, listing, clean, author)
-    record(
+    apply(
         session=session,
         listing=listing,
-        action=action,
+        values=clean,
         author=author,
-        before=None,
+        action=action,
+        new=True,
         note=note,
         suggestion_id=suggestion_id,
     )
@@ -838,14 +612,12 @@ def update(
     clean = changed_values(session=session, listing=listing, values=clean)
     if not clean:
         return None
-    before = snapshot(session, listing)
-    _apply(session, listing, clean, author)
-    return record(
+    return apply(
         session=session,
         listing=listing,
-        action=action,
+        values=clean,
         author=author,
-        before=before,
+        action=action,
         note=note,
         suggestion_id=suggestion_id,
     )

@@ -18,7 +18,8 @@ from sqlalchemy import or_
 from sqlmodel import Session, col, func, select
 
 from directory.geo import haversine_km
-from directory.interop import hsds
+from directory.interop.hsds.export import drop_empty, rows_for
+from directory.interop.hsds.mapping import HSDS_PROFILE, HSDS_VERSION
 from directory.models import (
     Address,
     Location,
@@ -252,7 +253,7 @@ def _tables(
     organizations: list[Organization] = (),  # type: ignore[assignment]
     locations: list[Location] = (),  # type: ignore[assignment]
 ) -> dict[str, list[Row]]:
-    return hsds.rows_for(
+    return rows_for(
         session=session,
         organizations=list(organizations),
         locations=list(locations),
@@ -276,7 +277,7 @@ def _term_records(session: Session, term_ids: set[str]) -> dict[str, Row]:
 
 
 def _term(term: TaxonomyTerm) -> Row:
-    return hsds._drop_empty(
+    return drop_empty(
         {
             "id": str(term.id),
             "code": term.code,
@@ -382,7 +383,7 @@ def _sal_rows(session: Session, links: list[ServiceAtLocation]) -> list[Row]:
     tables = _tables(session, locations=locations)
     by_id = _location_records(tables)
     return [
-        hsds._drop_empty(
+        drop_empty(
             {
                 "id": str(link.id),
                 "service_id": str(link.service_id),
@@ -402,8 +403,8 @@ def _sal_rows(session: Session, links: list[ServiceAtLocation]) -> list[Row]:
 def api_info(request: Request) -> dict[str, str]:
     """Which HSDS version this API serves, and where its description is."""
     return {
-        "version": hsds.HSDS_VERSION,
-        "profile": hsds.HSDS_PROFILE,
+        "version": HSDS_VERSION,
+        "profile": HSDS_PROFILE,
         "openapi_url": str(request.base_url) + "api/openapi.json",
     }
 
@@ -537,7 +538,7 @@ def taxonomies(
 
     def convert(batch: list[Taxonomy]) -> list[Row]:
         return [
-            hsds._drop_empty(
+            drop_empty(
                 {
                     "id": str(taxonomy.id),
                     "name": taxonomy.name,

@@ -10,7 +10,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, File, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from directory.interop import hsds, import_jobs
+from directory.interop import import_jobs
+from directory.interop.hsds.export import csv_files, csv_zip, dump_json, export_document
+from directory.interop.hsds.report import HsdsImportRejected
 from directory.interop.import_limits import ImportLimitExceeded, ImportLimits
 from directory.models import ImportJob, ImportJobStatus
 from lotse import i18n
@@ -86,7 +88,7 @@ def _download_name(extension: str) -> str:
 
 @router.get("/hsds.json", name="hsds_export_json")
 def export_json(session: SessionDep, principal: Coordinator) -> Response:
-    content = hsds.dump_json(hsds.export_document(session=session))
+    content = dump_json(export_document(session=session))
     return Response(
         content,
         media_type="application/json",
@@ -96,7 +98,7 @@ def export_json(session: SessionDep, principal: Coordinator) -> Response:
 
 @router.get("/hsds-csv.zip", name="hsds_export_csv")
 def export_csv(session: SessionDep, principal: Coordinator) -> Response:
-    content = hsds.csv_zip(hsds.csv_files(session=session))
+    content = csv_zip(csv_files(session=session))
     return Response(
         content,
         media_type="application/zip",
@@ -147,7 +149,7 @@ def upload(
             filename=filename,
             status_code=crossed.status_code,
         )
-    except hsds.HsdsImportRejected as rejected:
+    except HsdsImportRejected as rejected:
         session.rollback()
         return _overview(
             request,

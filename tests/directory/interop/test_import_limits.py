@@ -15,7 +15,11 @@ import zipfile
 import pytest
 from sqlmodel import func, select
 
-from directory.interop import hsds
+from directory.interop.hsds.export import csv_files, csv_zip
+from directory.interop.hsds.importer import import_parsed
+from directory.interop.hsds.mapping import EXTENSION_TERM_IDS
+from directory.interop.hsds.parse import parse_bytes
+from directory.interop.hsds.report import KEPT_PROBLEMS, HsdsImportRejected
 from directory.interop.import_limits import (
     MB,
     Budget,
@@ -60,7 +64,7 @@ def test_a_zip_bomb_is_refused_before_it_is_unpacked():
     tracemalloc.start()
     try:
         with pytest.raises(EntryTooLarge) as refused:
-            hsds.parse_bytes(bomb, filename="bomb.zip", limits=ImportLimits())
+            parse_bytes(bomb, filename="bomb.zip", limits=ImportLimits())
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
@@ -70,14 +74,12 @@ def test_a_zip_bomb_is_refused_before_it_is_unpacked():
     # Several smaller entries that add up are refused the same way.
     spread = _zip({f"table{i}.csv": _zeros_csv(70 * MB) for i in range(3)})
     with pytest.raises(TooManyBytes):
-        hsds.parse_bytes(spread, filename="bomb.zip", limits=ImportLimits())
+        parse_bytes(spread, filename="bomb.zip", limits=ImportLimits())
 
 
 def test_one_entry_over_its_limit_is_named():
     with pytest.raises(EntryTooLarge) as refused:
-        hsds.parse_bytes(
-            _zip({"services.csv": _zeros_csv(3 * MB)}), filename="big.zip", limits=SMALL
-        )
+        parse_bytes(_zip({"services.csv": _zeros_csv(3 * MB)}), filename="big.zip", limits=SMALL)
     assert refused.value.variables == {"name": "services.csv", "limit": 2}
     assert "services.csv" in refused.value.translated()
 
@@ -85,14 +87,14 @@ def test_one_entry_over_its_limit_is_named():
 def test_entries_together_over_the_total_are_refused():
     entries = {f"table{i}.csv": _zeros_csv(MB + MB // 2) for i in range(3)}
     with pytest.raises(TooManyBytes):
-        hsds.parse_bytes(_zip(entries), filename="many.zip", limits=SMALL)
+        parse_bytes(_zip(entries), filename="many.zip", limits=SMALL)
 
 
 def test_a_header_that_lies_about_the_size_does_not_get_past_the_budget():
     lying = _lying_zip(_zeros_csv(50 * MB), declared=1000)
     tracemalloc.start()
     try:
-        parsed = hsds.parse_bytes(lying, filename="lying.zip", limits=SMALL)
+        parsed = parse_bytes(lying, filename="lying.zip", limits=SMALL)
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
@@ -114,17 +116,17 @@ def test_the_byte_counter_stops_a_stream_at_the_limit():
 def test_too_many_zip_entries_are_refused_before_reading_any():
     entries = {f"extra{i}.txt": b"x" for i in range(11)}
     with pytest.raises(TooManyEntries) as refused:
-        hsds.parse_bytes(_zip(entries), filename="entries.zip", limits=SMALL)
+        parse_bytes(_zip(entries), filename="entries.zip", limits=SMALL)
     assert refused.value.variables == {"limit": 10}
     default = {f"extra{i}.txt": b"" for i in range(1001)}
     with pytest.raises(TooManyEntries):
-        hsds.parse_bytes(_zip(default), filename="entries.zip", limits=ImportLimits())
+        parse_bytes(_zip(default), filename="entries.zip", limits=ImportLimits())
 
 
 def test_json_nested_too_deeply_for_the_parser_is_a_clear_problem():
     deep = b"[" * 200_000 + b"]" * 200_000  # 400 KB: a RecursionError before
     with pytest.raises(NestedTooDeeply) as refused:
-        hsds.parse_bytes(deep, filename="deep.json")
+        parse_bytes(deep, filename="deep.json")
     assert refused.value.variables == {"limit": 64}
 
 
@@ -135,11 +137,11 @@ def test_json_nested_deeper_than_the_limit_is_refused():
         inner["x"] = {}
         inner = inner["x"]
     with pytest.raises(NestedTooDeeply):
-        hsds.parse_bytes(json.dumps(record).encode(), filename="deep.json")
+        parse_bytes(json.dumps(record).encode(), filename="deep.json")
     with pytest.raises(NestedTooDeeply):
-        hsds.parse_bytes(json.dumps({"services.csv": [record]}).encode(), filename="deep.json")
+        parse_bytes(json.dumps({"services.csv": [record]}).encode(), filename="deep.json")
     # The limit is a setting.
-    hsds.parse_bytes(
+    parse_bytes(
         json.dumps(record).encode(), filename="deep.json", limits=ImportLimits(max_depth=100)
     )
 
@@ -153,31 +155,31 @@ def test_a_deep_extension_value_is_a_problem_not_a_crash(session):
         "attributes": [
             {
                 "id": str(uuid.uuid4()),
-                "taxonomy_term_id": str(hsds.EXTENSION_TERM_IDS["languages_note"]),
+                "taxonomy_term_id": str(EXTENSION_TERM_IDS["languages_note"]),
                 "value": "[" * 100_000 + "]" * 100_000,
             }
         ],
     }
-    parsed = hsds.parse_bytes(json.dumps(record).encode(), filename="value.json")
-    with pytest.raises(hsds.HsdsImportRejected) as rejected:
-        hsds.import_parsed(session=session, parsed=parsed, dry_run=True)
+    parsed = parse_bytes(json.dumps(record).encode(), filename="value.json")
+    with pytest.raises(HsdsImportRejected) as rejected:
+        import_parsed(session=session, parsed=parsed, dry_run=True)
     assert "value" in [p.field for p in rejected.value.report.problems]
 
 
 def test_the_time_limit_covers_reading(session):
-    package = hsds.csv_zip(hsds.csv_files(session=session))
+    package = csv_zip(csv_files(session=session))
     with pytest.raises(TookTooLong) as refused:
-        hsds.parse_bytes(package, filename="slow.zip", limits=ImportLimits(max_seconds=1e-9))
+        parse_bytes(package, filename="slow.zip", limits=ImportLimits(max_seconds=1e-9))
     assert refused.value.variables == {"limit": 0}
 
 
 def test_the_time_limit_covers_writing_and_leaves_nothing_behind(session):
     before = session.exec(select(func.count()).select_from(Service)).one()
     record = {"id": str(uuid.uuid4()), "name": "Spät", "status": "active"}
-    parsed = hsds.parse_bytes(json.dumps(record).encode(), filename="late.json")
+    parsed = parse_bytes(json.dumps(record).encode(), filename="late.json")
     parsed.budget.deadline = time.monotonic() - 1
     with pytest.raises(TookTooLong):
-        hsds.import_parsed(session=session, parsed=parsed)
+        import_parsed(session=session, parsed=parsed)
     assert session.exec(select(func.count()).select_from(Service)).one() == before
 
 
@@ -185,12 +187,12 @@ def test_checking_stops_after_a_thousand_problems():
     rows = "".join(f"not-a-uuid-{i},,nonsense\n" for i in range(200_000))
     package = _zip({"services.csv": ("id,name,status\n" + rows).encode()})
     started = time.monotonic()
-    parsed = hsds.parse_bytes(package, filename="broken.zip")
+    parsed = parse_bytes(package, filename="broken.zip")
     assert time.monotonic() - started < 30
     report = parsed.report
     assert report.stopped_early
     assert 1000 <= report.problem_count < 1010
-    assert len(report.problems) == hsds.KEPT_PROBLEMS
+    assert len(report.problems) == KEPT_PROBLEMS
     assert report.as_dict()["problem_count"] == report.problem_count
 
 
@@ -204,5 +206,5 @@ def test_damaged_and_encrypted_zips_are_unreadable_not_errors():
         at = encrypted.index(signature) + offset
         encrypted[at] |= 1  # the "encrypted" flag
     for content in (bytes(damaged), bytes(encrypted)):
-        parsed = hsds.parse_bytes(content, filename="bad.zip")
+        parsed = parse_bytes(content, filename="bad.zip")
         assert [p.reason for p in parsed.report.problems] == ["unreadable file: %(detail)s"]

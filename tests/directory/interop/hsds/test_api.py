@@ -5,7 +5,7 @@ from datetime import timedelta
 
 from sqlmodel import select
 
-from directory.interop.hsds import validator
+from directory.interop.hsds.mapping import validator
 from directory.models import Address, Service, ServiceAtLocation, ServiceTaxonomyTerm
 from lotse.timeutil import utcnow
 

@@ -11,7 +11,10 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session, func, select
 
-from directory.interop import hsds, import_jobs
+from directory.interop import import_jobs
+from directory.interop.hsds.export import dump_json, export_document
+from directory.interop.hsds.importer import import_parsed
+from directory.interop.hsds.parse import parse_bytes
 from directory.models import ImportJob, ImportJobStatus, Service
 from lotse.app import create_app
 from lotse.audit import SYSTEM
@@ -263,7 +266,7 @@ def test_an_unexpected_failure_shows_no_internals(own_client, own_engine, monkey
     def explode(**_kwargs):
         raise RuntimeError("SELECT secret FROM internals")
 
-    monkeypatch.setattr(import_jobs.hsds, "import_parsed", explode)
+    monkeypatch.setattr(import_jobs, "import_parsed", explode)
     login(own_client, "coordinator")
     with Session(own_engine) as setup:
         user = setup.exec(select(User).where(User.email == PASSWORDS["coordinator"][0])).one()
@@ -343,8 +346,8 @@ def test_imported_unsafe_addresses_are_kept_warned_about_and_never_links(client,
     assert "javascript:alert(document.domain)" in preview.text
     assert "data:text/html,&lt;script&gt;" in preview.text
 
-    parsed = hsds.parse_bytes(_unsafe_document(), filename="unsafe.json")
-    report = hsds.import_parsed(session=session, parsed=parsed)
+    parsed = parse_bytes(_unsafe_document(), filename="unsafe.json")
+    report = import_parsed(session=session, parsed=parsed)
     assert {(link.record_type, link.field, link.value) for link in report.unsafe_links} == {
         ("service", "url", JAVASCRIPT_URL),
         ("organization", "website", DATA_URL),
@@ -371,7 +374,7 @@ def test_imported_unsafe_addresses_are_kept_warned_about_and_never_links(client,
     assert JAVASCRIPT_URL in handout.text
     no_unsafe_link(client.get("/services", params={"q": "Unsichere Adresse"}).text)
 
-    exported = json.loads(hsds.dump_json(hsds.export_document(session=session)))
+    exported = json.loads(dump_json(export_document(session=session)))
     by_id = {record["id"]: record for record in exported["services"]}
     assert by_id[str(UNSAFE_SERVICE_ID)]["url"] == JAVASCRIPT_URL
     organizations = {record["id"]: record for record in exported["organizations"]}

@@ -1,4 +1,4 @@
-"""HSDS 3.0 import and export: round trips, the shared examples, rejection, dry runs."""
+"""HSDS 3.0 import: the shared examples, mapping, rejection, dry runs, re-imports, the CLI."""
 
 import copy
 import json
@@ -8,18 +8,17 @@ import pytest
 from sqlmodel import Session, func, select
 from typer.testing import CliRunner
 
-from directory.interop import hsds
+from directory.interop.hsds.export import dump_json, export_document
+from directory.interop.hsds.importer import import_parsed
+from directory.interop.hsds.parse import parse_bytes, parse_json, parse_path
+from directory.interop.hsds.report import HsdsImportRejected
 from directory.models import (
     ListingVersion,
     Location,
     Organization,
     Service,
-    Translation,
 )
-from lotse import migrate
-from lotse.db import make_engine
 from tests import FIXTURES
-from tests.conftest import drop_database, fresh_database_url
 
 EXAMPLES = FIXTURES / "hsds-3.0" / "examples"
 # Examples that are whole records (or pages or tables of them); base.json is the API info.
@@ -45,58 +44,14 @@ def _count(session, model):
 
 
 def _import(session, parsed, **options):
-    return hsds.import_parsed(session=session, parsed=parsed, **options)
-
-
-@pytest.fixture
-def empty_engines():
-    """Fresh, migrated, empty databases on the backend under test."""
-    created = []
-
-    def make(name):
-        url = fresh_database_url(f"lotse_hsds_{name}_{uuid.uuid4().hex[:8]}")
-        migrate.upgrade(url)
-        engine = make_engine(url)
-        created.append((engine, url))
-        return engine
-
-    yield make
-    for engine, url in created:
-        engine.dispose()
-        drop_database(url)
-
-
-def test_json_and_csv_round_trip_into_an_empty_database(session, empty_engines):
-    exported = hsds.dump_json(hsds.export_document(session=session))
-    files = hsds.csv_files(session=session)
-    document = json.loads(exported)
-    assert len(document["services"]) > 150
-    for key, kind in hsds.COLLECTIONS.items():
-        for record in document.get(key, []):
-            assert not list(hsds.validator(kind).iter_errors(record)), (kind, record["id"])
-
-    target = empty_engines("json")
-    with Session(target) as other:
-        report = _import(other, hsds.parse_bytes(exported, filename="directory.json"))
-        other.commit()
-        assert report.counts["service"]["created"] == len(document["services"])
-        assert _count(other, Translation) > 1000
-        assert hsds.dump_json(hsds.export_document(session=other)) == exported
-        assert hsds.csv_files(session=other) == files
-
-    csv_target = empty_engines("csv")
-    with Session(csv_target) as other:
-        _import(other, hsds.parse_bytes(hsds.csv_zip(files), filename="directory.zip"))
-        other.commit()
-        assert hsds.csv_files(session=other) == files
-        assert hsds.dump_json(hsds.export_document(session=other)) == exported
+    return import_parsed(session=session, parsed=parsed, **options)
 
 
 @pytest.mark.parametrize("name", WHOLE_RECORDS)
 def test_shared_examples_import_cleanly_and_again_without_duplicates(session, name):
     path = EXAMPLES / name
     before = _count(session, Service)
-    report = _import(session, hsds.parse_path(path))
+    report = _import(session, parse_path(path))
     assert not report.problems
     assert any(counts["created"] for counts in report.counts.values())
     # Fields Lotse cannot keep are listed, not dropped silently.
@@ -104,13 +59,13 @@ def test_shared_examples_import_cleanly_and_again_without_duplicates(session, na
         ignored = {(w.record_type, w.field) for w in report.warnings}
         assert ("service", "wait_time") in ignored
         assert ("program", "(record)") in ignored
-    again = _import(session, hsds.parse_path(path))
+    again = _import(session, parse_path(path))
     assert not any(counts["created"] for counts in again.counts.values())
     assert _count(session, Service) - before in (0, 1)
 
 
 def test_example_service_is_mapped(session):
-    _import(session, hsds.parse_path(EXAMPLES / "service_full.json"))
+    _import(session, parse_path(EXAMPLES / "service_full.json"))
     service = session.get(Service, uuid.UUID("ac148810-d857-441c-9679-408f346de14b"))
     assert service.name == "Community Counselling" and service.minimum_age == 12
     assert {(slot.weekday, slot.opens_at.hour) for slot in service.schedules} == {(4, 10), (5, 10)}
@@ -130,11 +85,11 @@ def test_example_service_is_mapped(session):
 
 
 def _document(session):
-    return json.loads(hsds.dump_json(hsds.export_document(session=session)))
+    return json.loads(dump_json(export_document(session=session)))
 
 
 def _parsed(document):
-    return hsds.parse_json(copy.deepcopy(document))
+    return parse_json(copy.deepcopy(document))
 
 
 def test_broken_import_is_rejected_with_record_field_and_reason(session):
@@ -162,7 +117,7 @@ def test_broken_import_is_rejected_with_record_field_and_reason(session):
     invalid["phones"] = [{"id": "not-a-uuid", "number": "1"}]
     document["services"].append(new)
 
-    with pytest.raises(hsds.HsdsImportRejected) as rejected:
+    with pytest.raises(HsdsImportRejected) as rejected:
         _import(session, _parsed(document))
     problems = {(p.record_type, p.record_id, p.field) for p in rejected.value.report.problems}
     assert ("service", invalid["id"], "status") in problems
@@ -170,7 +125,7 @@ def test_broken_import_is_rejected_with_record_field_and_reason(session):
     assert all(p.text() for p in rejected.value.report.problems)
 
     del document["services"][2]
-    with pytest.raises(hsds.HsdsImportRejected) as rejected:
+    with pytest.raises(HsdsImportRejected) as rejected:
         _import(session, _parsed(document))
     assert [(p.record_type, p.record_id, p.field) for p in rejected.value.report.problems] == [
         ("service", new["id"], "organization_id")
@@ -229,9 +184,9 @@ def test_unreadable_files_are_problems(session):
         (b"PK\x03\x04broken", "x.zip"),
         (b'{"version": "3.0"}', "base.json"),
     ):
-        parsed = hsds.parse_bytes(content, filename=name)
+        parsed = parse_bytes(content, filename=name)
         assert parsed.report.problems
-        with pytest.raises(hsds.HsdsImportRejected):
+        with pytest.raises(HsdsImportRejected):
             _import(session, parsed)
 
 

@@ -1,10 +1,7 @@
 """Integreat import: the city's app listings and their translations, without typing them twice."""
 
 import copy
-import json
-import threading
 from datetime import datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -13,7 +10,8 @@ from sqlmodel import Session, select
 from typer.testing import CliRunner
 
 from directory.hours import is_open, slots_of
-from directory.interop import integreat
+from directory.interop.integreat.client import IntegreatError, fetch
+from directory.interop.integreat.importer import ImportSummary, import_locations
 from directory.models import (
     ChangeSuggestion,
     DirectoryChange,
@@ -30,27 +28,14 @@ from directory.models import (
 )
 from directory.translations import Localizer, source_hash
 from directory.versions import Author, history, record, snapshot
-from lotse.settings import get_settings
 from tests import FIXTURES
 
 FIXTURES = FIXTURES / "integreat"
 LANGUAGES = ["de", "ar", "en", "fa", "uk"]  # German first, then as the files sort
 
 
-@pytest.fixture
-def feeds() -> dict:
-    return integreat.read_files(FIXTURES, region="hagen")
-
-
-@pytest.fixture
-def categories() -> integreat.CategoryMap:
-    return integreat.CategoryMap.load(
-        get_settings().seed_dir / "hagen" / "integreat_categories.json"
-    )
-
-
-def run(session: Session, feeds: dict, categories, **options) -> integreat.ImportSummary:
-    return integreat.import_locations(
+def run(session: Session, feeds: dict, categories, **options) -> ImportSummary:
+    return import_locations(
         session=session, feeds=feeds, region="hagen", categories=categories, demo=True, **options
     )
 
@@ -96,11 +81,6 @@ def counts(session: Session) -> dict[str, int]:
             DirectoryChange,
         )
     }
-
-
-def test_files_are_read_per_language_with_german_first(feeds):
-    assert list(feeds) == LANGUAGES
-    assert len(feeds["de"]) == 6
 
 
 def test_import_creates_services_locations_and_organisations(session, feeds, categories):
@@ -337,23 +317,6 @@ def test_entries_gone_from_integreat_are_reported_not_deleted(session, feeds, ca
     assert service(session, 105).archived_at is None
 
 
-def test_german_is_required(tmp_path, feeds):
-    with pytest.raises(integreat.IntegreatError, match=r"German \(de\)"):
-        integreat.read_files(FIXTURES, region="hagen", languages=["en", "ar"])
-
-
-def test_a_missing_language_file_is_named(tmp_path):
-    with pytest.raises(integreat.IntegreatError, match=r"hagen-tr\.json"):
-        integreat.read_files(FIXTURES, region="hagen", languages=["de", "tr"])
-
-
-def test_invalid_json_is_a_clear_error(tmp_path):
-    (tmp_path / "hagen-de.json").write_text('[{"id": 1,', encoding="utf-8")
-    with pytest.raises(integreat.IntegreatError) as caught:
-        integreat.read_files(tmp_path, region="hagen")
-    assert "hagen-de.json is not valid JSON" in str(caught.value)
-
-
 @pytest.mark.parametrize(
     ("change", "message"),
     [
@@ -379,72 +342,23 @@ def test_a_broken_entry_changes_nothing(session, feeds, categories, change, mess
     broken = copy.deepcopy(feeds)
     broken["de"][2]["title"] = "Neuer Titel (Demo)"  # a valid change before the broken one
     change(broken["de"][2])
-    with pytest.raises(integreat.IntegreatError) as caught:
+    with pytest.raises(IntegreatError) as caught:
         run(session, broken, categories)
     assert message in str(caught.value)
     assert counts(session) == before
 
 
 def test_a_file_that_is_not_a_list_is_refused(session, categories):
-    with pytest.raises(integreat.IntegreatError, match="not a list of locations"):
+    with pytest.raises(IntegreatError, match="not a list of locations"):
         run(session, {"de": {"error": "not found"}}, categories)
-
-
-def test_html_becomes_readable_text():
-    html = (
-        "<h2>Angebot</h2><p>Beratung&nbsp;für <em>alle</em>.<br>Auch samstags.</p>"
-        '<ul><li>Deutsch</li><li>Arabisch</li></ul><p>Mail: <a href="mailto:a@example.org">'
-        "a@example.org</a></p><script>alert(1)</script>"
-    )
-    assert integreat.html_to_text(html) == (
-        "Angebot\n\nBeratung\xa0für alle.\nAuch samstags.\n\n• Deutsch\n• Arabisch\n\n"
-        "Mail: a@example.org"
-    )
 
 
 # --- over HTTP, against a local server ------------------------------------------------------
 
 
-class _IntegreatHandler(BaseHTTPRequestHandler):
-    broken_language = "xx"
-
-    def do_GET(self) -> None:
-        parts = self.path.strip("/").split("/")
-        if len(parts) == 5 and parts[:2] == ["api", "v3"] and parts[4] == "locations":
-            region, language = parts[2], parts[3]
-            if language == self.broken_language:
-                self._send(200, b"<html>Wartungsarbeiten</html>", "text/html")
-                return
-            file = FIXTURES / f"{region}-{language}.json"
-            if file.exists():
-                self._send(200, file.read_bytes(), "application/json")
-                return
-        self._send(404, b'{"error": "not found"}', "application/json")
-
-    def _send(self, status: int, body: bytes, content_type: str) -> None:
-        self.send_response(status)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, format: str, *args) -> None:
-        pass
-
-
-@pytest.fixture(scope="module")
-def integreat_server():
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _IntegreatHandler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    thread.join(timeout=10)
-
-
 def test_fetch_over_http_imports_the_same(session, categories, integreat_server):
     steps = []
-    feeds = integreat.fetch(
+    feeds = fetch(
         base_url=integreat_server,
         region="hagen",
         languages=["en", "de", "ar"],
@@ -457,20 +371,6 @@ def test_fetch_over_http_imports_the_same(session, categories, integreat_server)
     assert translation(session, service(session, 103), "name", "ar").text == (
         "مقهى اللغة فيرينغهاوزن (تجريبي)"
     )
-
-
-def test_http_errors_are_clear(integreat_server):
-    with pytest.raises(integreat.IntegreatError, match="HTTP status 404"):
-        integreat.fetch(base_url=integreat_server, region="dortmund", languages=["de"])
-    with pytest.raises(integreat.IntegreatError, match="not valid JSON"):
-        integreat.fetch(base_url=integreat_server, region="hagen", languages=["de", "xx"])
-    with pytest.raises(integreat.IntegreatError, match="could not be reached"):
-        integreat.fetch(base_url="http://127.0.0.1:9", region="hagen", languages=["de"])
-    with pytest.raises(integreat.IntegreatError, match="not an http"):
-        integreat.fetch(base_url="file:///etc", region="hagen", languages=["de"])
-
-
-# --- the command ------------------------------------------------------------------------------
 
 
 def test_command_dry_run_from_files_and_url(engine, integreat_server):
@@ -522,35 +422,6 @@ def test_command_explains_bad_input(engine):
     result = runner.invoke(app, ["import", "integreat", "--region", "hagen"])
     assert result.exit_code == 1
     assert "either --url or --from" in result.output
-
-
-def test_fixture_files_have_the_documented_shape():
-    documented = {
-        "id",
-        "url",
-        "title",
-        "excerpt",
-        "content",
-        "available_languages",
-        "website",
-        "email",
-        "phone_number",
-        "category",
-        "temporarily_closed",
-        "opening_hours",
-        "appointment_url",
-        "location",
-        "organization",
-        "barrier_free",
-        "last_updated",
-    }
-    for file in FIXTURES.glob("hagen-*.json"):
-        for entry in json.loads(file.read_text(encoding="utf-8")):
-            assert documented <= set(entry), file.name
-            assert {"id", "name", "address", "town", "postcode", "country"} <= set(
-                entry["location"]
-            )
-            assert entry["opening_hours"] is None or len(entry["opening_hours"]) == 7
 
 
 def test_an_unsafe_address_is_kept_and_reported(session, feeds, categories):
