@@ -1,13 +1,13 @@
 """The directory's JSON API under /api/v1."""
 
 import uuid
-from datetime import datetime, timedelta
-from typing import Annotated, Literal
+from datetime import datetime
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 
 from directory import hours, listings
-from directory.geo import Place, exact_distance_km
+from directory.geo import Place
 from directory.models import (
     AddressRead,
     CategoryRead,
@@ -27,15 +27,15 @@ from directory.models import (
     ServiceSummaryRead,
     TargetGroupRead,
 )
-from directory.search.find import SearchParams, explain, find_services, load_services, search_hits
-from directory.search.params import GeocoderDep, SearchEngineDep
-from directory.search.summaries import SummaryCache
+from directory.search.find import SearchParams, explain, find, find_services, load_services
+from directory.search.params import GeocoderDep, SearchEngineDep, SearchParamsDep
+from directory.search.summaries import CachedSummary, SummaryCache
 from directory.translations import Localizer
 from lotse import i18n
 from lotse.db import SessionDep
 from lotse.errors import error_responses
 from lotse.permissions import Access
-from lotse.timeutil import ClockTime, utcnow
+from lotse.timeutil import utcnow
 
 router = APIRouter(
     prefix="/api/v1",
@@ -305,32 +305,7 @@ def search(
     lang: TextLanguage,
     engine: SearchEngineDep,
     geocoder: GeocoderDep,
-    q: Annotated[
-        str, Query(max_length=200, description="Words in any language; typos are fine")
-    ] = "",
-    near: Annotated[
-        str, Query(max_length=200, description="Address, street, postcode, district or place")
-    ] = "",
-    lat: Annotated[float | None, Query(ge=-90, le=90)] = None,
-    lon: Annotated[float | None, Query(ge=-180, le=180)] = None,
-    radius_km: Annotated[float | None, Query(gt=0, le=1000)] = None,
-    category: CodeParam = None,
-    district: CodeParam = None,
-    target_group: CodeParam = None,
-    language: CodeParam = None,
-    free: Annotated[bool, Query(description="Only free of charge")] = False,
-    barrier_free: bool = False,
-    women_only: bool = False,
-    has_places: Annotated[bool, Query(description="Only services reporting free places")] = False,
-    age: Annotated[int | None, Query(ge=0, le=120)] = None,
-    open_now: bool = False,
-    open_day: Annotated[
-        int | None, Query(ge=1, le=7, description="ISO weekday, 1 = Monday")
-    ] = None,
-    open_time: Annotated[
-        ClockTime | None, Query(description="Local time, e.g. 14:30 or 14:30:00")
-    ] = None,
-    sort: Literal["relevance", "distance", "name"] | None = None,
+    params: SearchParamsDep,
     page: Annotated[int, Query(ge=1, le=10_000)] = 1,
     per_page: Annotated[int, Query(ge=1, le=100)] = 20,
     explain_matches: Annotated[
@@ -339,95 +314,63 @@ def search(
     facets: Annotated[bool, Query(description="Count what each filter option would leave")] = False,
 ) -> SearchPage:
     """Search services: typo-tolerant, multilingual, near a place, with filters (AND)."""
-    params = SearchParams(
-        q=q,
-        near=near,
-        lat=lat,
-        lon=lon,
-        radius_km=radius_km,
-        category=category,
-        district=district,
-        target_group=target_group,
-        language=language,
-        free=free,
-        barrier_free=barrier_free,
-        women_only=women_only,
-        has_places=has_places,
-        age=age,
-        open_now=open_now,
-        open_day=open_day,
-        open_time=open_time,
-        sort=sort,
-    )
     loc = _localizer(session, lang)
     now = utcnow()
     if explain_matches:
         return _explained_search(
             request, session, engine, geocoder, params, loc, now, page, per_page, facets
         )
-    result, place = search_hits(
+    cache: SummaryCache = request.app.state.summary_cache
+
+    def load(ids: list[uuid.UUID]) -> dict[uuid.UUID, CachedSummary]:
+        def load_services_of_page(missing: list[uuid.UUID]) -> dict[uuid.UUID, Service]:
+            services = load_services(session, missing)
+            loc.load(services.values())
+            loc.load(service.organization for service in services.values())
+            return services
+
+        return cache.get_many(
+            ids=ids,
+            language=loc.language,
+            generation=engine.generation,
+            load=load_services_of_page,
+            summarise=lambda service: _summary_fields(request, service, loc),
+        )
+
+    found = find(
         session=session,
         engine=engine,
         geocoder=geocoder,
         params=params,
         language=loc.language,
         now=now,
+        load=load,
+        facts=lambda summary: summary.facts,
         page=page,
         per_page=per_page,
         facets=facets,
     )
     session.commit()
-    cache: SummaryCache = request.app.state.summary_cache
-
-    def load(ids: list[uuid.UUID]) -> dict[uuid.UUID, Service]:
-        services = load_services(session, ids)
-        loc.load(services.values())
-        loc.load(service.organization for service in services.values())
-        return services
-
-    summaries = cache.get_many(
-        ids=[hit.service_id for hit in result.hits],
-        language=loc.language,
-        generation=engine.generation,
-        load=load,
-        summarise=lambda service: _summary_fields(request, service, loc),
-    )
-    stale_after = timedelta(days=request.app.state.settings.stale_after_days)
     base = str(request.base_url).rstrip("/")
-    items = []
-    for hit in result.hits:
-        summary = summaries.get(hit.service_id)
-        if summary is None:  # removed since the index last looked
-            continue
-        distance = hit.distance_km
-        if place is not None and summary.coordinates:
-            # The figure shown is geodesic; ranking used the faster haversine.
-            distance = min(
-                exact_distance_km((place.latitude, place.longitude), point)
-                for point in summary.coordinates
-            )
-        items.append(
-            SearchHitRead(
-                **summary.fields,
-                open_now=hours.is_open(summary.slots, at=now, status=summary.status),
-                stale=summary.assured_at is None or now - summary.assured_at > stale_after,
-                url=f"{base}/services/{hit.service_id}",
-                score=hit.score,
-                distance_km=None if distance is None else round(distance, 3),
-            )
-        )
-    if result.sort == "distance":
-        items.sort(key=lambda item: (item.distance_km is None, item.distance_km or 0.0))
-    pages = max(1, -(-result.total // per_page))
     return SearchPage(
-        items=items,
-        total=result.total,
+        items=[
+            SearchHitRead(
+                **item.service.fields,
+                open_now=item.open_now,
+                stale=item.stale,
+                url=f"{base}/services/{item.service.fields['id']}",
+                score=item.score,
+                distance_km=None if item.distance_km is None else round(item.distance_km, 3),
+            )
+            for item in found.page.items
+        ],
+        total=found.page.total,
         page=page,
         per_page=per_page,
-        pages=pages,
-        sort=result.sort,
-        place=_place_read(place),
-        facets=result.facets or None,
+        pages=found.page.pages,
+        sort=found.result.sort,
+        place=_place_read(found.place),
+        facets=found.facets or None,
     )
 
 
@@ -475,7 +418,11 @@ def _explained_search(
     return SearchPage(
         items=[
             SearchHitRead(
-                **_summary_fields(request, item.service, loc),
+                **{
+                    **_summary_fields(request, item.service, loc),
+                    "open_now": item.open_now,
+                    "stale": item.stale,
+                },
                 score=item.score,
                 distance_km=None if item.distance_km is None else round(item.distance_km, 3),
                 matched=matches.get(item.service.id),

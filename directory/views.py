@@ -1,18 +1,16 @@
 """The directory's pages: home, browsing by category, district and target group, details."""
 
 import uuid
-from datetime import time
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from pydantic import BeforeValidator, Field
 
 from directory import hours, listings
 from directory.geo import UnknownPlace
 from directory.models import ListingKind, Service
-from directory.search.find import Found, InvalidSearch, SearchParams, find_services
-from directory.search.params import GeocoderDep, SearchEngineDep
+from directory.search.find import Found, InvalidSearch, find_services
+from directory.search.params import GeocoderDep, SearchEngineDep, SearchParamsDep
 from directory.translations import Localizer
 from lotse import i18n
 from lotse.db import SessionDep
@@ -56,69 +54,16 @@ def home(request: Request, session: SessionDep) -> HTMLResponse:
     )
 
 
-def _blank_is_none(value: object) -> object:
-    """Empty form fields mean "not set"."""
-    return None if value == "" else value
-
-
-BlankAge = Annotated[Annotated[int, Field(ge=0, le=120)] | None, BeforeValidator(_blank_is_none)]
-BlankWeekday = Annotated[Annotated[int, Field(ge=1, le=7)] | None, BeforeValidator(_blank_is_none)]
-BlankRadius = Annotated[
-    Annotated[float, Field(gt=0, le=100)] | None, BeforeValidator(_blank_is_none)
-]
-BlankTime = Annotated[time | None, BeforeValidator(_blank_is_none)]
-BlankSort = Annotated[
-    Literal["relevance", "distance", "name"] | None, BeforeValidator(_blank_is_none)
-]
-BlankCode = Annotated[
-    Annotated[str, Field(max_length=80, pattern=r"^[a-z0-9_-]+$")] | None,
-    BeforeValidator(_blank_is_none),
-]
-
-
 @router.get("/services", name="service_list", response_class=HTMLResponse)
 def service_list(
     request: Request,
     session: SessionDep,
     engine: SearchEngineDep,
     geocoder: GeocoderDep,
-    q: Annotated[str, Query(max_length=200)] = "",
-    near: Annotated[str, Query(max_length=200)] = "",
-    radius_km: BlankRadius = None,
-    category: BlankCode = None,
-    district: BlankCode = None,
-    target_group: BlankCode = None,
-    language: BlankCode = None,
-    free: bool = False,
-    barrier_free: bool = False,
-    women_only: bool = False,
-    has_places: bool = False,
-    age: BlankAge = None,
-    open_now: bool = False,
-    open_day: BlankWeekday = None,
-    open_time: BlankTime = None,
-    sort: BlankSort = None,
+    params: SearchParamsDep,
     view: Literal["list", "map"] = "list",
     page: Annotated[int, Query(ge=1, le=10_000)] = 1,
 ) -> HTMLResponse:
-    params = SearchParams(
-        q=q.strip(),
-        near=near.strip(),
-        radius_km=radius_km,
-        category=category,
-        district=district,
-        target_group=target_group,
-        language=language,
-        free=free,
-        barrier_free=barrier_free,
-        women_only=women_only,
-        has_places=has_places,
-        age=age,
-        open_now=open_now,
-        open_day=open_day,
-        open_time=open_time,
-        sort=sort,
-    )
     context = _page_context(request, session)
     loc: Localizer = context["loc"]
     tree = listings.taxonomy_tree(session=session)
@@ -126,7 +71,9 @@ def service_list(
     loc.load(
         [node.term for node in tree] + [c.term for node in tree for c in node.children] + groups
     )
-    current_category = listings.get_category(session=session, code=category) if category else None
+    current_category = (
+        listings.get_category(session=session, code=params.category) if params.category else None
+    )
     problem = None
     found = None
     try:
@@ -174,7 +121,7 @@ def service_list(
     )
 
 
-def _map_points(found: Found, loc: Localizer) -> list[dict[str, Any]]:
+def _map_points(found: Found[Service], loc: Localizer) -> list[dict[str, Any]]:
     points = []
     for item in found.page.items:
         for location in item.service.locations:

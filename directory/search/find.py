@@ -8,23 +8,26 @@ searched and never an address or coordinates (only the district of a place).
 
 import json
 import uuid
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, time, timedelta
-from typing import Literal
+from typing import Generic, Literal, TypeVar
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import selectinload
 from sqlmodel import Session, col, select
 
+from directory import hours
 from directory.geo import Geocoder, Place, exact_distance_km
 from directory.listings import Page, service_loading
-from directory.models import Location, SearchLog, Service
+from directory.models import Location, SearchLog, Service, ServiceStatus
 from directory.search.engine import Filters, SearchRequest, SearchResult
 from directory.search.indexing import SearchEngine
 from lotse.errors import LotseError
 from lotse.i18n import N_
 
 Sort = Literal["relevance", "distance", "name"]
+R = TypeVar("R")
 
 
 class InvalidSearch(LotseError):
@@ -84,16 +87,43 @@ class SearchParams:
         return items
 
 
+@dataclass(frozen=True)
+class ServiceFacts:
+    """What a found service looks like from a place and a moment depends only on these."""
+
+    coordinates: tuple[tuple[float, float], ...]
+    slots: tuple[hours.Slot, ...]
+    status: ServiceStatus
+    assured_at: datetime | None
+
+    @classmethod
+    def of(cls, service: Service) -> "ServiceFacts":
+        return cls(
+            coordinates=tuple((loc.latitude, loc.longitude) for loc in service.locations),
+            slots=tuple(hours.slots_of(service.schedules)),
+            status=ServiceStatus(service.status),
+            assured_at=service.assured_at,
+        )
+
+
 @dataclass
-class FoundService:
-    service: Service
+class FoundItem(Generic[R]):
+    """One result: the service as the caller loaded it (the record or its cached summary),
+    its distance from the place searched from, and whether it is open and stale now."""
+
+    service: R
     score: float
     distance_km: float | None
+    open_now: bool
+    stale: bool
+
+
+FoundService = FoundItem[Service]
 
 
 @dataclass
-class Found:
-    page: Page[FoundService]
+class Found(Generic[R]):
+    page: Page[FoundItem[R]]
     result: SearchResult
     place: Place | None
     params: SearchParams
@@ -169,7 +199,7 @@ def search_hits(
     return result, place
 
 
-def find_services(
+def find(
     *,
     session: Session,
     engine: SearchEngine,
@@ -177,10 +207,14 @@ def find_services(
     params: SearchParams,
     language: str,
     now: datetime,
+    load: Callable[[list[uuid.UUID]], Mapping[uuid.UUID, R]],
+    facts: Callable[[R], ServiceFacts],
     page: int = 1,
     per_page: int = 20,
     facets: bool = False,
-) -> Found:
+) -> Found[R]:
+    """Search, load the page's services with `load`, and shape them: geodesic distances from
+    the place, open now, stale, and the page in the order of the distances shown."""
     result, place = search_hits(
         session=session,
         engine=engine,
@@ -192,20 +226,30 @@ def find_services(
         per_page=per_page,
         facets=facets,
     )
-    services = load_services(session, [hit.service_id for hit in result.hits])
+    loaded = load([hit.service_id for hit in result.hits])
+    stale_after = timedelta(days=engine.settings.stale_after_days)
     items = []
     for hit in result.hits:
-        service = services.get(hit.service_id)
+        service = loaded.get(hit.service_id)
         if service is None:  # removed since the index last looked; gone on the next refresh
             continue
+        known = facts(service)
         distance = hit.distance_km
-        if place is not None and service.locations:
+        if place is not None and known.coordinates:
             # The figure shown is geodesic; ranking used the faster haversine.
             distance = min(
-                exact_distance_km((place.latitude, place.longitude), (loc.latitude, loc.longitude))
-                for loc in service.locations
+                exact_distance_km((place.latitude, place.longitude), point)
+                for point in known.coordinates
             )
-        items.append(FoundService(service=service, score=hit.score, distance_km=distance))
+        items.append(
+            FoundItem(
+                service=service,
+                score=hit.score,
+                distance_km=distance,
+                open_now=hours.is_open(known.slots, at=now, status=known.status),
+                stale=known.assured_at is None or now - known.assured_at > stale_after,
+            )
+        )
     if result.sort == "distance":
         # The page shows geodesic distances; keep it in the order of the figures shown.
         items.sort(key=lambda item: (item.distance_km is None, item.distance_km or 0.0))
@@ -215,6 +259,34 @@ def find_services(
         place=place,
         params=params,
         facets=result.facets,
+    )
+
+
+def find_services(
+    *,
+    session: Session,
+    engine: SearchEngine,
+    geocoder: Geocoder,
+    params: SearchParams,
+    language: str,
+    now: datetime,
+    page: int = 1,
+    per_page: int = 20,
+    facets: bool = False,
+) -> Found[Service]:
+    """`find` with the services' full records, as the page and the explaining API show them."""
+    return find(
+        session=session,
+        engine=engine,
+        geocoder=geocoder,
+        params=params,
+        language=language,
+        now=now,
+        load=lambda ids: load_services(session, ids),
+        facts=ServiceFacts.of,
+        page=page,
+        per_page=per_page,
+        facets=facets,
     )
 
 

@@ -3,28 +3,24 @@
 A result's summary (names and texts in one language, provider, categories, locations, flags)
 only changes when the directory changes, and the search index already knows when that is:
 entries are kept per (service, language) and dropped as a whole when the index's generation
-moves on. What depends on the moment — open now, stale — is worked out per request from the
-kept opening slots and verification date.
+moves on. What depends on the moment and the place — open now, stale, distance — is worked
+out per request by `find` from the kept facts (coordinates, opening slots, status, verified).
 """
 
 import threading
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
-from directory import hours
-from directory.models import Service, ServiceStatus
+from directory.models import Service
+from directory.search.find import ServiceFacts
 
 
 @dataclass(frozen=True)
 class CachedSummary:
     fields: dict[str, Any]  # everything but open_now, stale and url
-    slots: tuple[hours.Slot, ...]
-    status: ServiceStatus
-    assured_at: datetime | None
-    coordinates: tuple[tuple[float, float], ...]
+    facts: ServiceFacts  # what open_now, stale and the distance are worked out from
 
 
 Loader = Callable[[list[uuid.UUID]], dict[uuid.UUID, Service]]
@@ -63,10 +59,7 @@ class SummaryCache:
                     fields={
                         k: v for k, v in fields.items() if k not in ("open_now", "stale", "url")
                     },
-                    slots=tuple(hours.slots_of(service.schedules)),
-                    status=ServiceStatus(service.status),
-                    assured_at=service.assured_at,
-                    coordinates=tuple((loc.latitude, loc.longitude) for loc in service.locations),
+                    facts=ServiceFacts.of(service),
                 )
                 found[service_id] = entry
                 with self._lock:

@@ -341,6 +341,23 @@ def _errors_for_form(errors: dict[str, str]) -> dict[str, str]:
     return {_input_id(key): message for key, message in errors.items()}
 
 
+def _with_domain_errors(
+    session: SessionDep,
+    kind: ListingKind,
+    values: dict[str, Any],
+    unreadable: dict[str, str],
+    *,
+    creating: bool,
+) -> dict[str, str]:
+    """Every error of the form at once: the fields that could not be read, and what the domain
+    refuses of the rest (so a person is not sent back once per mistake)."""
+    try:
+        editing.validate(session=session, kind=kind, values=values, creating=creating)
+    except ListingInvalid as error:
+        return _errors_for_form(error.errors) | unreadable
+    return unreadable
+
+
 # --- the review queue (declared before /editor/{kind}/... so "review" is not a kind) ----------
 
 
@@ -537,7 +554,9 @@ def editor_create(
     request: Request, session: SessionDep, principal: Editor, kind: ListingKind, form: Form
 ) -> Response:
     values, errors = values_from_form(kind, form, keys=_form_keys(kind))
-    if not errors:
+    if errors:
+        errors = _with_domain_errors(session, kind, values, errors, creating=True)
+    else:
         try:
             listing = editing.create(
                 session=session, kind=kind, values=values, author=Author.of(principal.user)
@@ -595,7 +614,9 @@ def editor_update(
 ) -> Response:
     listing = editing.get_listing(session=session, kind=kind, listing_id=listing_id)
     values, errors = values_from_form(kind, form, keys=_form_keys(kind))
-    if not errors:
+    if errors:
+        errors = _with_domain_errors(session, kind, values, errors, creating=False)
+    else:
         try:
             version = editing.update(
                 session=session,
@@ -855,7 +876,9 @@ def suggest_create(
 ) -> Response:
     listing = _suggestible(session, principal, kind, listing_id)
     values, errors = values_from_form(kind, form, keys=_form_keys(kind) - NOT_SUGGESTIBLE)
-    if not errors:
+    if errors:
+        errors = _with_domain_errors(session, kind, values, errors, creating=False)
+    else:
         try:
             suggestions.propose(
                 session=session,

@@ -15,9 +15,9 @@ from starlette.routing import NoMatchFound
 
 from directory import listings, versions
 from directory.models import ListingKind, Organization, Service
+from directory.search.params import BlankCode
 from directory.translations import Localizer
 from directory.upkeep import duplicates, verification
-from directory.views import BlankCode
 from lotse import i18n
 from lotse.account_views import client_ip
 from lotse.audit import Actor

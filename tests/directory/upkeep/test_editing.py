@@ -325,6 +325,8 @@ def test_coordinator_edits_a_service_in_the_browser_form(client, session):
 
 
 def test_form_errors_are_shown_next_to_the_field_and_nothing_changes(client, session):
+    import re
+
     from tests.accounts import login, post
 
     login(client, "coordinator")
@@ -335,8 +337,15 @@ def test_form_errors_are_shown_next_to_the_field_and_nothing_changes(client, ses
     response = post(client, f"/editor/service/{kim.id}", data)
     assert response.status_code == 422
     assert 'id="error-summary"' in response.text
-    for name in ("hours_3", "minimum_age"):
+    # Fields that could not be read and fields the domain refuses show up together, each
+    # next to its field and in the summary.
+    for name in ("name", "email", "hours_3", "minimum_age"):
         assert f'id="{name}-error"' in response.text
+        assert f'<a href="#{name}">' in response.text
+        assert re.search(
+            rf'id="{name}" [^>]*aria-invalid="true" aria-describedby="[^"]*{name}-error"',
+            response.text,
+        )
     session.expire_all()
     assert versions.snapshot(session, demo.kim(session)) == before
 
