@@ -312,7 +312,7 @@ def _options(reader_language: str) -> tuple[LanguageOption, ...]:
     english = Locale("en")
     codes = {
         code
-        for code in english.languages
+        for code in map(str, english.languages)
         if "_" not in code and code not in NOT_LANGUAGES and code == _canonical(code)
     }
     codes |= set(FALLBACK_NAMES)
