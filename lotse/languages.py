@@ -146,6 +146,8 @@ class LanguageOption:
     code: str
     name: str
     native_name: str | None
+    # Of the native name, for its dir attribute: "دری" inside a German list reads right to left.
+    direction: str
     offered: bool
     search_text: str
 
@@ -326,6 +328,7 @@ def _options(reader_language: str) -> tuple[LanguageOption, ...]:
                 code=code,
                 name=name,
                 native_name=native if native != name else None,
+                direction=direction(code),
                 offered=code in KNOWN_LANGUAGES,
                 search_text=_folded(" ".join(filter(None, (code, name, native, english_name)))),
             )

@@ -187,6 +187,12 @@ class Provider(ABC):
     def close(self) -> None:
         self.http.close()
 
+    def __enter__(self) -> "Provider":
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
 
 def error_text(response: httpx2.Response, key: str) -> str:
     """The provider's own error message from a JSON error body, or ""."""

@@ -5,20 +5,28 @@ editor's ``update`` as one version, so a failure in the middle leaves the listin
 every machine translation appears in the history like any other edit, ready for review.
 """
 
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
 from directory.machine_translation.providers import (
     DEFAULT_GLOSSARY,
     Provider,
     UnsupportedLanguage,
 )
-from directory.models import TranslationKind
-from directory.translations import SOURCE_LANGUAGE
-from directory.upkeep.editing import CONTENT_LANGUAGES, Listing, translation_overview, update
-from directory.versions import Author
+from directory.models import ListingKind, Translation, TranslationKind
+from directory.translations import SOURCE_LANGUAGE, source_hash
+from directory.upkeep.editing import (
+    CONTENT_LANGUAGES,
+    MODELS,
+    Listing,
+    translation_overview,
+    update,
+)
+from directory.versions import TRANSLATED_FIELDS, Author
 
 ACTION = "machine_translated"
 # Texts a machine translation fills: none yet, or made for an older German text.
@@ -39,6 +47,34 @@ def texts_to_translate(*, session: Session, listing: Listing, language: str) -> 
         for name, state in overview.states[language].items()
         if state.state in TO_FILL
     }
+
+
+def listings_to_translate(
+    *, session: Session, language: str
+) -> list[tuple[ListingKind, uuid.UUID]]:
+    """The listings (not archived) with a missing or outdated text in ``language``: the work
+    list of a job that translates everything, listing by listing, committing after each."""
+    current: set[tuple[str, uuid.UUID, str, str | None]] = {
+        (row.entity_type, row.entity_id, row.field, row.source_hash)
+        for row in session.exec(select(Translation).where(Translation.language == language))
+    }
+    todo: list[tuple[ListingKind, uuid.UUID]] = []
+    for kind in MODELS:
+        model: Any = MODELS[kind]
+        fields = TRANSLATED_FIELDS[kind]
+        listings = session.exec(
+            select(model).where(col(model.archived_at).is_(None)).order_by(col(model.name))
+        )
+        for listing in listings:
+            for name in fields:
+                source = getattr(listing, name) or ""
+                key = (kind.value, listing.id, name)
+                if source.strip() and {(*key, source_hash(source)), (*key, None)}.isdisjoint(
+                    current
+                ):
+                    todo.append((kind, listing.id))
+                    break
+    return todo
 
 
 def translate_listing(

@@ -12,7 +12,11 @@ from directory.machine_translation.providers import (
     QuotaExceeded,
     UnsupportedLanguage,
 )
-from directory.machine_translation.translate import texts_to_translate, translate_listing
+from directory.machine_translation.translate import (
+    listings_to_translate,
+    texts_to_translate,
+    translate_listing,
+)
 from directory.models import ListingKind, Translation, TranslationKind
 from directory.upkeep import editing
 from lotse.models import User
@@ -125,6 +129,31 @@ def test_a_provider_failing_in_the_middle_writes_nothing(session, coordinator, d
     session.expire_all()
     assert rows(session, kim, "uk") == before
     assert versions.history(session=session, kind=ListingKind.service, entity_id=kim.id) == history
+
+
+def test_the_work_list_holds_listings_with_missing_or_outdated_texts(
+    session, coordinator, deepl_server
+):
+    kim = demo.kim(session)
+    assert (ListingKind.service, kim.id) in listings_to_translate(session=session, language="ar")
+    with provider(deepl_server) as deepl:
+        translate_listing(
+            session=session, listing=kim, language="ar", provider=deepl, author=coordinator
+        )
+    work = listings_to_translate(session=session, language="ar")
+    assert (ListingKind.service, kim.id) not in work
+    assert work, "other listings still wait for Arabic texts"
+    editing.update(
+        session=session,
+        listing=kim,
+        values={"name": kim.name + " (neu)"},
+        author=coordinator,
+    )
+    assert (ListingKind.service, kim.id) in listings_to_translate(session=session, language="ar")
+    editing.archive(session=session, listing=kim, author=coordinator)
+    assert (ListingKind.service, kim.id) not in listings_to_translate(
+        session=session, language="ar"
+    )
 
 
 @pytest.mark.parametrize("language", ["de", "xx", "prs"])
