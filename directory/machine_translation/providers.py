@@ -15,7 +15,8 @@ from typing import Any
 import httpx2
 
 from lotse.errors import LotseError
-from lotse.i18n import N_, language_name
+from lotse.i18n import N_
+from lotse.languages import display_name
 
 logger = logging.getLogger("lotse.machine_translation")
 
@@ -82,7 +83,7 @@ class UnsupportedLanguage(MachineTranslationError):
     message = N_("%(provider)s cannot translate into %(language)s.")
 
     def __init__(self, *, provider: str, language: str) -> None:
-        super().__init__(provider=provider, language=language_name(language))
+        super().__init__(provider=provider, language=display_name(language))
         self.language = language
 
 

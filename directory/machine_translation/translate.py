@@ -12,11 +12,7 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from directory.machine_translation.providers import (
-    DEFAULT_GLOSSARY,
-    Provider,
-    UnsupportedLanguage,
-)
+from directory.machine_translation.providers import DEFAULT_GLOSSARY, Provider
 from directory.models import ListingKind, Translation, TranslationKind
 from directory.translations import SOURCE_LANGUAGE, source_hash
 from directory.upkeep.editing import (
@@ -27,10 +23,22 @@ from directory.upkeep.editing import (
     update,
 )
 from directory.versions import TRANSLATED_FIELDS, Author
+from lotse.errors import LotseError
+from lotse.i18n import N_
+from lotse.languages import display_name
 
 ACTION = "machine_translated"
 # Texts a machine translation fills: none yet, or made for an older German text.
 TO_FILL = ("missing", "outdated")
+
+
+class LanguageNotOffered(LotseError):
+    status_code = 422
+    code = "language_not_offered"
+    message = N_("Lotse keeps no listing texts in %(language)s.")
+
+    def __init__(self, language: str) -> None:
+        super().__init__(language=display_name(language))
 
 
 @dataclass(frozen=True)
@@ -89,7 +97,7 @@ def translate_listing(
     """Machine-translate the listing's missing and outdated texts into ``language`` (flushes;
     the caller commits). Raises the provider's errors with nothing written."""
     if language == SOURCE_LANGUAGE or language not in CONTENT_LANGUAGES:
-        raise UnsupportedLanguage(provider=provider.label, language=language)
+        raise LanguageNotOffered(language)
     sources = texts_to_translate(session=session, listing=listing, language=language)
     if not sources:
         return MachineTranslationResult(language=language, fields=())

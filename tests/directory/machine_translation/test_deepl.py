@@ -12,6 +12,7 @@ from directory.machine_translation.providers import (
     RateLimited,
     UnsupportedLanguage,
 )
+from lotse import languages
 from tests.directory.machine_translation.fake_providers import FakeDeepL, serving
 
 TEXTS = ["Beratung im Jobcenter für alle", "Termine nach Absprache", "Hilfe bei Anträgen"]
@@ -87,6 +88,7 @@ def test_languages_deepl_does_not_offer_are_refused_before_anything_is_sent(deep
         client(deepl_server).translate(TEXTS, source="de", target=language)
     assert refused.value.language == language
     assert "DeepL" in str(refused.value)
+    assert languages.display_name(language) in refused.value.translated()
     assert not deepl_server.paths("POST", "/v2/translate")
 
 

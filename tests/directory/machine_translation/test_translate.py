@@ -10,9 +10,9 @@ from directory.machine_translation.libretranslate import LibreTranslate
 from directory.machine_translation.providers import (
     MachineTranslationNotConfigured,
     QuotaExceeded,
-    UnsupportedLanguage,
 )
 from directory.machine_translation.translate import (
+    LanguageNotOffered,
     listings_to_translate,
     texts_to_translate,
     translate_listing,
@@ -160,7 +160,7 @@ def test_the_work_list_holds_listings_with_missing_or_outdated_texts(
 def test_languages_lotse_has_no_listing_texts_in_are_refused(
     session, coordinator, deepl_server, language
 ):
-    with pytest.raises(UnsupportedLanguage):
+    with pytest.raises(LanguageNotOffered):
         translate_listing(
             session=session,
             listing=demo.kim(session),
