@@ -102,6 +102,18 @@ class Settings(BaseSettings):
     oidc_end_session: bool = True
     oidc_timeout_seconds: float = 10.0
 
+    # Machine translation of listing texts, stored as machine translations for review.
+    mt_provider: Literal["none", "deepl", "libretranslate"] = "none"
+    # The provider's address; for DeepL empty chooses api-free.deepl.com for a free key
+    # (ending in ":fx") and api.deepl.com otherwise.
+    mt_url: str | None = None
+    mt_api_key: SecretStr | None = None
+    mt_timeout_seconds: float = Field(default=30.0, gt=0)
+    # Texts per request (DeepL takes at most 50).
+    mt_batch_size: int = Field(default=50, ge=1, le=500)
+    # Comma-separated terms that stay as they are, besides Jobcenter, Ausländerbehörde & Co.
+    mt_glossary: str = ""
+
     @field_validator("database_url")
     @classmethod
     def _known_driver(cls, value: str) -> str:
@@ -153,6 +165,14 @@ class Settings(BaseSettings):
                 "LOTSE_SECRET_KEY must be set to a long random value when "
                 "LOTSE_ENVIRONMENT=production"
             )
+        return self
+
+    @model_validator(mode="after")
+    def _machine_translation_complete(self) -> "Settings":
+        if self.mt_provider == "deepl" and not self.mt_api_key:
+            raise ValueError("LOTSE_MT_PROVIDER=deepl needs LOTSE_MT_API_KEY")
+        if self.mt_provider == "libretranslate" and not self.mt_url:
+            raise ValueError("LOTSE_MT_PROVIDER=libretranslate needs LOTSE_MT_URL")
         return self
 
     @property

@@ -110,6 +110,7 @@ ACTION_LABELS = {
     "verified": N_("Verified"),
     "imported": N_("Imported"),
     "suggestion_approved": N_("Suggestion approved"),
+    "machine_translated": N_("Machine-translated"),
 }
 # What a suggestion may not change: whose listing it is, and demo markers.
 NOT_SUGGESTIBLE = {"organization_id", "is_demo"}
