@@ -12,9 +12,9 @@ from sqlmodel import Session, func, select
 from directory.seed import stable_id
 from lotse import auth
 from lotse.models import Role, User
+from lotse.outbox import OutboxMessage
 from partners import organizations
 from partners.models import PartnerOrganization
-from referrals.models import OutboxMessage
 from tests.accounts import PASSWORDS, login, post
 
 VOLMETAL = stable_id("partner_organization", "volmetal")
