@@ -1,7 +1,9 @@
 """A partner keeps the capacity of the services it takes referrals for current (inbox page)."""
 
 import uuid
+from typing import Literal
 
+from pydantic import BaseModel, Field
 from sqlmodel import Session, col, select
 
 from directory.capacity import set_capacity
@@ -11,6 +13,14 @@ from lotse import audit
 from lotse.audit import Actor
 from lotse.models import AuditCategory
 from partners.models import ReferralService
+
+
+class CapacityIn(BaseModel):
+    """What the inbox page's capacity form and the API take alike."""
+
+    service_id: uuid.UUID = Field(description="One of the services you take referrals for")
+    capacity: CapacityStatus
+    note: str = Field(default="", max_length=300)
 
 
 def referral_services(*, session: Session, organization_id: uuid.UUID | None) -> list[Service]:
@@ -29,19 +39,23 @@ def update_capacity(
     *,
     session: Session,
     organization_id: uuid.UUID | None,
-    service_id: uuid.UUID,
-    status: CapacityStatus,
-    note: str,
+    capacity_in: CapacityIn,
     author_id: uuid.UUID,
     actor: Actor,
+    via: Literal["page", "api"],
 ) -> Service:
     """Set the capacity of one of the organisation's referral services; others are not found."""
-    service = session.get(Service, service_id)
+    service = session.get(Service, capacity_in.service_id)
     if service is None or session.get(ReferralService, (organization_id, service.id)) is None:
         raise ServiceNotFound()
     before = service.capacity_status
+    status = capacity_in.capacity
     set_capacity(
-        session=session, service=service, status=status, note=note.strip(), author_id=author_id
+        session=session,
+        service=service,
+        status=status,
+        note=capacity_in.note.strip(),
+        author_id=author_id,
     )
     audit.record(
         session=session,
@@ -52,5 +66,6 @@ def update_capacity(
         object_id=service.id,
         before=before,
         after=status,
+        via=via,
     )
     return service

@@ -12,11 +12,13 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel
 
-from directory.models import Service
+from directory.models import CapacityStatus, Service
 from lotse.auth import Principal
 from lotse.db import SessionDep
 from lotse.errors import error_responses
 from lotse.models import Role
+from partners import capacity
+from partners.capacity import CapacityIn
 from referrals import casework, workflow
 from referrals.dependencies import (
     PartnerReferralDep,
@@ -293,4 +295,38 @@ def post_message(
         referral_id=case.referral.id,
         body=message.body,
         created_at=message.created_at,
+    )
+
+
+class CapacityRead(BaseModel):
+    service_id: uuid.UUID
+    capacity: CapacityStatus
+    note: str | None
+    updated_at: datetime | None
+
+
+@router.post(
+    "/inbox/capacity",
+    name="api_capacity_update",
+    response_model=CapacityRead,
+    responses=error_responses(400, 404),
+)
+def update_capacity(
+    request: Request, session: SessionDep, principal: PartnerStaff, capacity_in: CapacityIn
+) -> CapacityRead:
+    """The capacity of a service your organisation takes referrals for, as on the inbox page."""
+    service = capacity.update_capacity(
+        session=session,
+        organization_id=principal.organization_id,
+        capacity_in=capacity_in,
+        author_id=principal.id,
+        actor=actor_of(request, principal),
+        via="api",
+    )
+    session.commit()
+    return CapacityRead(
+        service_id=service.id,
+        capacity=CapacityStatus(service.capacity_status),
+        note=service.capacity_note,
+        updated_at=service.capacity_updated_at,
     )

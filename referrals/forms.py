@@ -16,10 +16,10 @@ from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, Field, ValidationError
 
-from directory.models import CapacityStatus
 from lotse import i18n
 from lotse.errors import LotseError
 from lotse.i18n import N_
+from partners.capacity import CapacityIn
 from referrals import casework, clients, workflow
 from referrals.inputs import (
     BARRIERS,
@@ -311,11 +311,11 @@ class CapacityForm(BaseModel):
     note: str = Field(default="", max_length=300)
 
 
-def capacity_in(form: CapacityForm) -> tuple[uuid.UUID, CapacityStatus]:
+def capacity_in(form: CapacityForm) -> CapacityIn:
     """Which service, and its capacity now; anything else is not one of the choices."""
     try:
-        return uuid.UUID(form.service_id), CapacityStatus(form.capacity)
-    except ValueError as error:
+        return CapacityIn(service_id=form.service_id, capacity=form.capacity, note=form.note)
+    except ValidationError as error:
         raise workflow.InvalidReason() from error
 
 

@@ -57,15 +57,13 @@ def capacity_update(
     principal: PartnerStaff,
     form: Annotated[forms.CapacityForm, Form()],
 ) -> Response:
-    service_id, status = forms.capacity_in(form)
     capacity.update_capacity(
         session=session,
         organization_id=principal.organization_id,
-        service_id=service_id,
-        status=status,
-        note=form.note,
+        capacity_in=forms.capacity_in(form),
         author_id=principal.id,
         actor=actor_of(request, principal),
+        via="page",
     )
     session.commit()
     return RedirectResponse(

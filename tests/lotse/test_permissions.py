@@ -152,6 +152,7 @@ EXPECTED: dict[tuple[str, str], dict[str, str]] = {
     ("POST", "/api/v1/referrals/{referral_id}/transition"): REFERRAL_PARTIES,
     ("POST", "/api/v1/referrals/{referral_id}/messages"): REFERRAL_PARTIES,
     ("POST", "/api/v1/referrals/{referral_id}/appointment"): PARTNERS,
+    ("POST", "/api/v1/inbox/capacity"): PARTNERS,
     # Keeping the directory true: stale listings and duplicates are the coordinators'. A
     # partner confirms only its own organisation's listings; the sample (the KIM listing)
     # belongs to none of the demo partners (tests/directory/upkeep/test_verification.py covers own).

@@ -6,7 +6,9 @@ import uuid
 from fastapi.testclient import TestClient
 from sqlmodel import Session, col, select
 
+from directory.models import CapacityStatus, Service
 from lotse.models import AuditEvent
+from partners import capacity
 from referrals.models import Referral, ReferralEvent
 from tests.accounts import login, post
 from tests.referrals.test_loop import VOLMETAL, act, consent, draft, new_client
@@ -151,10 +153,10 @@ def _last_event(session: Session, referral_id: uuid.UUID) -> tuple:
     return (event.kind, event.from_status, event.to_status, event.reason, event.note)
 
 
-def _last_audit(session: Session, referral_id: uuid.UUID) -> dict[str, object]:
+def _last_audit(session: Session, object_id: uuid.UUID) -> dict[str, object]:
     entry = session.exec(
         select(AuditEvent)
-        .where(AuditEvent.object_id == str(referral_id), AuditEvent.action != "referral.viewed")
+        .where(AuditEvent.object_id == str(object_id), AuditEvent.action != "referral.viewed")
         .order_by(col(AuditEvent.at).desc())
     ).first()
     assert entry is not None
@@ -309,3 +311,37 @@ def test_an_appointment_through_the_api_is_the_partners_alone(app, session):
         hidden = machine.post(f"/api/v1/referrals/{by_page}/appointment", headers=other, json=body)
         assert hidden.status_code == 404
         assert _stored(session, by_page)["appointment_at"] is None
+
+
+def test_a_partner_system_keeps_capacity_current_as_the_inbox_page_does(app, session):
+    first, second = capacity.referral_services(session=session, organization_id=VOLMETAL)[:2]
+    for service in (first, second):
+        service.capacity_status = CapacityStatus.has_places
+        session.add(service)
+    session.commit()
+    with TestClient(app) as partner, TestClient(app) as machine:
+        login(partner, "partner_staff")
+        bearer = token_for(TestClient(app), "partner_staff")
+        change = {"capacity": "waitlist", "note": " Ab März "}
+        page = post(partner, "/inbox/capacity", {"service_id": str(first.id), **change})
+        assert page.status_code == 303
+        api = machine.post(
+            "/api/v1/inbox/capacity", headers=bearer, json={"service_id": str(second.id), **change}
+        )
+        assert api.status_code == 200, api.text
+        assert api.json()["capacity"] == "waitlist" and api.json()["note"] == "Ab März"
+        other = token_for(TestClient(app), "other_partner")
+        hidden = machine.post(
+            "/api/v1/inbox/capacity", headers=other, json={"service_id": str(first.id), **change}
+        )
+        assert hidden.status_code == 404
+    session.expire_all()
+    states = [
+        (service.capacity_status, service.capacity_note)
+        for service in (session.get(Service, first.id), session.get(Service, second.id))
+    ]
+    assert states == [("waitlist", "Ab März")] * 2
+    page_entry, api_entry = (_last_audit(session, service.id) for service in (first, second))
+    assert page_entry["details"].pop("via") == "page"
+    assert api_entry["details"].pop("via") == "api"
+    assert page_entry == api_entry

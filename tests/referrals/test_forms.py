@@ -6,6 +6,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from directory.models import CapacityStatus
 from referrals import casework, forms, workflow
 from referrals.inputs import TransitionIn
 from referrals.models import DataCategory, ReferralStatus, Urgency
@@ -137,6 +138,11 @@ def test_the_other_steps_raise_the_errors_the_api_would_answer():
     assert forms.message_in(forms.MessageForm(body="Hallo")).body == "Hallo"
     with pytest.raises(workflow.InvalidReason):
         forms.capacity_in(forms.CapacityForm(service_id=str(uuid.uuid4()), capacity="plenty"))
+    with pytest.raises(workflow.InvalidReason):
+        forms.capacity_in(forms.CapacityForm(service_id="x", capacity="waitlist"))
+    service_id = uuid.uuid4()
+    chosen = forms.capacity_in(forms.CapacityForm(service_id=str(service_id), capacity="waitlist"))
+    assert (chosen.service_id, chosen.capacity) == (service_id, CapacityStatus.waitlist)
     with pytest.raises(workflow.MissingFields):
         forms.entered_in_error_in(forms.EnteredInErrorForm(number="V-2026-00001", note=" "))
     assert forms.entered_in_error_in(
