@@ -19,7 +19,7 @@ from lotse.errors import error_responses
 from lotse.models import Role
 from partners import capacity
 from partners.capacity import CapacityIn
-from referrals import casework, workflow
+from referrals import sides, steps, thread, workflow
 from referrals.dependencies import (
     PartnerReferralDep,
     PartnerStaff,
@@ -117,13 +117,13 @@ def list_referrals(
     status: Annotated[ReferralStatus | None, Query()] = None,
 ) -> list[ReferralSummaryRead]:
     """Your referrals: those you sent (case managers) or those addressed to your organisation."""
-    rows: list[casework.Row] = []
+    rows: list[sides.Row] = []
     if principal.has_role(Role.case_manager):
-        rows += casework.dashboard(
+        rows += sides.dashboard(
             session=session, principal=principal, team_wide=team_wide(request), status=status
         )
     if principal.has_role(Role.partner_staff, Role.partner_admin):
-        rows += casework.inbox(session=session, principal=principal, status=status)
+        rows += sides.inbox(session=session, principal=principal, status=status)
     return [
         ReferralSummaryRead(
             **_summary(row.referral, "sender" if row.client else "receiver", row.service)
@@ -136,10 +136,10 @@ def _read(session: SessionDep, principal: Principal, referral: Referral, side: s
     client = session.get(Client, referral.client_id)
     assert client is not None
     today = date.today()
-    consent = casework.consent_of(session=session, referral=referral, today=today)
-    shared = casework.shared_client(referral=referral, client=client, consent=consent, today=today)
+    consent = sides.consent_of(session=session, referral=referral, today=today)
+    shared = sides.shared_client(referral=referral, client=client, consent=consent, today=today)
     if side == "sender":
-        shared = casework.SharedClient(
+        shared = sides.SharedClient(
             alias=client.alias,
             birth_year=client.birth_year,
             languages=client.languages,
@@ -153,7 +153,7 @@ def _read(session: SessionDep, principal: Principal, referral: Referral, side: s
         )
     service = session.get(Service, referral.service_id)
     assert service is not None
-    sides = [side] + (["admin"] if principal.has_role(Role.admin) else [])
+    acting_sides = [side] + (["admin"] if principal.has_role(Role.admin) else [])
     return ReferralRead(
         **_summary(referral, side, service),
         need=referral.need,
@@ -174,7 +174,7 @@ def _read(session: SessionDep, principal: Principal, referral: Referral, side: s
         )
         if referral.status == ReferralStatus.closed
         else None,
-        legal_next_steps=workflow.legal_targets(ReferralStatus(referral.status), sides),
+        legal_next_steps=workflow.legal_targets(ReferralStatus(referral.status), acting_sides),
     )
 
 
@@ -188,7 +188,7 @@ def get_referral(
     request: Request, session: SessionDep, principal: ReferralParty, case: ReferralDep
 ) -> ReferralRead:
     """One referral, as your side may see it. A partner's first read records "received"."""
-    casework.record_view(
+    sides.record_view(
         session=session,
         referral=case.referral,
         side=case.side,
@@ -217,7 +217,7 @@ def transition(
     Closing a finished referral (target `closed`) needs the case manager's `feedback`.
     """
     settings = request.app.state.settings
-    casework.change_status(
+    steps.change_status(
         session=session,
         referral=case.referral,
         side=case.side,
@@ -246,7 +246,7 @@ def book_appointment(
     appointment: AppointmentIn,
 ) -> ReferralRead:
     """Book or move the client's appointment (receiving organisation, while the referral runs)."""
-    casework.book_appointment(
+    steps.book_appointment(
         session=session,
         referral=case.referral,
         principal=principal,
@@ -281,7 +281,7 @@ def post_message(
     message_in: MessageIn,
 ) -> MessageRead:
     """A message to the other side of a referral, as on the referral's page."""
-    message = casework.post_message(
+    message = thread.post_message(
         session=session,
         referral=case.referral,
         principal=principal,

@@ -16,7 +16,7 @@ from lotse.db import SessionDep
 from lotse.models import Role
 from lotse.permissions import Access
 from lotse.proxies import client_address
-from referrals import casework, clients
+from referrals import clients, sides
 from referrals.models import Client, Referral
 
 CaseManager = Annotated[Principal, Depends(Access.for_roles(Role.case_manager))]
@@ -50,7 +50,7 @@ class Case:
 def load_referral(
     request: Request, principal: ReferralParty, session: SessionDep, referral_id: uuid.UUID
 ) -> Case:
-    referral, side = casework.get_referral(
+    referral, side = sides.get_referral(
         session=session, principal=principal, referral_id=referral_id, team_wide=team_wide(request)
     )
     return Case(referral, side)
@@ -60,11 +60,11 @@ def load_sent_referral(
     request: Request, principal: CaseManager, session: SessionDep, referral_id: uuid.UUID
 ) -> Case:
     """A referral the case manager (or their team) sent; the receiving side never sees these."""
-    referral, side = casework.get_referral(
+    referral, side = sides.get_referral(
         session=session, principal=principal, referral_id=referral_id, team_wide=team_wide(request)
     )
     if side != "sender":
-        raise casework.ReferralNotFound()
+        raise sides.ReferralNotFound()
     return Case(referral, side)
 
 
@@ -72,7 +72,7 @@ def load_partner_referral(
     principal: PartnerStaff, session: SessionDep, referral_id: uuid.UUID
 ) -> Case:
     """A referral as partner staff work on it; team-wide caseloads are a case managers' matter."""
-    referral, side = casework.get_referral(
+    referral, side = sides.get_referral(
         session=session, principal=principal, referral_id=referral_id, team_wide=False
     )
     return Case(referral, side)

@@ -20,7 +20,7 @@ from lotse import i18n
 from lotse.errors import LotseError
 from lotse.i18n import N_
 from partners.capacity import CapacityIn
-from referrals import casework, clients, workflow
+from referrals import clients, drafts, thread, workflow
 from referrals.inputs import (
     BARRIERS,
     CONTACT_WAYS,
@@ -170,7 +170,7 @@ class ReferForm(DraftForm):
     previous: str = Field(default="", max_length=40)
 
 
-def draft_in(form: DraftForm) -> tuple[casework.DraftIn, Errors]:
+def draft_in(form: DraftForm) -> tuple[drafts.DraftIn, Errors]:
     errors = {}
     try:
         urgency = Urgency(form.urgency or "normal")
@@ -185,7 +185,7 @@ def draft_in(form: DraftForm) -> tuple[casework.DraftIn, Errors]:
             errors["shared"] = i18n.gettext("Please choose from the listed kinds of data.")
     if form.contact_preference and form.contact_preference not in CONTACT_WAYS:
         errors["contact_preference"] = i18n.gettext("Please choose a way of contact.")
-    return casework.DraftIn(
+    return drafts.DraftIn(
         need=form.need or None,
         urgency=urgency,
         note=form.note,
@@ -299,7 +299,7 @@ def message_in(form: MessageForm) -> MessageIn:
     try:
         return MessageIn(body=form.body)
     except ValidationError as error:
-        raise casework.EmptyMessage() from error
+        raise thread.EmptyMessage() from error
 
 
 # --- the partner's capacity and the admin's correction --------------------------------------

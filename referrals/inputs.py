@@ -1,7 +1,7 @@
 """What a person on a page and a partner system through the API supply for each referral step.
 
 The JSON routes take these models as their bodies; ``referrals/forms.py`` parses the pages'
-forms into the same models; the domain steps in ``casework.py`` take them. So whatever a page
+forms into the same models; the domain steps (``steps.py``, ``thread.py``) take them. So whatever a page
 can do, a system with a token can do the same way, with the same checks.
 """
 

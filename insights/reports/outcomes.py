@@ -10,7 +10,7 @@ from insights.reports.query import ReportQuery
 from insights.reports.tables import Report, Row, Table, build_table
 from insights.suppression import count, total
 from lotse.i18n import gettext
-from referrals.casework import reason_label
+from referrals.labels import reason_label
 from referrals.workflow import DECLINE_REASONS, status_label
 
 

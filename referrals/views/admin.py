@@ -6,7 +6,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
 from lotse.db import SessionDep
-from referrals import casework, forms
+from referrals import forms, sides, steps
 from referrals.dependencies import Admin, actor_of
 
 router = APIRouter(include_in_schema=False)
@@ -21,9 +21,9 @@ def referral_entered_in_error(
 ) -> Response:
     """Admins mark a referral as entered in error by its number, without seeing its content."""
     number, note = forms.entered_in_error_in(form)
-    casework.mark_entered_in_error(
+    steps.mark_entered_in_error(
         session=session,
-        referral=casework.get_by_number(session=session, number=number),
+        referral=sides.get_by_number(session=session, number=number),
         note=note,
         principal=principal,
         actor=actor_of(request, principal),

@@ -14,7 +14,7 @@ from lotse.db import SessionDep
 from lotse.templating import render
 from partners.models import PartnerOrganization
 from partners.organizations import list_partners
-from referrals import casework, clients, forms
+from referrals import clients, forms, sides
 from referrals.dependencies import CaseManager, ClientDep, actor_of, team_wide
 from referrals.models import Client, DataCategory
 from referrals.views.common import page_context
@@ -101,7 +101,7 @@ def _client_page(
     errors: forms.Errors | None = None,
     status_code: int = 200,
 ) -> HTMLResponse:
-    referrals = casework.referrals_of(session=session, client=client)
+    referrals = sides.referrals_of(session=session, client=client)
     partners = list_partners(session=session, include_inactive=False)
     return render(
         request,
@@ -111,7 +111,7 @@ def _client_page(
             "client": client,
             "consents": clients.consents_of(session=session, client=client),
             "referrals": referrals,
-            "services": casework.services_of(session=session, referrals=referrals),
+            "services": sides.services_of(session=session, referrals=referrals),
             "partners": partners,
             "partner_names": {p.id: p.name for p in partners},
             "errors": errors or {},

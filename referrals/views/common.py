@@ -16,7 +16,7 @@ from lotse.errors import LotseError
 from lotse.models import Role
 from lotse.templating import render
 from partners.models import PartnerOrganization
-from referrals import casework, workflow
+from referrals import labels, sides, thread, workflow
 from referrals.dependencies import Case
 from referrals.inputs import BARRIERS, CONTACT_WAYS
 from referrals.labels import status_label
@@ -33,8 +33,8 @@ def page_context(session: SessionDep) -> dict[str, Any]:
         "tree": tree,
         "target_groups": listings.target_groups(session=session),
         "status_label": status_label,
-        "category_label": casework.category_label,
-        "reason_label": casework.reason_label,
+        "category_label": labels.category_label,
+        "reason_label": labels.reason_label,
         "capacity_label": lambda code: i18n.gettext(listings.CAPACITY_LABELS[code]),
         "data_categories": list(DataCategory),
     }
@@ -54,12 +54,12 @@ def referral_page(
     client = session.get(Client, referral.client_id)
     assert client is not None
     today = date.today()
-    consent = casework.consent_of(session=session, referral=referral, today=today)
+    consent = sides.consent_of(session=session, referral=referral, today=today)
     service = listings.get_service(session=session, service_id=referral.service_id)
     context = page_context(session)
     context["loc"].load([service, service.organization])
-    sides = [side] + (["admin"] if principal.has_role(Role.admin) else [])
-    timeline = casework.timeline(session=session, referral=referral)
+    acting_sides = [side] + (["admin"] if principal.has_role(Role.admin) else [])
+    timeline = thread.timeline(session=session, referral=referral)
     can_link = side == "sender" and referral.status in (
         ReferralStatus.declined,
         ReferralStatus.expired,
@@ -72,7 +72,7 @@ def referral_page(
             "referral": referral,
             "side": side,
             "client": client,
-            "shared": casework.shared_client(
+            "shared": sides.shared_client(
                 referral=referral, client=client, consent=consent, today=today
             ),
             "consent": consent,
@@ -80,8 +80,8 @@ def referral_page(
             "recipient": session.get(PartnerOrganization, referral.recipient_organization_id),
             "sender_org": session.get(PartnerOrganization, referral.sender_organization_id),
             "timeline": timeline,
-            "people": casework.people_on(session=session, referral=referral, timeline=timeline),
-            "targets": workflow.legal_targets(ReferralStatus(referral.status), sides),
+            "people": sides.people_on(session=session, referral=referral, timeline=timeline),
+            "targets": workflow.legal_targets(ReferralStatus(referral.status), acting_sides),
             "decline_reasons": workflow.DECLINE_REASONS,
             "not_completed_reasons": workflow.NOT_COMPLETED_REASONS,
             "cancel_reasons": workflow.CANCEL_REASONS,
@@ -92,7 +92,7 @@ def referral_page(
             "error": error,
             "can_link": can_link,
             "ui_languages_all": i18n.KNOWN_LANGUAGES,
-            "alternatives": casework.alternatives(session=session, referral=referral)
+            "alternatives": sides.alternatives(session=session, referral=referral)
             if can_link
             else [],
             "previous_referral": session.get(Referral, referral.previous_referral_id)

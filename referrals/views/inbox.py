@@ -11,7 +11,7 @@ from lotse.db import SessionDep
 from lotse.errors import LotseError
 from lotse.templating import render
 from partners import capacity
-from referrals import casework, forms
+from referrals import forms, sides, steps
 from referrals.dependencies import PartnerReferralDep, PartnerStaff, actor_of
 from referrals.models import ReferralStatus
 from referrals.views.common import page_context, refused
@@ -26,8 +26,8 @@ def inbox(
     principal: PartnerStaff,
     status: Annotated[str, Query(max_length=20)] = "",
 ) -> HTMLResponse:
-    rows = casework.inbox(session=session, principal=principal, status=status or None)
-    everything = rows if not status else casework.inbox(session=session, principal=principal)
+    rows = sides.inbox(session=session, principal=principal, status=status or None)
+    everything = rows if not status else sides.inbox(session=session, principal=principal)
     return render(
         request,
         "referrals/inbox.html",
@@ -41,7 +41,7 @@ def inbox(
                 if r.referral.received_at is None and r.referral.status == ReferralStatus.sent
             ),
             "overdue_count": sum(1 for r in everything if r.overdue),
-            "counts": casework.status_counts(everything),
+            "counts": sides.status_counts(everything),
             "services": capacity.referral_services(
                 session=session, organization_id=principal.organization_id
             ),
@@ -80,7 +80,7 @@ def referral_appointment(
     form: Annotated[forms.AppointmentForm, Form()],
 ) -> Response:
     try:
-        casework.book_appointment(
+        steps.book_appointment(
             session=session,
             referral=case.referral,
             principal=principal,

@@ -16,7 +16,7 @@ from lotse.db import SessionDep
 from lotse.errors import LotseError
 from lotse.templating import render
 from partners.models import PartnerOrganization
-from referrals import casework, clients, forms
+from referrals import clients, drafts, forms, sides, steps, thread
 from referrals.dependencies import (
     CaseManager,
     ReferralDep,
@@ -49,7 +49,7 @@ def _refer_page(
 ) -> HTMLResponse:
     context = page_context(session)
     context["loc"].load([service, service.organization])
-    recipient = casework.recipient_of(session=session, service_id=service.id)
+    recipient = drafts.recipient_of(session=session, service_id=service.id)
     return render(
         request,
         "referrals/refer_form.html",
@@ -108,7 +108,7 @@ def refer_create(
     previous_id = forms.optional_id(form.previous)
     if previous_id is not None:
         try:
-            earlier, _side = casework.get_referral(
+            earlier, _side = sides.get_referral(
                 session=session,
                 principal=principal,
                 referral_id=previous_id,
@@ -127,7 +127,7 @@ def refer_create(
             status_code=422,
             values=form.values(),
         )
-    referral = casework.create_draft(
+    referral = drafts.create_draft(
         session=session,
         principal=principal,
         client=client,
@@ -151,7 +151,7 @@ def referral_dashboard(
     q: Annotated[str, Query(max_length=80)] = "",
 ) -> HTMLResponse:
     everyone = team_wide(request)
-    rows = casework.dashboard(
+    rows = sides.dashboard(
         session=session,
         principal=principal,
         team_wide=everyone,
@@ -161,7 +161,7 @@ def referral_dashboard(
     all_rows = (
         rows
         if not (status or q)
-        else casework.dashboard(session=session, principal=principal, team_wide=everyone)
+        else sides.dashboard(session=session, principal=principal, team_wide=everyone)
     )
     return render(
         request,
@@ -169,7 +169,7 @@ def referral_dashboard(
         {
             **page_context(session),
             "rows": rows,
-            "counts": casework.status_counts(all_rows),
+            "counts": sides.status_counts(all_rows),
             "status": status,
             "q": q,
             "statuses": list(ReferralStatus),
@@ -201,7 +201,7 @@ def referral_draft_update(
         return referral_page(
             request, session, principal, case, error=" ".join(errors.values()), status_code=422
         )
-    casework.update_draft(
+    drafts.update_draft(
         session=session,
         referral=case.referral,
         draft_in=draft_in,
@@ -219,7 +219,7 @@ def referral_draft_update(
 def referral_detail(
     request: Request, session: SessionDep, principal: ReferralParty, case: ReferralDep
 ) -> HTMLResponse:
-    casework.record_view(
+    sides.record_view(
         session=session,
         referral=case.referral,
         side=case.side,
@@ -241,7 +241,7 @@ def referral_transition(
     settings = request.app.state.settings
     try:
         step = forms.transition_in(form, timezone=settings.timezone)
-        casework.change_status(
+        steps.change_status(
             session=session,
             referral=case.referral,
             side=case.side,
@@ -268,7 +268,7 @@ def referral_message(
     form: Annotated[forms.MessageForm, Form()],
 ) -> Response:
     try:
-        casework.post_message(
+        thread.post_message(
             session=session,
             referral=case.referral,
             principal=principal,

@@ -17,7 +17,7 @@ from fastapi.testclient import TestClient
 from lotse import logs
 from lotse.app import create_app
 from lotse.settings import get_settings
-from referrals import casework
+from referrals import thread
 from referrals.models import ReferralMessage
 from tests.accounts import login, post
 from tests.conftest import _free_port
@@ -115,7 +115,7 @@ def served(app, session) -> Iterator[str]:
 def test_a_referral_loop_with_a_database_error_leaves_no_client_data_in_the_log(
     served, session, monkeypatch
 ):
-    real_post_message = casework.post_message
+    real_post_message = thread.post_message
 
     def post_message_and_fail(**kwargs):
         real_post_message(**kwargs)
@@ -149,10 +149,10 @@ def test_a_referral_loop_with_a_database_error_leaves_no_client_data_in_the_log(
         assert CONTACT in partner.get(f"/referrals/{referral_id}").text
         assert act(partner, referral_id, "accepted").status_code == 303
 
-        monkeypatch.setattr(casework, "post_message", post_message_and_fail)
+        monkeypatch.setattr(thread, "post_message", post_message_and_fail)
         failed = post(partner, f"/referrals/{referral_id}/messages", {"body": BODY})
         assert failed.status_code == 500
-        monkeypatch.setattr(casework, "post_message", real_post_message)
+        monkeypatch.setattr(thread, "post_message", real_post_message)
         session.rollback()  # what the request's own session would have done on closing
 
         sent = post(partner, f"/referrals/{referral_id}/messages", {"body": BODY})

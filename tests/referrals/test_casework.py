@@ -16,7 +16,7 @@ from lotse.audit import Actor
 from lotse.auth import Principal, roles_of
 from lotse.db import writing
 from lotse.timeutil import utcnow
-from referrals import casework
+from referrals import drafts
 from referrals.models import Client, Consent, Referral, ReferralEvent, ReferralMessage, Urgency
 from tests.accounts import login, post
 from tests.conftest import BACKEND
@@ -56,14 +56,14 @@ def test_drafts_made_at_the_same_moment_get_different_numbers(engine):
                 with Session(writing(engine)) as session:
                     barrier.wait()
                     user = case_manager(session=session)
-                    referral = casework.create_draft(
+                    referral = drafts.create_draft(
                         session=session,
                         principal=Principal(
                             user=user, roles=roles_of(session=session, user_id=user.id)
                         ),
                         client=session.get(Client, client_id),
                         service=session.get(Service, EVENING_COURSE),
-                        draft_in=casework.DraftIn(
+                        draft_in=drafts.DraftIn(
                             need="language_course",
                             urgency=Urgency.normal,
                             note="",

@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from directory.models import CapacityStatus
-from referrals import casework, forms, workflow
+from referrals import forms, thread, workflow
 from referrals.inputs import TransitionIn
 from referrals.models import DataCategory, ReferralStatus, Urgency
 
@@ -133,7 +133,7 @@ def test_the_other_steps_raise_the_errors_the_api_would_answer():
         forms.AppointmentForm(appointment_day="2026-12-02", appointment_place=" "), timezone=BERLIN
     )
     assert appointment.place is None and appointment.at.tzinfo is not None
-    with pytest.raises(casework.EmptyMessage):
+    with pytest.raises(thread.EmptyMessage):
         forms.message_in(forms.MessageForm(body=""))
     assert forms.message_in(forms.MessageForm(body="Hallo")).body == "Hallo"
     with pytest.raises(workflow.InvalidReason):

@@ -12,7 +12,7 @@ from directory.seed import stable_id
 from lotse.auth import Principal, roles_of
 from lotse.models import User
 from lotse.outbox import OutboxMessage
-from referrals import casework, clients, workflow
+from referrals import clients, sides, workflow
 from referrals.models import (
     Client,
     Consent,
@@ -412,12 +412,12 @@ def test_shared_client_needs_consent_and_choice(session, referral_in):
     client = session.get(Client, referral.client_id)
     consent_row = session.exec(select(Consent).where(Consent.client_id == client.id)).one()
     referral.shared_categories = ["identity", "languages"]
-    view = casework.shared_client(
+    view = sides.shared_client(
         referral=referral, client=client, consent=consent_row, today=date.today()
     )
     assert view.alias == client.alias and view.languages == []  # languages not consented
     assert (
-        casework.shared_client(
+        sides.shared_client(
             referral=referral, client=client, consent=None, today=date.today()
         ).alias
         is None
@@ -432,7 +432,7 @@ def test_dashboard_puts_overdue_and_own_work_first(session, referral_in):
     for row in (overdue, done, waiting):
         session.add(row)
     session.flush()
-    rows = casework.dashboard(
+    rows = sides.dashboard(
         session=session, principal=principal(session, "case_manager"), team_wide=False
     )
     order = [row.referral.id for row in rows]
