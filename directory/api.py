@@ -322,18 +322,19 @@ def search(
         )
     cache: SummaryCache = request.app.state.summary_cache
 
-    def load(ids: list[uuid.UUID]) -> dict[uuid.UUID, CachedSummary]:
-        def load_services_of_page(missing: list[uuid.UUID]) -> dict[uuid.UUID, Service]:
-            services = load_services(session, missing)
-            loc.load(services.values())
-            loc.load(service.organization for service in services.values())
-            return services
+    def load_records(ids: list[uuid.UUID]) -> dict[uuid.UUID, Service]:
+        services = load_services(session, ids)
+        loc.load(services.values())
+        loc.load(service.organization for service in services.values())
+        return services
 
+    def load_summaries(ids: list[uuid.UUID]) -> dict[uuid.UUID, CachedSummary]:
+        """The page's summaries from the cache; only those it lacks are read and kept."""
         return cache.get_many(
             ids=ids,
             language=loc.language,
             generation=engine.generation,
-            load=load_services_of_page,
+            load=load_records,
             summarise=lambda service: _summary_fields(request, service, loc),
         )
 
@@ -344,7 +345,7 @@ def search(
         params=params,
         language=loc.language,
         now=now,
-        load=load,
+        load=load_summaries,
         facts=lambda summary: summary.facts,
         page=page,
         per_page=per_page,

@@ -118,9 +118,6 @@ class FoundItem(Generic[R]):
     stale: bool
 
 
-FoundService = FoundItem[Service]
-
-
 @dataclass
 class Found(Generic[R]):
     page: Page[FoundItem[R]]
