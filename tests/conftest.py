@@ -244,9 +244,17 @@ def browser() -> Iterator[object]:
         browser.close()
 
 
+@contextmanager
+def browser_page(browser, base_url: str) -> Iterator[object]:
+    """A tab of a browser context of its own, in German, on ``base_url``; closed afterwards."""
+    context = browser.new_context(locale="de-DE", base_url=base_url)
+    try:
+        yield context.new_page()
+    finally:
+        context.close()
+
+
 @pytest.fixture
 def page(browser, live_server):
-    context = browser.new_context(locale="de-DE", base_url=live_server)
-    page = context.new_page()
-    yield page
-    context.close()
+    with browser_page(browser, live_server) as page:
+        yield page
