@@ -78,14 +78,20 @@ def _report_or_404(name: str) -> tuple[str, reports.ReportFunction]:
     return reports.REPORTS[name]
 
 
-def _context(
+FromParam = Annotated[str, Query(alias="from", max_length=20)]
+ToParam = Annotated[str, Query(alias="to", max_length=20)]
+DistrictParam = Annotated[str, Query(max_length=80)]
+
+
+def report_context(
     request: Request,
-    session: Session,
-    principal: Principal,
-    start: str,
-    end: str,
-    district: str,
+    session: SessionDep,
+    principal: Reader,
+    start: FromParam = "",
+    end: ToParam = "",
+    district: DistrictParam = "",
 ) -> dict:
+    """The filters of the reports area as asked for and parsed, and what every page of it shows."""
     settings: Settings = request.app.state.settings
     period, code, errors = _parse_filters(
         session=session, settings=settings, start=start, end=end, district=district
@@ -116,21 +122,11 @@ def _context(
     }
 
 
-FromParam = Annotated[str, Query(alias="from", max_length=20)]
-ToParam = Annotated[str, Query(alias="to", max_length=20)]
-DistrictParam = Annotated[str, Query(max_length=80)]
+ReportContext = Annotated[dict, Depends(report_context)]
 
 
 @router.get("", name="report_index", response_class=HTMLResponse)
-def report_index(
-    request: Request,
-    session: SessionDep,
-    principal: Reader,
-    start: FromParam = "",
-    end: ToParam = "",
-    district: DistrictParam = "",
-) -> HTMLResponse:
-    context = _context(request, session, principal, start, end, district)
+def report_index(request: Request, context: ReportContext) -> HTMLResponse:
     return render(
         request,
         "insights/report_index.html",
@@ -154,17 +150,8 @@ def to_csv(report: Report) -> str:
 
 # The CSV route comes first: "/reports/needs.csv" would otherwise be taken for a report name.
 @router.get("/{report}.csv", name="report_csv")
-def report_csv(
-    request: Request,
-    session: SessionDep,
-    principal: Reader,
-    report: str,
-    start: FromParam = "",
-    end: ToParam = "",
-    district: DistrictParam = "",
-) -> Response:
+def report_csv(session: SessionDep, report: str, context: ReportContext) -> Response:
     _, build = _report_or_404(report)
-    context = _context(request, session, principal, start, end, district)
     if context["errors"]:
         raise InvalidReportFilters(problems=" ".join(context["errors"].values()))
     query: ReportQuery = context["query"]
@@ -181,16 +168,9 @@ def report_csv(
 
 @router.get("/{report}", name="report_page", response_class=HTMLResponse)
 def report_page(
-    request: Request,
-    session: SessionDep,
-    principal: Reader,
-    report: str,
-    start: FromParam = "",
-    end: ToParam = "",
-    district: DistrictParam = "",
+    request: Request, session: SessionDep, report: str, context: ReportContext
 ) -> HTMLResponse:
     title, build = _report_or_404(report)
-    context = _context(request, session, principal, start, end, district)
     result = None
     if context["query"] is not None:
         result = build(session=session, query=context["query"])

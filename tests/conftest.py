@@ -190,11 +190,13 @@ def _free_port() -> int:
 
 
 @contextmanager
-def serving(app, port: int) -> Iterator[str]:
-    """The app served by uvicorn in a thread on this loopback port."""
+def serving(app, port: int, **options) -> Iterator[str]:
+    """The app served by uvicorn in a thread on this loopback port; ``options`` for uvicorn's
+    configuration (its log quiet unless they say otherwise)."""
     import uvicorn
 
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, **{"log_level": "warning", **options})
+    server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 20
@@ -202,9 +204,11 @@ def serving(app, port: int) -> Iterator[str]:
         if time.monotonic() > deadline or not thread.is_alive():
             pytest.fail("The live test server did not start")
         time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
 
 
 @pytest.fixture(scope="session")
@@ -240,9 +244,17 @@ def browser() -> Iterator[object]:
         browser.close()
 
 
+@contextmanager
+def browser_page(browser, base_url: str) -> Iterator[object]:
+    """A tab of a browser context of its own, in German, on ``base_url``; closed afterwards."""
+    context = browser.new_context(locale="de-DE", base_url=base_url)
+    try:
+        yield context.new_page()
+    finally:
+        context.close()
+
+
 @pytest.fixture
 def page(browser, live_server):
-    context = browser.new_context(locale="de-DE", base_url=live_server)
-    page = context.new_page()
-    yield page
-    context.close()
+    with browser_page(browser, live_server) as page:
+        yield page

@@ -15,12 +15,20 @@ from directory.translations import source_hash
 from directory.versions import TRANSLATED_FIELDS
 from insights.reports import lookups
 from insights.reports.query import ReportQuery, ScopeKind
-from insights.reports.tables import Report, Row, build_table
+from insights.reports.tables import Report, Row, build_table, translated
 from insights.suppression import count
-from lotse.i18n import gettext
+from lotse.i18n import N_, gettext
 
 # Languages whose translations the directory health report checks (German is the source).
 TRANSLATION_LANGUAGES = ("en", "uk", "ar", "tr", "ru", "ro", "bg", "pl", "el")
+
+
+TRANSLATION_COLUMNS = (
+    ("services_missing", N_("Services with missing texts")),
+    ("texts_missing", N_("Missing texts")),
+    ("texts_machine", N_("Machine translations")),
+    ("texts_outdated", N_("Outdated translations")),
+)
 
 
 def report(*, session: Session, query: ReportQuery) -> Report:
@@ -121,12 +129,7 @@ def report(*, session: Session, query: ReportQuery) -> Report:
         "translations",
         gettext("Translations of active services"),
         gettext("Language"),
-        [
-            ("services_missing", gettext("Services with missing texts")),
-            ("texts_missing", gettext("Missing texts")),
-            ("texts_machine", gettext("Machine translations")),
-            ("texts_outdated", gettext("Outdated translations")),
-        ],
+        translated(TRANSLATION_COLUMNS),
         rows,
         chart_column="services_missing",
         sort=False,

@@ -8,9 +8,15 @@ from sqlmodel import Session
 from insights.reports import lookups
 from insights.reports.lookups import S
 from insights.reports.query import ReportQuery
-from insights.reports.tables import Report, Row, build_table
+from insights.reports.tables import Report, Row, build_table, translated
 from insights.suppression import count
-from lotse.i18n import gettext
+from lotse.i18n import N_, gettext
+
+COLUMNS = (
+    ("referrals", N_("Referrals")),
+    ("completed", N_("Completed")),
+    ("loop_closed", N_("Loop closed")),
+)
 
 
 def report(*, session: Session, query: ReportQuery) -> Report:
@@ -29,11 +35,7 @@ def report(*, session: Session, query: ReportQuery) -> Report:
         "flows",
         gettext("Who refers to whom"),
         gettext("From → to"),
-        [
-            ("referrals", gettext("Referrals")),
-            ("completed", gettext("Completed")),
-            ("loop_closed", gettext("Loop closed")),
-        ],
+        translated(COLUMNS),
         (
             Row(
                 f"{sender}>{recipient}",

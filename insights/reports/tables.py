@@ -4,6 +4,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from insights.suppression import Figure
+from lotse.i18n import gettext
 
 
 @dataclass(frozen=True)
@@ -90,3 +91,8 @@ def build_table(
 
 
 # --- shared lookups -----------------------------------------------------------------------------
+
+
+def translated(columns: Sequence[tuple[str, str]]) -> list[tuple[str, str]]:
+    """Columns whose labels are message ids (``N_``), labelled in the interface language."""
+    return [(key, gettext(label)) for key, label in columns]

@@ -7,7 +7,7 @@ from playwright.sync_api import expect
 from lotse import PROJECT_ROOT
 from lotse.app import create_app
 from lotse.settings import get_settings
-from tests.conftest import serving
+from tests.conftest import browser_page, serving
 from tests.e2e.axe import violations
 from tests.oidc.harness import PROVIDER_NAME, USERS, sso_settings
 
@@ -31,10 +31,8 @@ def sso_server(engine, oidc_provider, sso_live_port):
 
 @pytest.fixture
 def sso_page(browser, sso_server):
-    context = browser.new_context(locale="de-DE", base_url=sso_server)
-    page = context.new_page()
-    yield page
-    context.close()
+    with browser_page(browser, sso_server) as page:
+        yield page
 
 
 def test_login_through_the_providers_page_and_logout_at_both(sso_page, oidc_provider):

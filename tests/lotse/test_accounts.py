@@ -17,7 +17,7 @@ from lotse.models import ApiToken, AuthSession, LoginThrottle, Role, User, UserR
 from lotse.outbox import OutboxMessage
 from lotse.passwords import hash_password
 from lotse.timeutil import utcnow
-from tests.accounts import PASSWORDS, csrf_token, login, post
+from tests.accounts import PASSWORDS, login, post
 
 PASSWORD = "Richtiges-Passwort-2026"
 WRONG = "falsch-falsch-falsch"
@@ -248,10 +248,10 @@ def test_a_new_account_gets_a_link_not_a_password_shown_to_its_creator(client, a
     from tests.accounts import password_link_in_outbox
 
     login(client, "partner_admin")
-    page = client.post(
+    page = post(
+        client,
         "/admin/users/new",
-        data={
-            "csrf_token": csrf_token(client),
+        {
             "email": "neue-kollegin@demo.lotse.example.org",
             "display_name": "Neue Kollegin",
             "roles": ["partner_staff"],
@@ -268,8 +268,8 @@ def test_a_new_account_gets_a_link_not_a_password_shown_to_its_creator(client, a
         assert login(person, "neue-kollegin@demo.lotse.example.org", new).status_code == 303
 
 
-def test_a_link_can_be_used_only_once(session):
-    user = make_user(session, "einmal@demo.lotse.example.org")
+def emailed_reset_secret(session: Session, user: User) -> str:
+    """Send the account a password link; the secret in the email, as only its owner sees it."""
     accounts.send_password_link(
         session=session,
         user=user,
@@ -277,8 +277,17 @@ def test_a_link_can_be_used_only_once(session):
         base_url="https://lotse.example",
         purpose="reset",
     )
-    message = session.exec(select(OutboxMessage).where(OutboxMessage.recipient == user.email)).one()
-    secret = message.body.split("/account/reset/")[1].split()[0]
+    message = session.exec(
+        select(OutboxMessage).where(
+            OutboxMessage.recipient == user.email, OutboxMessage.kind == "password_link"
+        )
+    ).one()
+    return message.body.split("/account/reset/")[1].split()[0]
+
+
+def test_a_link_can_be_used_only_once(session):
+    user = make_user(session, "einmal@demo.lotse.example.org")
+    secret = emailed_reset_secret(session, user)
     accounts.set_password_by_link(
         session=session, secret=secret, new="Erstes-Passwort-2026", ip_address=None
     )
@@ -293,19 +302,7 @@ def test_choosing_a_password_by_link_ends_the_owners_wait(session):
     for _ in range(accounts.FREE_ATTEMPTS_PER_PAIR):
         attempt(session, user.email, WRONG, "192.0.2.44")
     assert attempt(session, user.email, PASSWORD, "192.0.2.44") == "locked"
-    accounts.send_password_link(
-        session=session,
-        user=user,
-        actor=accounts.Actor.of(None),
-        base_url="https://lotse.example",
-        purpose="reset",
-    )
-    message = session.exec(
-        select(OutboxMessage).where(
-            OutboxMessage.recipient == user.email, OutboxMessage.kind == "password_link"
-        )
-    ).one()
-    secret = message.body.split("/account/reset/")[1].split()[0]
+    secret = emailed_reset_secret(session, user)
     new = "Wieder-erinnert-2026"
     accounts.set_password_by_link(session=session, secret=secret, new=new, ip_address=None)
     assert attempt(session, user.email, new, "192.0.2.44") == "ok"

@@ -154,11 +154,16 @@ def test_disabling_an_account_signs_it_out_everywhere(client, app, session):
     assert {"user.disabled", "login.refused_disabled"} <= set(actions(session))
 
 
+def new_token(client, role: str, name: str, valid_days: int) -> dict[str, str]:
+    """Sign in as ``role``, make an access token on the account page: the header carrying it."""
+    login(client, role)
+    page = post(client, "/account/tokens", {"token_name": name, "valid_days": str(valid_days)})
+    return {"Authorization": "Bearer " + page.text.split('id="new-token">')[1].split("<")[0]}
+
+
 def test_access_tokens_act_with_their_owners_role_and_expire(client, session):
-    login(client, "case_manager")
-    page = post(client, "/account/tokens", {"token_name": "Fachverfahren", "valid_days": "30"})
-    secret = page.text.split('id="new-token">')[1].split("<")[0]
-    bearer = {"Authorization": f"Bearer {secret}"}
+    bearer = new_token(client, "case_manager", "Fachverfahren", 30)
+    secret = bearer["Authorization"].removeprefix("Bearer ")
     with TestClient(client.app) as machine:
         assert machine.get("/api/v1/search?q=Kita", headers=bearer).status_code == 200
         assert machine.get("/admin/users", headers=bearer).status_code == 403
@@ -174,10 +179,7 @@ def test_access_tokens_act_with_their_owners_role_and_expire(client, session):
 
 
 def test_revoked_tokens_stop_working(client, session):
-    login(client, "admin")
-    page = post(client, "/account/tokens", {"token_name": "Export", "valid_days": "90"})
-    secret = page.text.split('id="new-token">')[1].split("<")[0]
-    bearer = {"Authorization": f"Bearer {secret}"}
+    bearer = new_token(client, "admin", "Export", 90)
     with TestClient(client.app) as machine:
         assert machine.get("/admin/users", headers=bearer).status_code == 200
         token = session.exec(select(ApiToken).where(ApiToken.name == "Export")).one()

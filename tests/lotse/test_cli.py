@@ -48,44 +48,16 @@ def test_serve_refuses_an_unmigrated_database(tmp_path):
 def test_user_create_for_the_first_admin(tmp_path):
     url = f"sqlite:///{tmp_path / 'fresh.db'}"
     assert run("db", "upgrade", LOTSE_DATABASE_URL=url).returncode == 0
-    result = run(
-        "user",
-        "create",
-        "--email",
-        "Erste.Admin@Stadt.example",
-        "--role",
-        "admin",
-        "--org",
-        "Stadt Hagen",
-        "--generate-password",
-        LOTSE_DATABASE_URL=url,
-    )
+
+    def create(email: str, role: str) -> subprocess.CompletedProcess[str]:
+        options = ["--email", email, "--role", role, "--org", "Stadt Hagen", "--generate-password"]
+        return run("user", "create", *options, LOTSE_DATABASE_URL=url)
+
+    result = create("Erste.Admin@Stadt.example", "admin")
     assert result.returncode == 0, result.stderr
     assert "erste.admin@stadt.example" in result.stderr
     assert "One-time password" in result.stderr
-    again = run(
-        "user",
-        "create",
-        "--email",
-        "erste.admin@stadt.example",
-        "--role",
-        "admin",
-        "--org",
-        "Stadt Hagen",
-        "--generate-password",
-        LOTSE_DATABASE_URL=url,
-    )
+    again = create("erste.admin@stadt.example", "admin")
     assert again.returncode == 1 and "Traceback" not in again.stderr
-    wrong_role = run(
-        "user",
-        "create",
-        "--email",
-        "x@stadt.example",
-        "--role",
-        "boss",
-        "--org",
-        "Stadt Hagen",
-        "--generate-password",
-        LOTSE_DATABASE_URL=url,
-    )
+    wrong_role = create("x@stadt.example", "boss")
     assert wrong_role.returncode == 1 and "unknown role" in wrong_role.stderr

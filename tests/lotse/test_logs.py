@@ -4,14 +4,12 @@ import io
 import json
 import logging
 import re
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 import httpx2
 import pytest
-import uvicorn
 from fastapi.testclient import TestClient
 
 from lotse import logs
@@ -20,7 +18,7 @@ from lotse.settings import get_settings
 from referrals import thread
 from referrals.models import ReferralMessage
 from tests.accounts import login, post
-from tests.conftest import _free_port
+from tests.conftest import _free_port, serving
 from tests.referrals.test_loop import act, consent, draft, new_client
 
 ALIAS = "Zitronenfalter Quokka"
@@ -97,19 +95,8 @@ def test_a_proxy_request_id_is_taken_only_when_allowed(engine):
 @pytest.fixture
 def served(app, session) -> Iterator[str]:
     """The test app served by uvicorn, access log on, as `uvicorn lotse.asgi:app` would run it."""
-    port = _free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, access_log=True)
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert time.monotonic() < deadline and thread.is_alive(), "uvicorn did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
+    with serving(app, _free_port(), log_config=None, access_log=True, log_level=None) as url:
+        yield url
 
 
 def test_a_referral_loop_with_a_database_error_leaves_no_client_data_in_the_log(

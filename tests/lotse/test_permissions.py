@@ -31,7 +31,7 @@ from lotse.timeutil import utcnow
 from partners.models import PartnerOrganization, ReferralService
 from referrals.models import Client, ReferralStatus
 from tests import demo
-from tests.accounts import PASSWORDS, ROLES, csrf_token, login
+from tests.accounts import PASSWORDS, ROLES, csrf_token, login, post
 from tests.referrals.factories import make_client, make_consent, make_referral
 
 OK, LOGIN, DENIED, HIDDEN = "ok", "login", "denied", "hidden"
@@ -525,15 +525,8 @@ def test_partner_admins_do_not_see_other_organisations_accounts(client, session)
 
 def test_partner_admins_cannot_hand_out_coordinator_rights(client, session):
     login(client, "partner_admin")
-    response = client.post(
-        "/admin/users/new",
-        data={
-            "csrf_token": csrf_token(client),
-            "email": "neu@demo.lotse.example.org",
-            "display_name": "Neue Person",
-            "roles": ["coordinator"],
-        },
-    )
+    form = {"email": "neu@demo.lotse.example.org", "display_name": "Neue Person"}
+    response = post(client, "/admin/users/new", {**form, "roles": ["coordinator"]})
     assert response.status_code == 422
     assert (
         session.exec(select(User).where(User.email == "neu@demo.lotse.example.org")).first() is None

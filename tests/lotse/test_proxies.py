@@ -2,14 +2,12 @@
 
 import http.cookiejar
 import threading
-import time
 import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Iterator
 
 import pytest
-import uvicorn
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
@@ -20,7 +18,7 @@ from lotse.db import make_engine
 from lotse.models import AuditEvent
 from lotse.proxies import ForwardedHeadersMiddleware, parse_networks
 from lotse.settings import Settings, get_settings
-from tests.conftest import BACKEND, _free_port, drop_database, fresh_database_url
+from tests.conftest import BACKEND, _free_port, drop_database, fresh_database_url, serving
 
 ATTEMPTS = 25
 
@@ -37,26 +35,10 @@ def own_engine() -> Iterator[Engine]:
 
 
 def _serve(settings: Settings, engine: Engine) -> Iterator[str]:
-    port = _free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(
-            create_app(settings, engine=engine),
-            host="127.0.0.1",
-            port=port,
-            **{**server_options(settings), "log_level": "warning"},
-        )
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert time.monotonic() < deadline and thread.is_alive(), "the server did not start"
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
+    app = create_app(settings, engine=engine)
+    options = {**server_options(settings), "log_level": "warning"}
+    with serving(app, _free_port(), **options) as url:
+        yield url
 
 
 class _NoRedirect(urllib.request.HTTPRedirectHandler):

@@ -22,7 +22,7 @@ WOHNRAUMHILFE = stable_id("partner_organization", "wohnraumhilfe")
 
 
 @pytest.fixture
-def browser(app) -> Iterator[TestClient]:
+def person(app) -> Iterator[TestClient]:
     with TestClient(app, headers={"Accept-Language": "en"}) as client:
         yield client
 
@@ -69,22 +69,22 @@ def form_of(session: Session, partner_id: uuid.UUID, **changes) -> dict:
     }
 
 
-def coordinator_edits_volmetal(browser: TestClient, session: Session, **changes):
+def coordinator_edits_volmetal(person: TestClient, session: Session, **changes):
     """The coordinator posts the language school's form with these fields changed."""
     form = form_of(session, VOLMETAL, **changes)
-    return post(as_(browser, "coordinator"), f"/admin/organizations/{VOLMETAL}", form)
+    return post(as_(person, "coordinator"), f"/admin/organizations/{VOLMETAL}", form)
 
 
 # --- organisations ------------------------------------------------------------------------
 
 
-def test_a_coordinator_adds_an_organisation_and_finds_it_in_the_list(browser, session):
+def test_a_coordinator_adds_an_organisation_and_finds_it_in_the_list(person, session):
     listing = organizations.get_partner(session=session, partner_id=VOLMETAL)
     service = organizations.listing_services(
         session=session, organization_id=listing.directory_organization_id
     )[0]
     response = post(
-        as_(browser, "coordinator"),
+        as_(person, "coordinator"),
         "/admin/organizations/new",
         {
             "name": "Sprachcafé Wehringhausen",
@@ -102,9 +102,9 @@ def test_a_coordinator_adds_an_organisation_and_finds_it_in_the_list(browser, se
     assert organizations.referral_service_ids(session=session, partner_id=created.id) == {
         service.id
     }
-    page = browser.get(response.headers["location"])
+    page = person.get(response.headers["location"])
     assert "Your changes have been saved." in page.text
-    assert "Sprachcafé Wehringhausen" in browser.get("/admin/organizations").text
+    assert "Sprachcafé Wehringhausen" in person.get("/admin/organizations").text
 
 
 # A bad form of each kind: what is typed, and every error the page must show at once.
@@ -132,10 +132,10 @@ BAD_FORMS = {
 
 
 @pytest.mark.parametrize("form", BAD_FORMS)
-def test_a_bad_form_shows_every_error_at_once_and_creates_nothing(browser, session, form):
+def test_a_bad_form_shows_every_error_at_once_and_creates_nothing(person, session, form):
     url, data, messages = BAD_FORMS[form]
     before = partner_count(session), session.exec(select(func.count()).select_from(User)).one()
-    response = post(as_(browser, "coordinator"), url, data)
+    response = post(as_(person, "coordinator"), url, data)
     assert_refused_with(response, *messages)
     typed = data.get("notification_email") or data["email"]
     assert f'value="{typed}"' in response.text  # what was typed stays in the form
@@ -143,11 +143,11 @@ def test_a_bad_form_shows_every_error_at_once_and_creates_nothing(browser, sessi
     assert after == before
 
 
-def test_a_service_of_another_listing_is_refused_and_nothing_changes(browser, session):
+def test_a_service_of_another_listing_is_refused_and_nothing_changes(person, session):
     foreign = organizations.referral_service_ids(session=session, partner_id=WOHNRAUMHILFE)
     before = form_of(session, VOLMETAL)
     response = coordinator_edits_volmetal(
-        browser,
+        person,
         session,
         name="Umbenannt",
         referral_services=[*before["referral_services"], str(next(iter(foreign)))],
@@ -159,10 +159,10 @@ def test_a_service_of_another_listing_is_refused_and_nothing_changes(browser, se
     assert form_of(session, VOLMETAL) == before
 
 
-def test_a_coordinator_edits_an_organisation(browser, session):
+def test_a_coordinator_edits_an_organisation(person, session):
     kept = sorted(organizations.referral_service_ids(session=session, partner_id=VOLMETAL))[:1]
     response = coordinator_edits_volmetal(
-        browser,
+        person,
         session,
         name="Sprachschule Volmetal",
         notification_email="",
@@ -175,8 +175,8 @@ def test_a_coordinator_edits_an_organisation(browser, session):
     assert organizations.referral_service_ids(session=session, partner_id=VOLMETAL) == set(kept)
 
 
-def test_a_disabled_organisation_is_no_longer_offered_for_new_accounts(browser, session):
-    client = as_(browser, "coordinator")
+def test_a_disabled_organisation_is_no_longer_offered_for_new_accounts(person, session):
+    client = as_(person, "coordinator")
     option = f'value="{WOHNRAUMHILFE}"'
     assert option in client.get("/admin/users/new").text
     response = post(client, f"/admin/organizations/{WOHNRAUMHILFE}/active", {"active": "false"})
@@ -190,8 +190,8 @@ def test_a_disabled_organisation_is_no_longer_offered_for_new_accounts(browser, 
     assert option in client.get("/admin/users/new").text
 
 
-def test_an_unknown_organisation_is_not_found(browser, session):
-    client = as_(browser, "coordinator")
+def test_an_unknown_organisation_is_not_found(person, session):
+    client = as_(person, "coordinator")
     missing = uuid.uuid4()
     page = client.get(f"/admin/organizations/{missing}")
     assert page.status_code == 404 and "This organisation does not exist." in page.text
@@ -202,8 +202,8 @@ def test_an_unknown_organisation_is_not_found(browser, session):
 
 
 @pytest.mark.parametrize("role", ["case_manager", "partner_staff", "partner_admin"])
-def test_only_coordinators_change_organisations(browser, session, role):
-    client = as_(browser, role)
+def test_only_coordinators_change_organisations(person, session, role):
+    client = as_(person, role)
     before = form_of(session, VOLMETAL)
     count = partner_count(session)
     assert client.get(f"/admin/organizations/{VOLMETAL}").status_code == 403
@@ -220,10 +220,10 @@ def test_only_coordinators_change_organisations(browser, session, role):
 # --- accounts -------------------------------------------------------------------------------
 
 
-def test_a_partner_admin_adds_staff_to_their_own_organisation_only(browser, session):
+def test_a_partner_admin_adds_staff_to_their_own_organisation_only(person, session):
     email = "neu.kollegin@volmetal.example.org"
     response = post(
-        as_(browser, "partner_admin"),
+        as_(person, "partner_admin"),
         "/admin/users/new",
         {
             "email": email,
@@ -241,10 +241,10 @@ def test_a_partner_admin_adds_staff_to_their_own_organisation_only(browser, sess
     assert session.exec(select(OutboxMessage).where(OutboxMessage.recipient == email)).first()
 
 
-def test_an_email_address_is_one_account(browser, session):
+def test_an_email_address_is_one_account(person, session):
     count = session.exec(select(func.count()).select_from(User)).one()
     response = post(
-        as_(browser, "admin"),
+        as_(person, "admin"),
         "/admin/users/new",
         {
             "email": PASSWORDS["partner_staff"][0],
@@ -257,10 +257,10 @@ def test_an_email_address_is_one_account(browser, session):
     assert session.exec(select(func.count()).select_from(User)).one() == count
 
 
-def test_a_partner_admin_renames_a_colleague_and_a_bad_name_changes_nothing(browser, session):
+def test_a_partner_admin_renames_a_colleague_and_a_bad_name_changes_nothing(person, session):
     colleague = user_by_email(session, PASSWORDS["partner_staff"][0])
     assert colleague is not None
-    client = as_(browser, "partner_admin")
+    client = as_(person, "partner_admin")
     bad = post(
         client, f"/admin/users/{colleague.id}", {"display_name": " ", "roles": ["partner_staff"]}
     )
@@ -281,17 +281,17 @@ def test_a_partner_admin_renames_a_colleague_and_a_bad_name_changes_nothing(brow
     }
 
 
-def test_nobody_disables_their_own_account(browser, session):
+def test_nobody_disables_their_own_account(person, session):
     me = user_by_email(session, PASSWORDS["admin"][0])
     assert me is not None
-    response = post(as_(browser, "admin"), f"/admin/users/{me.id}/active", {"active": "false"})
+    response = post(as_(person, "admin"), f"/admin/users/{me.id}/active", {"active": "false"})
     assert response.status_code == 422
     assert "You cannot disable your own account." in text(response)
     session.expire_all()
     assert me.is_active
 
 
-def test_coordinators_see_every_organisations_accounts(browser, session):
-    listing = as_(browser, "coordinator").get("/admin/users")
+def test_coordinators_see_every_organisations_accounts(person, session):
+    listing = as_(person, "coordinator").get("/admin/users")
     for who in ("case_manager", "partner_staff", "other_partner", "admin"):
         assert PASSWORDS[who][0] in listing.text, who

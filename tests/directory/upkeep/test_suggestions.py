@@ -35,6 +35,19 @@ def coordinator(session):
     return author(session, "koordination@demo.lotse.example.org")
 
 
+def partner_proposes(
+    session: Session, partner: versions.Author, listing: Service | Organization, proposed: dict
+) -> ChangeSuggestion:
+    """The partner's suggestion for a listing of their own."""
+    return suggestions.propose(
+        session=session,
+        listing=listing,
+        proposed=proposed,
+        source=SuggestionSource.partner,
+        author=partner,
+    )
+
+
 def partner_org_id(session: Session, email: str):
     return session.exec(select(User).where(User.email == email)).one().organization_id
 
@@ -89,12 +102,11 @@ def test_a_suggestion_waits_and_changes_nothing_until_approved(session, partner,
 
 def test_approve_with_edits_applies_the_coordinators_values(session, partner, coordinator):
     course = demo.service(session, VOLMETAL_COURSE)
-    suggestion = suggestions.propose(
-        session=session,
-        listing=course,
-        proposed={"name": "Integrationskurz am Abend", "capacity_status": "waitlist"},
-        source=SuggestionSource.partner,
-        author=partner,
+    suggestion = partner_proposes(
+        session,
+        partner,
+        course,
+        {"name": "Integrationskurz am Abend", "capacity_status": "waitlist"},
     )
     suggestions.approve(
         session=session,
@@ -111,13 +123,7 @@ def test_approve_with_edits_applies_the_coordinators_values(session, partner, co
 
 def test_invalid_edits_on_approval_change_nothing(session, partner, coordinator):
     course = demo.service(session, VOLMETAL_COURSE)
-    suggestion = suggestions.propose(
-        session=session,
-        listing=course,
-        proposed={"name": "Neuer Name"},
-        source=SuggestionSource.partner,
-        author=partner,
-    )
+    suggestion = partner_proposes(session, partner, course, {"name": "Neuer Name"})
     before = versions.snapshot(session, course)
     with pytest.raises(ListingInvalid):
         suggestions.approve(
@@ -130,13 +136,7 @@ def test_invalid_edits_on_approval_change_nothing(session, partner, coordinator)
 
 def test_reject_needs_a_message_and_leaves_the_listing(session, partner, coordinator):
     course = demo.service(session, VOLMETAL_COURSE)
-    suggestion = suggestions.propose(
-        session=session,
-        listing=course,
-        proposed={"name": "Irgendwas"},
-        source=SuggestionSource.partner,
-        author=partner,
-    )
+    suggestion = partner_proposes(session, partner, course, {"name": "Irgendwas"})
     with pytest.raises(suggestions.RejectionNeedsMessage):
         suggestions.reject(
             session=session, suggestion=suggestion, reviewer=coordinator, message=" "
@@ -153,13 +153,7 @@ def test_reject_needs_a_message_and_leaves_the_listing(session, partner, coordin
 
 def test_a_field_changed_since_the_suggestion_shows_a_conflict(session, partner, coordinator):
     course = demo.service(session, VOLMETAL_COURSE)
-    suggestion = suggestions.propose(
-        session=session,
-        listing=course,
-        proposed={"hours_note": "Auch in den Ferien"},
-        source=SuggestionSource.partner,
-        author=partner,
-    )
+    suggestion = partner_proposes(session, partner, course, {"hours_note": "Auch in den Ferien"})
     editing.update(
         session=session,
         listing=course,
@@ -204,13 +198,7 @@ def test_an_import_suggestion_with_translations_and_hours(session, coordinator):
 def test_a_suggestion_without_changes_is_refused(session, partner):
     course = demo.service(session, VOLMETAL_COURSE)
     with pytest.raises(suggestions.NoChangeProposed):
-        suggestions.propose(
-            session=session,
-            listing=course,
-            proposed={"name": course.name},
-            source=SuggestionSource.partner,
-            author=partner,
-        )
+        partner_proposes(session, partner, course, {"name": course.name})
     assert not session.exec(
         select(ChangeSuggestion).where(
             ChangeSuggestion.entity_id == course.id,
