@@ -1,4 +1,7 @@
-"""Writing parsed HSDS data into Lotse: all of it or nothing, every problem reported."""
+"""Writing parsed HSDS data into Lotse: all of it or nothing, every problem reported.
+
+Rows are written by id through the one writer (``directory.apply.Writer``), which also versions
+every listing in the input whose snapshot changed."""
 
 import json
 import math

@@ -11,4 +11,7 @@ what the last import wrote (the record's snapshot), what the listing holds now, 
 Integreat says today. A field Integreat did not change is left alone; a field only Integreat
 changed is updated; a field that a coordinator changed as well goes to the review queue instead
 of being overwritten.
+
+The stages: ``client`` reads the feeds, ``mapping`` plans every location before anything is
+written, ``importer`` hands the values to the one writer (``directory.apply``).
 """
