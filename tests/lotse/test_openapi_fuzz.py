@@ -12,6 +12,7 @@ caller as it answers anyone, so there each role's token gets the random requests
 operation as every role, at a bounded cost.
 """
 
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -101,6 +102,14 @@ def fuzz_app(app, session):
             session.rollback()
 
     app.dependency_overrides[get_session] = request_session
+    # /readyz answers 503 while this process's search index is still being built, as it should;
+    # the fuzzing starts once the app is ready, so that every 5xx it sees is a fault.
+    deadline = time.monotonic() + 120
+    checks = getattr(app.state, "readiness_checks", {}).values()
+    while any((check() or "ok") != "ok" for check in checks):
+        if time.monotonic() > deadline:
+            pytest.fail("the app was not ready after 120 s: " + str([c() for c in checks]))
+        time.sleep(0.1)
     return app
 
 
