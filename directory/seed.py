@@ -96,8 +96,10 @@ def _translate(
     source: str | None,
     translations: dict[str, dict[str, Any]],
     seed_field: str | None = None,
+    machine: frozenset[str] = frozenset(),
 ) -> None:
-    """The human translations of one text field, as the seed file gives them."""
+    """The translations of one text field, as the seed file gives them; those of ``machine``
+    languages are stored as machine-made, for a native speaker's review."""
     wanted = set()
     for language, texts in translations.items():
         text = texts.get(seed_field or field_name)
@@ -112,7 +114,7 @@ def _translate(
             field=field_name,
             language=language,
             text=text,
-            kind=TranslationKind.human,
+            kind=TranslationKind.machine if language in machine else TranslationKind.human,
             source_hash=source_hash(source),
         )
     writer.prune(
@@ -154,8 +156,18 @@ def _language_name(code: str) -> str:
         return code
 
 
+def _names(entry: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """A taxonomy entry's names in every language the file gives, keyed as translations are."""
+    return {
+        language: {"name": name}
+        for language, name in entry.items()
+        if language not in ("code", "de", "children") and isinstance(name, str)
+    }
+
+
 def seed_taxonomy(writer: Writer, seed_dir: Path) -> None:
     data = _read_json(seed_dir / "taxonomy.json")
+    machine = frozenset(data.get("machine_translated", ()))
     taxonomy_id = stable_id("taxonomy", data["taxonomy"])
     writer.upsert(Taxonomy, taxonomy_id, name=data["name"], uri=None, version="1")
     for order, parent in enumerate(data["terms"]):
@@ -170,7 +182,13 @@ def seed_taxonomy(writer: Writer, seed_dir: Path) -> None:
             term_order=order,
         )
         _translate(
-            writer, "taxonomy_term", parent_id, "name", parent["de"], {"en": {"name": parent["en"]}}
+            writer,
+            "taxonomy_term",
+            parent_id,
+            "name",
+            parent["de"],
+            _names(parent),
+            machine=machine,
         )
         for child_order, child in enumerate(parent["children"]):
             child_id = stable_id("taxonomy_term", child["code"])
@@ -189,13 +207,14 @@ def seed_taxonomy(writer: Writer, seed_dir: Path) -> None:
                 child_id,
                 "name",
                 child["de"],
-                {"en": {"name": child["en"]}},
+                _names(child),
+                machine=machine,
             )
     for order, group in enumerate(data["target_groups"]):
         group_id = stable_id("target_group", group["code"])
         writer.upsert(TargetGroup, group_id, code=group["code"], name=group["de"], sort_order=order)
         _translate(
-            writer, "target_group", group_id, "name", group["de"], {"en": {"name": group["en"]}}
+            writer, "target_group", group_id, "name", group["de"], _names(group), machine=machine
         )
 
 

@@ -142,3 +142,27 @@ def test_an_edited_seed_file_updates_in_place_and_drops_removed_entries(session,
     if removed is not edited:
         assert count(session, Service) == services_before - 1
         assert session.get(Service, stable_id("service", removed["key"])) is None
+
+
+def test_topics_and_target_groups_are_named_in_every_interface_language(session, client):
+    """The ten topics, their subtopics and the target groups read in the client's language; the
+    names the developers wrote are stored as machine-made, for a native speaker's review."""
+    languages = {"en", "uk", "ru", "ar", "tr", "ro", "bg", "pl", "el", "it", "fa", "ku"}
+    terms = session.exec(select(TaxonomyTerm)).all()
+    names = session.exec(
+        select(Translation).where(col(Translation.entity_type) == "taxonomy_term")
+    ).all()
+    by_term: dict = {}
+    for name in names:
+        by_term.setdefault(name.entity_id, {})[name.language] = name
+    assert len(terms) == 51
+    for term in terms:
+        assert set(by_term[term.id]) == languages, term.code
+        assert by_term[term.id]["tr"].kind == "machine"
+        assert by_term[term.id]["en"].kind == "human"
+    housing = stable_id("taxonomy_term", "wohnen")
+    turkish = by_term[housing]["tr"].text
+    client.cookies.set("lotse_lang", "tr")
+    page = client.get("/").text
+    assert turkish in page
+    assert "Wohnen" not in page
