@@ -78,22 +78,24 @@ class FindingRead(BaseModel):
     history: list[EventRead]
 
 
-def _codes(session: Session, table: type, ids: set[uuid.UUID]) -> dict[uuid.UUID, str]:
+def _codes(session: Session, table: Any, ids: set[uuid.UUID]) -> dict[uuid.UUID, str]:
     if not ids:
         return {}
-    rows = session.exec(select(table).where(col(table.id).in_(ids))).all()  # type: ignore[attr-defined]
+    rows = session.exec(select(table).where(col(table.id).in_(ids))).all()
     return {row.id: row.code for row in rows}
 
 
 def _read_all(session: Session, findings: list[Finding]) -> list[FindingRead]:
     topics = _codes(session, TaxonomyTerm, {f.topic_id for f in findings if f.topic_id})
     districts = _codes(session, District, {f.district_id for f in findings if f.district_id})
-    groups = _codes(session, TargetGroup, {f.target_group_id for f in findings if f.target_group_id})
+    groups = _codes(
+        session, TargetGroup, {f.target_group_id for f in findings if f.target_group_id}
+    )
     reads = []
     for finding in findings:
         subjects = recording.subjects(session=session, finding=finding)
         fields: dict[str, Any] = finding.model_dump(
-            exclude={"topic_id", "district_id", "target_group_id", "reporter_id"}
+            exclude={"topic_id", "district_id", "target_group_id", "reporter_id"}, warnings=False
         )
         reads.append(
             FindingRead(

@@ -143,9 +143,7 @@ def transition(
         raise recording.InvalidFinding(field, message)
     office = None
     if step.target == S.routed:
-        office = (
-            session.get(PartnerOrganization, step.routed_to_id) if step.routed_to_id else None
-        )
+        office = session.get(PartnerOrganization, step.routed_to_id) if step.routed_to_id else None
         if office is None or not office.is_active:
             raise recording.InvalidFinding(
                 "routed_to_id", N_("Please choose the office to forward it to.")
@@ -203,9 +201,7 @@ def _merge(
     if source.affected_count:
         target.affected_count = (target.affected_count or 0) + source.affected_count
     known_services = {s.service_id for s in recording.subjects(session=session, finding=target)}
-    known_orgs = {
-        s.organization_id for s in recording.subjects(session=session, finding=target)
-    }
+    known_orgs = {s.organization_id for s in recording.subjects(session=session, finding=target)}
     for subject in recording.subjects(session=session, finding=source):
         if (subject.service_id and subject.service_id not in known_services) or (
             subject.organization_id and subject.organization_id not in known_orgs

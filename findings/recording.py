@@ -6,7 +6,9 @@ for partner staff those forwarded to their organisation; coordinators and admins
 
 import uuid
 from dataclasses import dataclass
+from typing import Any
 
+from sqlalchemy import ColumnElement
 from sqlmodel import Session, col, or_, select
 
 from directory.models import District, Organization, Service, TargetGroup, TaxonomyTerm
@@ -82,13 +84,14 @@ class References:
     referral: Referral | None
 
 
-def _by_code(session: Session, table: type, code: str | None, field: str) -> uuid.UUID | None:
+def id_of_code(session: Session, table: Any, code: str | None, field: str) -> uuid.UUID | None:
+    """The id of a taxonomy term, district or target group by its code."""
     if not code:
         return None
-    row = session.exec(select(table).where(table.code == code)).first()  # type: ignore[attr-defined]
+    row = session.exec(select(table).where(table.code == code)).first()
     if row is None:
         raise InvalidFinding(field, N_("Please choose a value from the list."))
-    return row.id  # type: ignore[no-any-return]
+    return uuid.UUID(str(row.id))
 
 
 def may_cite(principal: Principal, referral: Referral) -> bool:
@@ -104,9 +107,9 @@ def may_cite(principal: Principal, referral: Referral) -> bool:
 def resolve_references(
     *, session: Session, principal: Principal, finding_in: FindingCreate
 ) -> References:
-    topic_id = _by_code(session, TaxonomyTerm, finding_in.topic, "topic")
-    district_id = _by_code(session, District, finding_in.district, "district")
-    target_group_id = _by_code(session, TargetGroup, finding_in.target_group, "target_group")
+    topic_id = id_of_code(session, TaxonomyTerm, finding_in.topic, "topic")
+    district_id = id_of_code(session, District, finding_in.district, "district")
+    target_group_id = id_of_code(session, TargetGroup, finding_in.target_group, "target_group")
     services = []
     for service_id in dict.fromkeys(finding_in.service_ids):
         service = session.get(Service, service_id)
@@ -116,9 +119,7 @@ def resolve_references(
     organization_ids = list(dict.fromkeys(finding_in.organization_ids))
     for organization_id in organization_ids:
         if session.get(Organization, organization_id) is None:
-            raise InvalidFinding(
-                "organization_ids", N_("One of the organisations does not exist.")
-            )
+            raise InvalidFinding("organization_ids", N_("One of the organisations does not exist."))
     referral = None
     if finding_in.referral_id is not None:
         referral = session.get(Referral, finding_in.referral_id)
@@ -213,7 +214,7 @@ def record(*, session: Session, principal: Principal, finding_in: FindingCreate)
 # --- who sees what --------------------------------------------------------------------------
 
 
-def _visible_clause(principal: Principal):  # type: ignore[no-untyped-def]
+def _visible_clause(principal: Principal) -> ColumnElement[bool]:
     own = col(Finding.reporter_id) == principal.id
     merged_from_own = col(Finding.id).in_(
         select(Finding.merged_into_id).where(
@@ -242,9 +243,7 @@ def list_visible(
         query = query.where(Finding.state == state)
     if kind is not None:
         query = query.where(Finding.kind == kind)
-    return list(
-        session.exec(query.order_by(col(Finding.updated_at).desc()).limit(limit)).all()
-    )
+    return list(session.exec(query.order_by(col(Finding.updated_at).desc()).limit(limit)).all())
 
 
 def get_visible(*, session: Session, principal: Principal, finding_id: uuid.UUID) -> Finding:

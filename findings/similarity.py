@@ -4,7 +4,7 @@ descriptions say much the same (rapidfuzz over the folded text)."""
 from dataclasses import dataclass
 
 from rapidfuzz import fuzz, utils
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, or_, select
 
 from findings.models import Finding, FindingState
 
@@ -32,7 +32,7 @@ def similar(*, session: Session, finding: Finding, limit: int = 5) -> list[Sugge
     ):
         # Unknown on either side does not rule a match out; a different value does.
         if value is not None:
-            query = query.where((column == value) | col(column).is_(None))
+            query = query.where(or_(col(column) == value, col(column).is_(None)))
     text = utils.default_process(finding.description)
     scored = []
     for candidate in session.exec(query.limit(500)).all():

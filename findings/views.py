@@ -179,20 +179,33 @@ def _form_page(
     ]
     referral = session.get(Referral, values["referral_id"]) if values.get("referral_id") else None
     choices = _choices(session)
+    loc = choices["loc"]
+    topics = []
+    for node in choices["tree"]:
+        topics.append((node.term.code, loc.text(node.term, "name")))
+        topics += [(c.term.code, "– " + loc.text(c.term, "name")) for c in node.children]
+    options = {
+        "barrier": [(b.value, i18n.gettext(BARRIER_LABELS[b])) for b in Barrier],
+        "topic": topics,
+        "district": [(d.code, d.name) for d in choices["districts"]],
+        "target_group": [(g.code, loc.text(g, "name")) for g in choices["target_groups"]],
+        "organization_ids": [
+            (str(o.id), o.name)
+            for o in session.exec(select(Organization).order_by(col(Organization.name))).all()
+        ],
+    }
     return render(
         request,
         "findings/finding_form.html",
         {
             **choices,
+            "options": options,
             "values": values,
             "errors": errors or {},
             "labels": _labels(),
             "hits": hits or [],
             "services": services,
             "referral": referral,
-            "organizations": session.exec(
-                select(Organization).order_by(col(Organization.name))
-            ).all(),
         },
         status_code=status_code,
     )
@@ -316,9 +329,7 @@ def _names(session: Session, findings: list[Finding]) -> dict[str, dict[uuid.UUI
         "office": {
             row.id: row.name
             for row in session.exec(
-                select(PartnerOrganization).where(
-                    col(PartnerOrganization.id).in_(wanted["office"])
-                )
+                select(PartnerOrganization).where(col(PartnerOrganization.id).in_(wanted["office"]))
             ).all()
         },
     }
@@ -334,15 +345,6 @@ def finding_list(request: Request, session: SessionDep, principal: Reporter) -> 
     )
 
 
-def _code_id(session: Session, table: type, code: str | None) -> uuid.UUID | None:
-    if not code:
-        return None
-    row = session.exec(select(table).where(table.code == code)).first()  # type: ignore[attr-defined]
-    if row is None:
-        raise LotseError(i18n.N_("Please choose a value from the list."))
-    return row.id  # type: ignore[no-any-return]
-
-
 @router.get("/findings/board", name="finding_board", response_class=HTMLResponse)
 def finding_board(
     request: Request,
@@ -356,8 +358,8 @@ def finding_board(
     filters = board.BoardFilters(
         state=state,
         kind=kind,
-        topic_id=_code_id(session, TaxonomyTerm, topic),
-        district_id=_code_id(session, District, district),
+        topic_id=recording.id_of_code(session, TaxonomyTerm, topic, "topic"),
+        district_id=recording.id_of_code(session, District, district, "district"),
     )
     findings = board.queue(session=session, filters=filters)
     return render(

@@ -102,7 +102,8 @@ def create_app(
     from directory.interop.hsds import api as hsds_api
     from directory.interop.hsds import views as hsds_views
     from directory.upkeep import editor_views, maintenance_views
-    from findings import api as finding_api, views as finding_views
+    from findings import api as finding_api
+    from findings import views as finding_views
     from insights import views as insight_views
     from lotse import account_views, admin_views
     from lotse import views as lotse_views

@@ -50,10 +50,18 @@ class Permission(StrEnum):
 
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
-    Role.case_manager: frozenset({Permission.suggest_directory_changes, Permission.record_findings}),
-    Role.partner_staff: frozenset({Permission.suggest_directory_changes, Permission.record_findings}),
+    Role.case_manager: frozenset(
+        {Permission.suggest_directory_changes, Permission.record_findings}
+    ),
+    Role.partner_staff: frozenset(
+        {Permission.suggest_directory_changes, Permission.record_findings}
+    ),
     Role.partner_admin: frozenset(
-        {Permission.suggest_directory_changes, Permission.manage_own_staff, Permission.record_findings}
+        {
+            Permission.suggest_directory_changes,
+            Permission.manage_own_staff,
+            Permission.record_findings,
+        }
     ),
     Role.coordinator: frozenset(
         {

@@ -182,6 +182,19 @@ EXPECTED: dict[tuple[str, str], dict[str, str]] = {
     ("POST", "/open-formats/uploads/{token}/discard"): COORDINATION,
     ("GET", "/open-formats/jobs/{job_id}"): COORDINATION,
     ("GET", "/open-formats/jobs/{job_id}/progress"): COORDINATION,
+    # Findings: case managers and partners record and see their own (and partners those
+    # forwarded to them); coordinators and admins work the board. A random sample finding is
+    # hidden from everyone (tests/findings/test_permissions.py covers real ones).
+    ("GET", "/findings"): REFERRAL_PARTIES,
+    ("GET", "/findings/new"): REFERRAL_PARTIES,
+    ("POST", "/findings/new"): REFERRAL_PARTIES,
+    ("GET", "/findings/board"): COORDINATION,
+    ("GET", "/findings/{finding_id}"): SIGNED_IN,
+    ("POST", "/findings/{finding_id}/transition"): SIGNED_IN,
+    ("GET", "/api/v1/findings"): SIGNED_IN,
+    ("POST", "/api/v1/findings"): REFERRAL_PARTIES,
+    ("GET", "/api/v1/findings/{finding_id}"): SIGNED_IN,
+    ("POST", "/api/v1/findings/{finding_id}/transition"): SIGNED_IN,
     # Installation settings: admins only.
     ("GET", "/admin/settings"): only("admin"),
     ("POST", "/admin/settings"): only("admin"),
@@ -249,6 +262,7 @@ def path_values(session) -> dict[str, str]:
         "suggestion_id": str(uuid.uuid4()),
         "token": "x" * 32,
         "job_id": str(uuid.uuid4()),
+        "finding_id": str(uuid.uuid4()),
     }
 
 
