@@ -163,6 +163,14 @@ def _prefill(
     return values
 
 
+def _uuid(value: object) -> uuid.UUID | None:
+    """An id as a form sent it back, or None when it is none."""
+    try:
+        return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
+    except ValueError:
+        return None
+
+
 def _form_page(
     request: Request,
     session: Session,
@@ -174,10 +182,11 @@ def _form_page(
 ) -> HTMLResponse:
     services = [
         service
-        for service_id in values.get("service_ids", [])
-        if (service := session.get(Service, service_id)) is not None
+        for value in values.get("service_ids", [])
+        if (service_id := _uuid(value)) and (service := session.get(Service, service_id))
     ]
-    referral = session.get(Referral, values["referral_id"]) if values.get("referral_id") else None
+    referral_id = _uuid(values.get("referral_id"))
+    referral = session.get(Referral, referral_id) if referral_id else None
     choices = _choices(session)
     loc = choices["loc"]
     topics = []
