@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse, RedirectResponse
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
+from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from lotse import logs
@@ -181,6 +182,14 @@ _HTTP_MESSAGES = {
 }
 
 
+def _allowed_methods(request: Request) -> str:
+    methods: set[str] = set()
+    for route in request.app.router.routes:
+        if route.matches(request.scope)[0] != Match.NONE:
+            methods |= getattr(route, "methods", None) or set()
+    return ", ".join(sorted(methods))
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(LotseError)
     async def lotse_error(request: Request, error: LotseError) -> Response:
@@ -234,6 +243,10 @@ def install_error_handlers(app: FastAPI) -> None:
         )
         if error.headers:
             response.headers.update(error.headers)
+        if error.status_code == 405:
+            # Starlette names only the first route of the path; a collection read with GET and
+            # added to with POST is two routes.
+            response.headers["Allow"] = _allowed_methods(request)
         return response
 
     @app.exception_handler(Exception)
