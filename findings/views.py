@@ -399,6 +399,7 @@ def _detail_page(
     *,
     errors: dict[str, str] | None = None,
     problem: str | None = None,
+    failed_target: str | None = None,
     status_code: int = 200,
 ) -> HTMLResponse:
     subjects = recording.subjects(session=session, finding=finding)
@@ -468,6 +469,7 @@ def _detail_page(
             "errors": errors or {},
             "labels": _labels(),
             "problem": problem,
+            "failed_target": failed_target,
         },
         status_code=status_code,
     )
@@ -515,7 +517,13 @@ def finding_transition(
     except ValidationError as error:
         session.rollback()
         return _detail_page(
-            request, session, principal, finding, errors=_form_errors(error), status_code=422
+            request,
+            session,
+            principal,
+            finding,
+            errors=_form_errors(error),
+            failed_target=target,
+            status_code=422,
         )
     except recording.InvalidFinding as invalid:
         session.rollback()
@@ -525,6 +533,7 @@ def finding_transition(
             principal,
             finding,
             errors={invalid.field: invalid.translated()},
+            failed_target=target,
             status_code=422,
         )
     except LotseError as refused:

@@ -234,7 +234,9 @@ def test_a_step_without_its_reason_shows_the_error_next_to_the_field(client, ses
         client, f"/findings/{finding.id}/transition", {"target": "declined", "version": "1"}
     )
     assert response.status_code == 422
-    assert 'href="#note"' in response.text and 'class="field-error"' in response.text
+    assert 'href="#note"' in response.text
+    assert 'class="field-error" id="note-error"' in response.text
+    assert response.text.count('class="field-error"') == 1  # next to the form that was sent
     session.refresh(finding)
     assert finding.state == FindingState.new
 
