@@ -33,7 +33,8 @@ from lotse.models import User
 from lotse.permissions import Access, Permission
 from lotse.templating import render
 from partners.models import PartnerOrganization
-from referrals.models import Referral, ReferralStatus
+from referrals import casework, workflow
+from referrals.models import Referral
 
 router = APIRouter(include_in_schema=False)
 
@@ -465,7 +466,8 @@ def _detail_page(
             "merged_into": session.get(Finding, finding.merged_into_id)
             if finding.merged_into_id
             else None,
-            "referral_statuses": {status.value for status in ReferralStatus},
+            "referral_status_label": workflow.status_label,
+            "reason_label": casework.reason_label,
             "errors": errors or {},
             "labels": _labels(),
             "problem": problem,

@@ -82,6 +82,8 @@ def test_a_declined_referral_links_to_a_prefilled_form(client, session):
         select(FindingEvidence).where(FindingEvidence.referral_id == referral.id)
     ).one()
     assert evidence.reason_code == "no_capacity"
+    page = client.get(response.headers["location"]).text
+    assert "no_capacity" not in page  # the coded reason is shown by its label
 
 
 def test_a_referral_of_someone_else_prefills_nothing(client, session):
