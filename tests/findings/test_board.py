@@ -4,6 +4,8 @@ from sqlmodel import col, select
 from directory.seed import stable_id
 from findings import board, recording, similarity
 from findings.models import Finding, FindingKind, FindingState, FindingTransition
+from lotse import i18n
+from lotse.models import User
 from referrals.models import OutboxMessage
 from tests.findings.factories import make_finding, principal
 from tests.referrals.factories import VOLMETAL, VOLMETAL_EMAIL
@@ -82,6 +84,21 @@ def test_forwarding_tells_the_office_and_the_office_answers(session):
     history = recording.history(session=session, finding=finding)
     assert [e.to_state for e in history] == ["new", "in_review", "routed", "answered"]
     assert history[-1].note == "Ab März gibt es einen zweiten Kurs."
+
+
+def test_the_office_is_told_in_the_language_its_staff_use(session):
+    for user in session.exec(select(User).where(User.organization_id == VOLMETAL)).all():
+        user.language = "uk"
+        session.add(user)
+    finding = make_finding(session)
+    step(session, "coordinator", finding, FindingState.routed, routed_to_id=VOLMETAL)
+    (message,) = outbox(session, VOLMETAL_EMAIL)
+    with i18n.language("uk"):
+        no_personal_data = i18n.gettext(
+            "For data protection, this email contains no personal data."
+        )
+    assert no_personal_data != "For data protection, this email contains no personal data."
+    assert no_personal_data in message.body
 
 
 def test_resolving_tells_the_reporters(session):
