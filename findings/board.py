@@ -15,6 +15,7 @@ from sqlmodel import Session, col, select
 
 from findings import recording
 from findings.models import (
+    OPEN_STATES,
     STATE_LABELS,
     Finding,
     FindingEvent,
@@ -77,7 +78,7 @@ def queue(*, session: Session, filters: BoardFilters, limit: int = 200) -> list[
     if filters.state is not None:
         query = query.where(Finding.state == filters.state)
     else:
-        query = query.where(col(Finding.state).in_((S.new, S.in_review, S.routed, S.answered)))
+        query = query.where(col(Finding.state).in_(OPEN_STATES))
     if filters.kind is not None:
         query = query.where(Finding.kind == filters.kind)
     if filters.topic_id is not None:

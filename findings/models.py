@@ -86,6 +86,7 @@ STATE_LABELS: dict[FindingState, str] = {
     FindingState.declined: N_("Not pursued"),
 }
 
+OPEN_STATES = (FindingState.new, FindingState.in_review, FindingState.routed, FindingState.answered)
 DESCRIPTION_MAX = 4000
 AFFECTED_MAX = 100_000
 

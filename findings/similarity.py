@@ -6,9 +6,8 @@ from dataclasses import dataclass
 from rapidfuzz import fuzz, utils
 from sqlmodel import Session, col, or_, select
 
-from findings.models import Finding, FindingState
+from findings.models import OPEN_STATES, Finding
 
-OPEN_STATES = (FindingState.new, FindingState.in_review, FindingState.routed, FindingState.answered)
 # token_set_ratio: a short finding contained in a longer one scores high, as it should.
 THRESHOLD = 60.0
 

@@ -45,16 +45,6 @@ Participant = Annotated[
 ]
 Code = Annotated[str | None, Query(max_length=80)]
 
-FORM_FIELDS = (
-    "kind",
-    "barrier",
-    "topic",
-    "district",
-    "target_group",
-    "affected_count",
-    "description",
-    "organization_ids",
-)
 # A wait list or an answer that never came speaks of too few places.
 KIND_FROM_REFERRAL = {
     ("declined", "no_capacity"): FindingKind.not_enough_places,
