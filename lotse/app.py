@@ -99,6 +99,8 @@ def create_app(
     from directory.interop.hsds import api as hsds_api
     from directory.interop.hsds import views as hsds_views
     from directory.upkeep import editor_views, maintenance_views
+    from findings import api as finding_api
+    from findings import views as finding_views
     from insights import views as insight_views
     from lotse import account_views, admin_views
     from lotse import views as lotse_views
@@ -122,6 +124,8 @@ def create_app(
     app.include_router(editor_views.router)
     app.include_router(hsds_views.router)
     app.include_router(insight_views.router)
+    app.include_router(finding_views.router)
+    app.include_router(finding_api.router)
     app.include_router(directory_views.router)
     _register_checks_and_gauges(app, engine)
     return app

@@ -10,6 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
+from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from lotse import logs
@@ -48,6 +49,14 @@ _HTTP_MESSAGES = {
     401: N_("Please log in to continue."),
     403: N_("You are not allowed to do this."),
 }
+
+
+def _allowed_methods(request: Request) -> str:
+    methods: set[str] = set()
+    for route in request.app.router.routes:
+        if route.matches(request.scope)[0] != Match.NONE:
+            methods |= getattr(route, "methods", None) or set()
+    return ", ".join(sorted(methods))
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -103,6 +112,10 @@ def install_error_handlers(app: FastAPI) -> None:
         )
         if error.headers:
             response.headers.update(error.headers)
+        if error.status_code == 405:
+            # Starlette names only the first route of the path; a collection read with GET and
+            # added to with POST is two routes.
+            response.headers["Allow"] = _allowed_methods(request)
         return response
 
     @app.exception_handler(Exception)

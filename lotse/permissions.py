@@ -37,13 +37,23 @@ class Permission(StrEnum):
     read_audit_all = "read_audit_all"
     read_audit_directory = "read_audit_directory"
     manage_settings = "manage_settings"
+    record_findings = "record_findings"
+    work_findings = "work_findings"
 
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
-    Role.case_manager: frozenset({Permission.suggest_directory_changes}),
-    Role.partner_staff: frozenset({Permission.suggest_directory_changes}),
+    Role.case_manager: frozenset(
+        {Permission.suggest_directory_changes, Permission.record_findings}
+    ),
+    Role.partner_staff: frozenset(
+        {Permission.suggest_directory_changes, Permission.record_findings}
+    ),
     Role.partner_admin: frozenset(
-        {Permission.suggest_directory_changes, Permission.manage_own_staff}
+        {
+            Permission.suggest_directory_changes,
+            Permission.manage_own_staff,
+            Permission.record_findings,
+        }
     ),
     Role.coordinator: frozenset(
         {
@@ -51,6 +61,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.manage_partners,
             Permission.manage_users,
             Permission.read_audit_directory,
+            Permission.work_findings,
         }
     ),
     Role.admin: frozenset(
@@ -61,6 +72,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.read_audit_all,
             Permission.read_audit_directory,
             Permission.manage_settings,
+            Permission.work_findings,
         }
     ),
 }

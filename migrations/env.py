@@ -5,6 +5,7 @@ from logging.config import fileConfig
 from alembic import context
 
 import directory.models  # noqa: F401  (each import registers its tables on the metadata)
+import findings.models  # noqa: F401
 import lotse.models
 import lotse.outbox  # noqa: F401
 import partners.models  # noqa: F401

@@ -12,6 +12,7 @@ must not exist for anyone who could open their own. A random id would answer 404
 so a leak could hide behind it.
 """
 
+import uuid
 from collections.abc import Iterator
 
 import pytest
@@ -54,6 +55,13 @@ REFERRAL_PARTIES = only("case_manager", "partner_staff", "partner_admin")
 COORDINATION_ROLES = ("coordinator", "admin")
 PARTNERS_ROLES = ("partner_staff", "partner_admin")
 PARTY_ROLES = ("case_manager", "partner_staff", "partner_admin")
+
+
+def hidden_for(expected: dict[str, str], *roles: str) -> dict[str, str]:
+    return {**expected, **dict.fromkeys(roles, HIDDEN)}
+
+
+ALL_SIGNED_IN = [role for role in ROLES if role != "anonymous"]
 
 # (method, path) → expected outcome per role. The FastAPI documentation routes are public.
 EXPECTED: dict[tuple[str, str], dict[str, str]] = {
@@ -202,6 +210,19 @@ EXPECTED: dict[tuple[str, str], dict[str, str]] = {
     ("POST", "/open-formats/uploads/{token}/discard"): COORDINATION,
     ("GET", "/open-formats/jobs/{job_id}"): COORDINATION,
     ("GET", "/open-formats/jobs/{job_id}/progress"): COORDINATION,
+    # Findings: case managers and partners record and see their own (and partners those
+    # forwarded to them); coordinators and admins work the board. A random finding is hidden
+    # from everyone (tests/findings/test_permissions.py runs every role on real ones).
+    ("GET", "/findings"): REFERRAL_PARTIES,
+    ("GET", "/findings/new"): REFERRAL_PARTIES,
+    ("POST", "/findings/new"): REFERRAL_PARTIES,
+    ("GET", "/findings/board"): COORDINATION,
+    ("GET", "/findings/{finding_id}"): hidden_for(SIGNED_IN, *ALL_SIGNED_IN),
+    ("POST", "/findings/{finding_id}/transition"): hidden_for(SIGNED_IN, *ALL_SIGNED_IN),
+    ("GET", "/api/v1/findings"): SIGNED_IN,
+    ("POST", "/api/v1/findings"): REFERRAL_PARTIES,
+    ("GET", "/api/v1/findings/{finding_id}"): hidden_for(SIGNED_IN, *ALL_SIGNED_IN),
+    ("POST", "/api/v1/findings/{finding_id}/transition"): hidden_for(SIGNED_IN, *ALL_SIGNED_IN),
     # Installation settings: admins only.
     ("GET", "/admin/settings"): only("admin"),
     ("POST", "/admin/settings"): only("admin"),
@@ -209,14 +230,9 @@ EXPECTED: dict[tuple[str, str], dict[str, str]] = {
 NOT_ROUTES = {"/static"}
 
 
-def hidden_for(expected: dict[str, str], *roles: str) -> dict[str, str]:
-    return {**expected, **dict.fromkeys(roles, HIDDEN)}
-
-
 # The routes on a record, with another organisation's (another person's) record in the path:
 # a client, consent and referral of another organisation's case manager sent to another
 # partner, another person's token, import and upload, another partner's staff member.
-ALL_SIGNED_IN = [role for role in ROLES if role != "anonymous"]
 FOREIGN: dict[tuple[str, str], dict[str, str]] = {
     ("POST", "/account/tokens/{token_id}/revoke"): hidden_for(SIGNED_IN, *ALL_SIGNED_IN),
     ("GET", "/admin/users/{user_id}"): hidden_for(ACCOUNT_MANAGERS, "partner_admin"),
@@ -353,6 +369,8 @@ def own_records(session: Session, role: str) -> dict[str, str]:
         "listing_id": str(kim.id),
         "suggestion_id": str(pending_suggestion(session, case_manager).id),
         "job_id": str(job.id),
+        # A finding nobody may see: tests/findings/test_permissions.py runs every role on real ones.
+        "finding_id": str(uuid.uuid4()),
     }
 
 
