@@ -252,6 +252,7 @@ FOREIGN: dict[tuple[str, str], dict[str, str]] = {
     ("POST", "/referrals/{referral_id}/draft"): hidden_for(CASE_MANAGERS, "case_manager"),
     ("GET", "/referrals/{referral_id}/refer-elsewhere"): hidden_for(CASE_MANAGERS, "case_manager"),
     ("POST", "/referrals/{referral_id}/appointment"): hidden_for(PARTNERS, *PARTNERS_ROLES),
+    ("POST", "/api/v1/referrals/{referral_id}/appointment"): hidden_for(PARTNERS, *PARTNERS_ROLES),
     ("GET", "/referrals/{referral_id}"): hidden_for(REFERRAL_PARTIES, *PARTY_ROLES),
     ("POST", "/referrals/{referral_id}/transition"): hidden_for(REFERRAL_PARTIES, *PARTY_ROLES),
     ("POST", "/referrals/{referral_id}/messages"): hidden_for(REFERRAL_PARTIES, *PARTY_ROLES),
