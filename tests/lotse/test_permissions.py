@@ -474,6 +474,7 @@ BODIES = {
     # A stale version: answered 409 by a party, and nothing changes.
     ("POST", "/api/v1/referrals/{referral_id}/transition"): {"target": "accepted", "version": -1},
     ("POST", "/api/v1/referrals/{referral_id}/messages"): {"body": "Matrix"},
+    ("POST", "/api/v1/findings/{finding_id}/transition"): {"target": "in_review", "version": -1},
 }
 
 
