@@ -4,8 +4,9 @@ import logging
 import logging.config
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
@@ -319,6 +320,8 @@ def server_options(settings: Settings) -> dict[str, Any]:
     }
 
 
+T = TypeVar("T")
+
 backup_app = typer.Typer(
     help="Encrypted backups (key: LOTSE_BACKUP_KEY) and their proven restore.",
     no_args_is_help=True,
@@ -355,11 +358,9 @@ def _byte_progress(stage_names: dict[str, str]):
     return progress, report
 
 
-@backup_app.command("create")
-def backup_create(
-    path: Annotated[Path, typer.Argument(help="The backup file to write (must not exist)")],
-) -> None:
-    """Back up the database, consistently while Lotse runs, encrypted into PATH."""
+def _run_backup(run: Callable[..., T], path: Path, stage_names: dict[str, str]) -> tuple[T, float]:
+    """``backup.create`` or ``backup.restore`` on PATH with the key and database of the
+    settings, showing its progress; its result and how many seconds it took."""
     import time
 
     from lotse import backup
@@ -367,19 +368,29 @@ def backup_create(
     key = _backup_key()
     settings = _settings()
     started = time.monotonic()
-    progress, report = _byte_progress({"dump": "Backing up"})
+    progress, report = _byte_progress(stage_names)
     try:
         with progress:
-            manifest = backup.create(
+            result = run(
                 database_url=settings.database_url, path=path, passphrase=key, progress=report
             )
     except backup.BackupError as error:
         _fail(str(error))
+    return result, time.monotonic() - started
+
+
+@backup_app.command("create")
+def backup_create(
+    path: Annotated[Path, typer.Argument(help="The backup file to write (must not exist)")],
+) -> None:
+    """Back up the database, consistently while Lotse runs, encrypted into PATH."""
+    from lotse import backup
+
+    manifest, seconds = _run_backup(backup.create, path, {"dump": "Backing up"})
     rows = sum(manifest.tables.values())
     console.print(
         f"Backup written to {path}: {len(manifest.tables)} tables, {rows} rows, schema revision "
-        f"{manifest.revision}, {path.stat().st_size / 1e6:.1f} MB in "
-        f"{time.monotonic() - started:.1f} s.",
+        f"{manifest.revision}, {path.stat().st_size / 1e6:.1f} MB in {seconds:.1f} s.",
         highlight=False,
     )
 
@@ -389,25 +400,15 @@ def backup_restore(
     path: Annotated[Path, typer.Argument(help="The backup file to restore")],
 ) -> None:
     """Restore PATH into the empty database of LOTSE_DATABASE_URL and check it is complete."""
-    import time
-
     from lotse import backup
 
-    key = _backup_key()
-    settings = _settings()
-    started = time.monotonic()
-    progress, report = _byte_progress({"restore": "Restoring", "check": "Checking"})
-    try:
-        with progress:
-            result = backup.restore(
-                database_url=settings.database_url, path=path, passphrase=key, progress=report
-            )
-    except backup.BackupError as error:
-        _fail(str(error))
+    result, seconds = _run_backup(
+        backup.restore, path, {"restore": "Restoring", "check": "Checking"}
+    )
     console.print(
         f"Restored and checked: {len(result.manifest.tables)} tables, {result.rows} rows, "
         f"schema revision {result.manifest.revision} (backup of "
-        f"{result.manifest.created_at}), in {time.monotonic() - started:.1f} s.",
+        f"{result.manifest.created_at}), in {seconds:.1f} s.",
         highlight=False,
     )
 
