@@ -2,7 +2,6 @@
 
 import uuid
 from dataclasses import dataclass
-from typing import Any
 
 from sqlmodel import Session, col, delete, select
 
@@ -98,31 +97,18 @@ def _apply(session: Session, partner: PartnerOrganization, partner_in: PartnerIn
     session.flush()
 
 
-def _record(
-    *, session: Session, actor: Actor, action: str, partner: PartnerOrganization, **details: Any
-) -> None:
-    """An entry in the audit log about one partner organisation."""
-    audit.record(
-        session=session,
-        actor=actor,
-        action=action,
-        category=AuditCategory.account,
-        object_type="partner_organization",
-        object_id=partner.id,
-        **details,
-    )
-
-
 def create_partner(
     *, session: Session, partner_in: PartnerIn, actor: Actor, partner_id: uuid.UUID | None = None
 ) -> PartnerOrganization:
     partner = PartnerOrganization(name=partner_in.name.strip(), id=partner_id or uuid.uuid4())
     _apply(session, partner, partner_in)
-    _record(
+    audit.record(
         session=session,
         actor=actor,
         action="partner.created",
-        partner=partner,
+        category=AuditCategory.account,
+        object_type="partner_organization",
+        object_id=partner.id,
         name=partner.name,
     )
     return partner
@@ -157,11 +143,13 @@ def update_partner(
         "directory_organization_id": partner.directory_organization_id,
         "referral_services": sorted(map(str, partner_in.referral_service_ids)),
     }
-    _record(
+    audit.record(
         session=session,
         actor=actor,
         action="partner.updated",
-        partner=partner,
+        category=AuditCategory.account,
+        object_type="partner_organization",
+        object_id=partner.id,
         before=before,
         after=after,
     )
@@ -175,9 +163,11 @@ def set_partner_active(
     partner.is_active = active
     partner.updated_at = utcnow()
     session.add(partner)
-    _record(
+    audit.record(
         session=session,
         actor=actor,
         action="partner.enabled" if active else "partner.disabled",
-        partner=partner,
+        category=AuditCategory.account,
+        object_type="partner_organization",
+        object_id=partner.id,
     )
