@@ -11,6 +11,7 @@ from typing import Annotated, Any, TypeVar
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from sqlalchemy import Engine
 from sqlmodel import Session
 
 from lotse import migrate
@@ -58,6 +59,16 @@ def _settings():
     except ValueError as error:
         _fail(f"invalid configuration:\n{error}")
         raise  # unreachable, keeps type checkers calm
+
+
+def _current_engine(settings: Settings) -> Engine:
+    """An engine on the configured database; the command stops unless its schema is current."""
+    engine = make_engine(settings.database_url)
+    try:
+        migrate.ensure_current(engine)
+    except DatabaseError as error:
+        _fail(str(error))
+    return engine
 
 
 @db_app.command("upgrade")
@@ -126,11 +137,7 @@ def seed(
     from lotse.errors import LotseError
 
     settings = _settings()
-    engine = make_engine(settings.database_url)
-    try:
-        migrate.ensure_current(engine)
-    except DatabaseError as error:
-        _fail(str(error))
+    engine = _current_engine(settings)
     with (
         Session(engine) as session,
         Progress(
@@ -219,11 +226,7 @@ def user_create(
     except ValueError:
         _fail(f"unknown role in {role}; choose from {', '.join(r.value for r in Role)}")
     settings = _settings()
-    engine = make_engine(settings.database_url)
-    try:
-        migrate.ensure_current(engine)
-    except DatabaseError as error:
-        _fail(str(error))
+    engine = _current_engine(settings)
     from lotse.accounts import generated_password
 
     one_time = generated_password() if generate_password else None
@@ -279,10 +282,7 @@ def serve(
     import uvicorn
 
     settings = _settings()
-    try:
-        migrate.ensure_current(make_engine(settings.database_url))
-    except DatabaseError as error:
-        _fail(str(error))
+    _current_engine(settings)
     from lotse.logs import logging_config
 
     log_config = logging_config(settings)
