@@ -300,6 +300,15 @@ def change_password(
     return RedirectResponse("/account?changed=password", status_code=303)
 
 
+def _invalid_link_page(request: Request, error: accounts.PasswordLinkInvalid) -> HTMLResponse:
+    return render(
+        request,
+        "account/password_link.html",
+        {"invalid": error.translated()},
+        status_code=error.status_code,
+    )
+
+
 @router.get(
     "/account/reset/{secret}",
     name="password_link",
@@ -313,12 +322,7 @@ def password_link_form(
     try:
         accounts.password_link(session=session, secret=secret)
     except accounts.PasswordLinkInvalid as error:
-        return render(
-            request,
-            "account/password_link.html",
-            {"invalid": error.translated()},
-            status_code=error.status_code,
-        )
+        return _invalid_link_page(request, error)
     return render(request, "account/password_link.html", {"secret": secret})
 
 
@@ -342,12 +346,7 @@ def set_password_by_link(
         )
     except accounts.PasswordLinkInvalid as error:
         session.rollback()
-        return render(
-            request,
-            "account/password_link.html",
-            {"invalid": error.translated()},
-            status_code=error.status_code,
-        )
+        return _invalid_link_page(request, error)
     if errors:
         session.rollback()
         return render(
