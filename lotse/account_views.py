@@ -1,6 +1,7 @@
 """Logging in and out, and each user's own account: password, language, access tokens."""
 
 import uuid
+from collections.abc import Callable
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, Path, Query, Request
@@ -241,6 +242,26 @@ def account(request: Request, session: SessionDep, principal: SignedIn) -> HTMLR
     return _account_page(request, session, principal)
 
 
+def _new_password_errors(
+    new_password: str, repeat_password: str, save: Callable[[], object]
+) -> dict[str, str]:
+    """A new-password form's errors by field: the repetition differs, or ``save`` refuses.
+
+    An invalid link is no field's error: it goes to the caller, which shows its own page.
+    """
+    if new_password != repeat_password:
+        return {"repeat_password": i18n.gettext("The two new passwords are not the same.")}
+    try:
+        save()
+    except accounts.WrongCurrentPassword as error:
+        return {"current_password": error.translated()}
+    except accounts.PasswordLinkInvalid:
+        raise
+    except LotseError as error:
+        return {"new_password": error.translated()}
+    return {}
+
+
 @router.get("/account/password", name="password_change", response_class=HTMLResponse)
 def password_form(request: Request, principal: SignedInChangingPassword) -> HTMLResponse:
     return render(request, "account/password.html", {"principal": principal})
@@ -255,23 +276,18 @@ def change_password(
     new_password: Annotated[str, Form(max_length=1024)] = "",
     repeat_password: Annotated[str, Form(max_length=1024)] = "",
 ) -> Response:
-    errors: dict[str, str] = {}
-    if new_password != repeat_password:
-        errors["repeat_password"] = i18n.gettext("The two new passwords are not the same.")
-    else:
-        try:
-            accounts.change_password(
-                session=session,
-                user=principal.user,
-                current=current_password,
-                new=new_password,
-                actor=Actor.of(principal.user, client_ip(request)),
-                current_session_id=principal.session_id,
-            )
-        except accounts.WrongCurrentPassword as error:
-            errors["current_password"] = error.translated()
-        except LotseError as error:
-            errors["new_password"] = error.translated()
+    errors = _new_password_errors(
+        new_password,
+        repeat_password,
+        lambda: accounts.change_password(
+            session=session,
+            user=principal.user,
+            current=current_password,
+            new=new_password,
+            actor=Actor.of(principal.user, client_ip(request)),
+            current_session_id=principal.session_id,
+        ),
+    )
     if errors:
         session.rollback()
         return render(
@@ -282,6 +298,15 @@ def change_password(
         )
     session.commit()
     return RedirectResponse("/account?changed=password", status_code=303)
+
+
+def _invalid_link_page(request: Request, error: accounts.PasswordLinkInvalid) -> HTMLResponse:
+    return render(
+        request,
+        "account/password_link.html",
+        {"invalid": error.translated()},
+        status_code=error.status_code,
+    )
 
 
 @router.get(
@@ -297,12 +322,7 @@ def password_link_form(
     try:
         accounts.password_link(session=session, secret=secret)
     except accounts.PasswordLinkInvalid as error:
-        return render(
-            request,
-            "account/password_link.html",
-            {"invalid": error.translated()},
-            status_code=error.status_code,
-        )
+        return _invalid_link_page(request, error)
     return render(request, "account/password_link.html", {"secret": secret})
 
 
@@ -316,24 +336,17 @@ def set_password_by_link(
     new_password: Annotated[str, Form(max_length=1024)] = "",
     repeat_password: Annotated[str, Form(max_length=1024)] = "",
 ) -> Response:
-    errors: dict[str, str] = {}
-    if new_password != repeat_password:
-        errors["repeat_password"] = i18n.gettext("The two new passwords are not the same.")
-    else:
-        try:
-            accounts.set_password_by_link(
+    try:
+        errors = _new_password_errors(
+            new_password,
+            repeat_password,
+            lambda: accounts.set_password_by_link(
                 session=session, secret=secret, new=new_password, ip_address=client_ip(request)
-            )
-        except accounts.PasswordLinkInvalid as error:
-            session.rollback()
-            return render(
-                request,
-                "account/password_link.html",
-                {"invalid": error.translated()},
-                status_code=error.status_code,
-            )
-        except LotseError as error:
-            errors["new_password"] = error.translated()
+            ),
+        )
+    except accounts.PasswordLinkInvalid as error:
+        session.rollback()
+        return _invalid_link_page(request, error)
     if errors:
         session.rollback()
         return render(

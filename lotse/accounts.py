@@ -124,6 +124,21 @@ def normalise_email(email: str) -> str:
     return email.strip().lower()
 
 
+def record_account_event(
+    *, session: Session, actor: Actor, action: str, user_id: uuid.UUID | None, **details: Any
+) -> None:
+    """An entry in the audit log about what happened to one user's account."""
+    audit.record(
+        session=session,
+        actor=actor,
+        action=action,
+        category=AuditCategory.account,
+        object_type="user",
+        object_id=user_id,
+        **details,
+    )
+
+
 def organization_name(*, session: Session, organization_id: uuid.UUID) -> str:
     """The name of the organisation a user belongs to (its foreign key makes sure there is one)."""
     return session.exec(
@@ -334,36 +349,30 @@ def authenticate(
     _forgive_attempt(session, email=email, ip_address=ip_address, now=now)
     user = get_user(session=session, user_id=user_id)  # type: ignore[arg-type]
     if not user.is_active:
-        audit.record(
+        record_account_event(
             session=session,
             actor=Actor.of(user, ip_address),
             action="login.refused_disabled",
-            category=AuditCategory.account,
-            object_type="user",
-            object_id=user.id,
+            user_id=user.id,
         )
         raise AccountDisabled()
     if not staff_passwords and Role.admin not in auth.roles_of(session=session, user_id=user.id):
-        audit.record(
+        record_account_event(
             session=session,
             actor=Actor.of(user, ip_address),
             action="login.refused_password_off",
-            category=AuditCategory.account,
-            object_type="user",
-            object_id=user.id,
+            user_id=user.id,
         )
         raise PasswordLoginOff(provider=provider_name)
     if needs_rehash(password_hash):
         user.password_hash = hash_password(password)
     user.last_login_at = now
     session.add(user)
-    audit.record(
+    record_account_event(
         session=session,
         actor=Actor.of(user, ip_address),
         action="login.succeeded",
-        category=AuditCategory.account,
-        object_type="user",
-        object_id=user.id,
+        user_id=user.id,
     )
     return user
 
@@ -380,13 +389,11 @@ def _pair_failures(session: Session, email: str, ip_address: str) -> int:
 def logout(*, session: Session, token: str, actor: Actor) -> str | None:
     """Ends the session; returns the ID token of a single sign-on session."""
     id_token = auth.end_session(session=session, token=token)
-    audit.record(
+    record_account_event(
         session=session,
         actor=actor,
         action="logout",
-        category=AuditCategory.account,
-        object_type="user",
-        object_id=actor.id,
+        user_id=actor.id,
         single_sign_on=id_token is not None,
     )
     return id_token
@@ -430,13 +437,11 @@ def create_user(
     session.add(user)
     session.flush()
     set_roles(session=session, user=user, roles=user_in.roles, actor=actor, audit_it=False)
-    audit.record(
+    record_account_event(
         session=session,
         actor=actor,
         action="user.created",
-        category=AuditCategory.account,
-        object_type="user",
-        object_id=user.id,
+        user_id=user.id,
         email=email,
         roles=sorted(user_in.roles),
         organization_id=user_in.organization_id,
@@ -465,13 +470,11 @@ def set_roles(
         session.add(UserRole(user_id=user.id, role=role))
     session.flush()
     if audit_it and current != roles:
-        audit.record(
+        record_account_event(
             session=session,
             actor=actor,
             action="user.roles_changed",
-            category=AuditCategory.account,
-            object_type="user",
-            object_id=user.id,
+            user_id=user.id,
             before=sorted(current),
             after=sorted(roles),
         )
@@ -486,13 +489,11 @@ def set_active(*, session: Session, user: User, active: bool, actor: Actor) -> N
     if not active:
         # A disabled account is signed out everywhere at once.
         auth.end_all_sessions(session=session, user_id=user.id)
-    audit.record(
+    record_account_event(
         session=session,
         actor=actor,
         action="user.enabled" if active else "user.disabled",
-        category=AuditCategory.account,
-        object_type="user",
-        object_id=user.id,
+        user_id=user.id,
     )
 
 
@@ -577,13 +578,11 @@ def reset_password(*, session: Session, user: User, actor: Actor, base_url: str)
     sessions = auth.end_all_sessions(session=session, user_id=user.id)
     tokens = auth.revoke_all_tokens(session=session, user_id=user.id)
     send_password_link(session=session, user=user, actor=actor, base_url=base_url, purpose="reset")
-    audit.record(
+    record_account_event(
         session=session,
         actor=actor,
         action="user.password_reset",
-        category=AuditCategory.account,
-        object_type="user",
-        object_id=user.id,
+        user_id=user.id,
         sessions_ended=sessions,
         tokens_revoked=tokens,
     )
@@ -631,13 +630,11 @@ def set_password_by_link(
     tokens = auth.revoke_all_tokens(session=session, user_id=user.id)
     # Whoever holds the link owns the address: their failed attempts need not slow them down.
     session.exec(delete(LoginThrottle).where(col(LoginThrottle.email) == user.email))
-    audit.record(
+    record_account_event(
         session=session,
         actor=Actor.of(user, ip_address),
         action="user.password_set_by_link",
-        category=AuditCategory.account,
-        object_type="user",
-        object_id=user.id,
+        user_id=user.id,
         sessions_ended=sessions,
         tokens_revoked=tokens,
     )
@@ -666,13 +663,11 @@ def change_password(
         session=session, user_id=user.id, except_session_id=current_session_id
     )
     tokens = auth.revoke_all_tokens(session=session, user_id=user.id)
-    audit.record(
+    record_account_event(
         session=session,
         actor=actor,
         action="user.password_changed",
-        category=AuditCategory.account,
-        object_type="user",
-        object_id=user.id,
+        user_id=user.id,
         sessions_ended=sessions,
         tokens_revoked=tokens,
     )

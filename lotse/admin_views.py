@@ -1,5 +1,6 @@
 """Admin pages of the shell: the audit log (with CSV export) and run-time settings."""
 
+from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from typing import Annotated
 from zoneinfo import ZoneInfo
@@ -74,31 +75,52 @@ def _filters(
     )
 
 
-@router.get("/audit", name="audit_log", response_class=HTMLResponse)
-def audit_log(
+@dataclass(frozen=True)
+class AuditSearch:
+    """The audit log's search: as the form sent it (for the page's links), and as a filter."""
+
+    form: dict[str, str]
+    filters: AuditFilter
+
+
+def _audit_search(
     request: Request,
-    session: SessionDep,
     principal: ReadsAudit,
     actor: Annotated[str, Query(max_length=254)] = "",
     action: Annotated[str, Query(max_length=60)] = "",
     object_id: Annotated[str, Query(max_length=64)] = "",
     since: BlankDate = None,
     until: BlankDate = None,
+) -> AuditSearch:
+    return AuditSearch(
+        form={
+            "actor": actor,
+            "action": action,
+            "object_id": object_id,
+            "since": since.date().isoformat() if since else "",
+            "until": until.date().isoformat() if until else "",
+        },
+        filters=_filters(
+            principal, actor, action, object_id, since, until, request.app.state.settings.timezone
+        ),
+    )
+
+
+AuditSearchDep = Annotated[AuditSearch, Depends(_audit_search)]
+
+
+@router.get("/audit", name="audit_log", response_class=HTMLResponse)
+def audit_log(
+    request: Request,
+    session: SessionDep,
+    principal: ReadsAudit,
+    search: AuditSearchDep,
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
 ) -> HTMLResponse:
-    filters = _filters(
-        principal, actor, action, object_id, since, until, request.app.state.settings.timezone
-    )
+    filters = search.filters
     events, total = audit.list_events(
         session=session, filters=filters, offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE
     )
-    query = {
-        "actor": actor,
-        "action": action,
-        "object_id": object_id,
-        "since": since.date().isoformat() if since else "",
-        "until": until.date().isoformat() if until else "",
-    }
     return render(
         request,
         "admin/audit_log.html",
@@ -107,7 +129,7 @@ def audit_log(
             "total": total,
             "page": page,
             "pages": max(1, -(-total // PAGE_SIZE)),
-            "query": query,
+            "query": search.form,
             "actions": audit.actions(session=session, categories=filters.categories),
             "everything": filters.categories is None,
         },
@@ -116,19 +138,9 @@ def audit_log(
 
 @router.get("/audit.csv", name="audit_csv")
 def audit_csv(
-    request: Request,
-    session: SessionDep,
-    principal: ReadsAudit,
-    actor: Annotated[str, Query(max_length=254)] = "",
-    action: Annotated[str, Query(max_length=60)] = "",
-    object_id: Annotated[str, Query(max_length=64)] = "",
-    since: BlankDate = None,
-    until: BlankDate = None,
+    request: Request, session: SessionDep, principal: ReadsAudit, search: AuditSearchDep
 ) -> Response:
-    filters = _filters(
-        principal, actor, action, object_id, since, until, request.app.state.settings.timezone
-    )
-    events, _ = audit.list_events(session=session, filters=filters, limit=1_000_000)
+    events, _ = audit.list_events(session=session, filters=search.filters, limit=1_000_000)
     audit.record(
         session=session,
         actor=Actor.of(principal.user, client_ip(request)),

@@ -112,21 +112,25 @@ def create_app(
     app.add_route(
         "/metrics", metrics.endpoint, methods=["GET"], name="metrics", include_in_schema=False
     )
-    app.include_router(lotse_views.router)
-    app.include_router(account_views.router)
-    app.include_router(admin_views.router)
-    app.include_router(partner_views.router)
-    app.include_router(referral_views.router)
-    app.include_router(directory_api.router)
-    app.include_router(hsds_api.router)
-    app.include_router(referral_api.router)
-    app.include_router(maintenance_views.router)
-    app.include_router(editor_views.router)
-    app.include_router(hsds_views.router)
-    app.include_router(insight_views.router)
-    app.include_router(finding_views.router)
-    app.include_router(finding_api.router)
-    app.include_router(directory_views.router)
+    # In this order: the first route that matches a path answers it.
+    for module in (
+        lotse_views,
+        account_views,
+        admin_views,
+        partner_views,
+        referral_views,
+        directory_api,
+        hsds_api,
+        referral_api,
+        maintenance_views,
+        editor_views,
+        hsds_views,
+        insight_views,
+        finding_views,
+        finding_api,
+        directory_views,
+    ):
+        app.include_router(module.router)
     _register_checks_and_gauges(app, engine)
     return app
 

@@ -7,6 +7,7 @@ disabled account takes effect everywhere at once. Only hashes of the secrets are
 import hashlib
 import secrets
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -134,6 +135,16 @@ def end_session(*, session: Session, token: str) -> str | None:
     return row.id_token
 
 
+def _revoke(session: Session, rows: Sequence[AuthSession] | Sequence[ApiToken]) -> int:
+    """Mark these sessions or tokens revoked as of now; how many there were."""
+    now = utcnow()
+    for row in rows:
+        row.revoked_at = now
+        session.add(row)
+    session.flush()
+    return len(rows)
+
+
 def end_all_sessions(
     *, session: Session, user_id: uuid.UUID, except_session_id: uuid.UUID | None = None
 ) -> int:
@@ -142,12 +153,7 @@ def end_all_sessions(
     if except_session_id is not None:
         conditions.append(col(AuthSession.id) != except_session_id)
     rows = session.exec(select(AuthSession).where(*conditions)).all()
-    now = utcnow()
-    for row in rows:
-        row.revoked_at = now
-        session.add(row)
-    session.flush()
-    return len(rows)
+    return _revoke(session, rows)
 
 
 # --- personal access tokens -----------------------------------------------------------------
@@ -214,9 +220,4 @@ def revoke_all_tokens(*, session: Session, user_id: uuid.UUID) -> int:
     rows = session.exec(
         select(ApiToken).where(ApiToken.user_id == user_id, col(ApiToken.revoked_at).is_(None))
     ).all()
-    now = utcnow()
-    for row in rows:
-        row.revoked_at = now
-        session.add(row)
-    session.flush()
-    return len(rows)
+    return _revoke(session, rows)

@@ -4,12 +4,14 @@ import logging
 import logging.config
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from sqlalchemy import Engine
 from sqlmodel import Session
 
 from lotse import migrate
@@ -57,6 +59,16 @@ def _settings():
     except ValueError as error:
         _fail(f"invalid configuration:\n{error}")
         raise  # unreachable, keeps type checkers calm
+
+
+def _current_engine(settings: Settings) -> Engine:
+    """An engine on the configured database; the command stops unless its schema is current."""
+    engine = make_engine(settings.database_url)
+    try:
+        migrate.ensure_current(engine)
+    except DatabaseError as error:
+        _fail(str(error))
+    return engine
 
 
 @db_app.command("upgrade")
@@ -125,11 +137,7 @@ def seed(
     from lotse.errors import LotseError
 
     settings = _settings()
-    engine = make_engine(settings.database_url)
-    try:
-        migrate.ensure_current(engine)
-    except DatabaseError as error:
-        _fail(str(error))
+    engine = _current_engine(settings)
     with (
         Session(engine) as session,
         Progress(
@@ -218,11 +226,7 @@ def user_create(
     except ValueError:
         _fail(f"unknown role in {role}; choose from {', '.join(r.value for r in Role)}")
     settings = _settings()
-    engine = make_engine(settings.database_url)
-    try:
-        migrate.ensure_current(engine)
-    except DatabaseError as error:
-        _fail(str(error))
+    engine = _current_engine(settings)
     from lotse.accounts import generated_password
 
     one_time = generated_password() if generate_password else None
@@ -278,10 +282,7 @@ def serve(
     import uvicorn
 
     settings = _settings()
-    try:
-        migrate.ensure_current(make_engine(settings.database_url))
-    except DatabaseError as error:
-        _fail(str(error))
+    _current_engine(settings)
     from lotse.logs import logging_config
 
     log_config = logging_config(settings)
@@ -319,6 +320,8 @@ def server_options(settings: Settings) -> dict[str, Any]:
     }
 
 
+T = TypeVar("T")
+
 backup_app = typer.Typer(
     help="Encrypted backups (key: LOTSE_BACKUP_KEY) and their proven restore.",
     no_args_is_help=True,
@@ -355,11 +358,9 @@ def _byte_progress(stage_names: dict[str, str]):
     return progress, report
 
 
-@backup_app.command("create")
-def backup_create(
-    path: Annotated[Path, typer.Argument(help="The backup file to write (must not exist)")],
-) -> None:
-    """Back up the database, consistently while Lotse runs, encrypted into PATH."""
+def _run_backup(run: Callable[..., T], path: Path, stage_names: dict[str, str]) -> tuple[T, float]:
+    """``backup.create`` or ``backup.restore`` on PATH with the key and database of the
+    settings, showing its progress; its result and how many seconds it took."""
     import time
 
     from lotse import backup
@@ -367,19 +368,29 @@ def backup_create(
     key = _backup_key()
     settings = _settings()
     started = time.monotonic()
-    progress, report = _byte_progress({"dump": "Backing up"})
+    progress, report = _byte_progress(stage_names)
     try:
         with progress:
-            manifest = backup.create(
+            result = run(
                 database_url=settings.database_url, path=path, passphrase=key, progress=report
             )
     except backup.BackupError as error:
         _fail(str(error))
+    return result, time.monotonic() - started
+
+
+@backup_app.command("create")
+def backup_create(
+    path: Annotated[Path, typer.Argument(help="The backup file to write (must not exist)")],
+) -> None:
+    """Back up the database, consistently while Lotse runs, encrypted into PATH."""
+    from lotse import backup
+
+    manifest, seconds = _run_backup(backup.create, path, {"dump": "Backing up"})
     rows = sum(manifest.tables.values())
     console.print(
         f"Backup written to {path}: {len(manifest.tables)} tables, {rows} rows, schema revision "
-        f"{manifest.revision}, {path.stat().st_size / 1e6:.1f} MB in "
-        f"{time.monotonic() - started:.1f} s.",
+        f"{manifest.revision}, {path.stat().st_size / 1e6:.1f} MB in {seconds:.1f} s.",
         highlight=False,
     )
 
@@ -389,25 +400,15 @@ def backup_restore(
     path: Annotated[Path, typer.Argument(help="The backup file to restore")],
 ) -> None:
     """Restore PATH into the empty database of LOTSE_DATABASE_URL and check it is complete."""
-    import time
-
     from lotse import backup
 
-    key = _backup_key()
-    settings = _settings()
-    started = time.monotonic()
-    progress, report = _byte_progress({"restore": "Restoring", "check": "Checking"})
-    try:
-        with progress:
-            result = backup.restore(
-                database_url=settings.database_url, path=path, passphrase=key, progress=report
-            )
-    except backup.BackupError as error:
-        _fail(str(error))
+    result, seconds = _run_backup(
+        backup.restore, path, {"restore": "Restoring", "check": "Checking"}
+    )
     console.print(
         f"Restored and checked: {len(result.manifest.tables)} tables, {result.rows} rows, "
         f"schema revision {result.manifest.revision} (backup of "
-        f"{result.manifest.created_at}), in {time.monotonic() - started:.1f} s.",
+        f"{result.manifest.created_at}), in {seconds:.1f} s.",
         highlight=False,
     )
 

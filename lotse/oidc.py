@@ -384,13 +384,11 @@ def finish(
         raise
     login.user.last_login_at = now
     session.add(login.user)
-    audit.record(
+    accounts.record_account_event(
         session=session,
         actor=Actor.of(login.user, ip_address),
         action="sso.login_succeeded",
-        category=AuditCategory.account,
-        object_type="user",
-        object_id=login.user.id,
+        user_id=login.user.id,
         provider=settings.oidc_provider_name,
     )
     return login
@@ -595,13 +593,11 @@ def _account_for(
     elif link:
         user.oidc_subject = subject
         session.add(user)
-        audit.record(
+        accounts.record_account_event(
             session=session,
             actor=Actor.of(user, ip_address),
             action="sso.account_linked",
-            category=AuditCategory.account,
-            object_type="user",
-            object_id=user.id,
+            user_id=user.id,
             provider=settings.oidc_provider_name,
         )
     if by_claims:
@@ -639,13 +635,11 @@ def _create(
     accounts.set_roles(
         session=session, user=user, roles=roles, actor=Actor.of(user, ip_address), audit_it=False
     )
-    audit.record(
+    accounts.record_account_event(
         session=session,
         actor=Actor.of(user, ip_address),
         action="sso.account_created",
-        category=AuditCategory.account,
-        object_type="user",
-        object_id=user.id,
+        user_id=user.id,
         provider=settings.oidc_provider_name,
         roles=sorted(roles),
         organization_id=organization,
@@ -664,13 +658,11 @@ def _follow_claims(
     actor = Actor.of(user, ip_address)
     accounts.set_roles(session=session, user=user, roles=roles, actor=actor)
     if organization is not None and organization != user.organization_id:
-        audit.record(
+        accounts.record_account_event(
             session=session,
             actor=actor,
             action="user.organization_changed",
-            category=AuditCategory.account,
-            object_type="user",
-            object_id=user.id,
+            user_id=user.id,
             before=user.organization_id,
             after=organization,
         )
