@@ -154,42 +154,37 @@ def _language_name(code: str) -> str:
         return code
 
 
+def _seed_term(
+    writer: Writer,
+    term: dict[str, Any],
+    *,
+    taxonomy_id: uuid.UUID,
+    parent_id: uuid.UUID | None,
+    order: int,
+) -> uuid.UUID:
+    term_id = stable_id("taxonomy_term", term["code"])
+    writer.upsert(
+        TaxonomyTerm,
+        term_id,
+        code=term["code"],
+        name=term["de"],
+        taxonomy_id=taxonomy_id,
+        parent_id=parent_id,
+        term_order=order,
+    )
+    _translate(writer, "taxonomy_term", term_id, "name", term["de"], {"en": {"name": term["en"]}})
+    return term_id
+
+
 def seed_taxonomy(writer: Writer, seed_dir: Path) -> None:
     data = _read_json(seed_dir / "taxonomy.json")
     taxonomy_id = stable_id("taxonomy", data["taxonomy"])
     writer.upsert(Taxonomy, taxonomy_id, name=data["name"], uri=None, version="1")
     for order, parent in enumerate(data["terms"]):
-        parent_id = stable_id("taxonomy_term", parent["code"])
-        writer.upsert(
-            TaxonomyTerm,
-            parent_id,
-            code=parent["code"],
-            name=parent["de"],
-            taxonomy_id=taxonomy_id,
-            parent_id=None,
-            term_order=order,
-        )
-        _translate(
-            writer, "taxonomy_term", parent_id, "name", parent["de"], {"en": {"name": parent["en"]}}
-        )
+        parent_id = _seed_term(writer, parent, taxonomy_id=taxonomy_id, parent_id=None, order=order)
         for child_order, child in enumerate(parent["children"]):
-            child_id = stable_id("taxonomy_term", child["code"])
-            writer.upsert(
-                TaxonomyTerm,
-                child_id,
-                code=child["code"],
-                name=child["de"],
-                taxonomy_id=taxonomy_id,
-                parent_id=parent_id,
-                term_order=child_order,
-            )
-            _translate(
-                writer,
-                "taxonomy_term",
-                child_id,
-                "name",
-                child["de"],
-                {"en": {"name": child["en"]}},
+            _seed_term(
+                writer, child, taxonomy_id=taxonomy_id, parent_id=parent_id, order=child_order
             )
     for order, group in enumerate(data["target_groups"]):
         group_id = stable_id("target_group", group["code"])
