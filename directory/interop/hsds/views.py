@@ -82,28 +82,26 @@ def open_formats(request: Request, session: SessionDep, principal: Coordinator) 
     return _overview(request, session, principal)
 
 
-def _download_name(extension: str) -> str:
-    return f"lotse-hsds-{utcnow():%Y-%m-%d}.{extension}"
+def _attachment(content: bytes, *, media_type: str, extension: str) -> Response:
+    """A download named after today, e.g. ``lotse-hsds-2026-03-01.json``."""
+    filename = f"lotse-hsds-{utcnow():%Y-%m-%d}.{extension}"
+    return Response(
+        content,
+        media_type=media_type,
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
 
 
 @router.get("/hsds.json", name="hsds_export_json")
 def export_json(session: SessionDep, principal: Coordinator) -> Response:
     content = dump_json(export_document(session=session))
-    return Response(
-        content,
-        media_type="application/json",
-        headers={"Content-Disposition": f'attachment; filename="{_download_name("json")}"'},
-    )
+    return _attachment(content, media_type="application/json", extension="json")
 
 
 @router.get("/hsds-csv.zip", name="hsds_export_csv")
 def export_csv(session: SessionDep, principal: Coordinator) -> Response:
     content = csv_zip(csv_files(session=session))
-    return Response(
-        content,
-        media_type="application/zip",
-        headers={"Content-Disposition": f'attachment; filename="{_download_name("zip")}"'},
-    )
+    return _attachment(content, media_type="application/zip", extension="zip")
 
 
 def _read_upload(file: UploadFile | None) -> tuple[str, bytes] | str:
