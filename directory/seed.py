@@ -402,6 +402,25 @@ class _DirectoryLoader:
         self.w.prune(CostOption, col(CostOption.service_id) == service_id, cost_ids)
         return service_id
 
+    def _link_codes(
+        self,
+        model: type[ServiceTaxonomyTerm] | type[ServiceTargetGroup],
+        column: str,
+        service_id: uuid.UUID,
+        codes: list[str],
+        known: dict[str, uuid.UUID],
+        *,
+        unknown: str,
+    ) -> None:
+        """Link the service to the rows its codes name, and unlink every other."""
+        ids = []
+        for code in codes:
+            if code not in known:
+                raise SeedError(f"{unknown} {code!r}")
+            ids.append(known[code])
+            self.w.link(model, service_id=service_id, **{column: known[code]})
+        self.w.prune(model, col(model.service_id) == service_id, ids, key=getattr(model, column))
+
     def _links(
         self,
         service_id: uuid.UUID,
@@ -410,36 +429,23 @@ class _DirectoryLoader:
         where: str,
     ) -> None:
         key = data["key"]
-        term_ids = []
-        for code in data.get("categories") or []:
-            if code not in self.terms:
-                raise SeedError(f"{where}: service {key} names unknown category {code!r}")
-            term_ids.append(self.terms[code])
-            self.w.link(
-                ServiceTaxonomyTerm, service_id=service_id, taxonomy_term_id=self.terms[code]
-            )
-        if not term_ids:
+        if not data.get("categories"):
             raise SeedError(f"{where}: service {key} needs at least one category")
-        self.w.prune(
+        self._link_codes(
             ServiceTaxonomyTerm,
-            col(ServiceTaxonomyTerm.service_id) == service_id,
-            term_ids,
-            key=ServiceTaxonomyTerm.taxonomy_term_id,
+            "taxonomy_term_id",
+            service_id,
+            data["categories"],
+            self.terms,
+            unknown=f"{where}: service {key} names unknown category",
         )
-
-        group_ids = []
-        for code in data.get("target_groups") or ["everyone"]:
-            if code not in self.groups:
-                raise SeedError(f"{where}: service {key} names unknown target group {code!r}")
-            group_ids.append(self.groups[code])
-            self.w.link(
-                ServiceTargetGroup, service_id=service_id, target_group_id=self.groups[code]
-            )
-        self.w.prune(
+        self._link_codes(
             ServiceTargetGroup,
-            col(ServiceTargetGroup.service_id) == service_id,
-            group_ids,
-            key=ServiceTargetGroup.target_group_id,
+            "target_group_id",
+            service_id,
+            data.get("target_groups") or ["everyone"],
+            self.groups,
+            unknown=f"{where}: service {key} names unknown target group",
         )
 
         link_ids = []
