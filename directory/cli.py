@@ -66,15 +66,18 @@ def _progress(description: str) -> Iterator[Progress]:
         yield progress
 
 
+DryRunOption = Annotated[
+    bool, typer.Option("--dry-run", help="Only report what would change; write nothing")
+]
+
+
 @import_app.command("hsds")
 def import_hsds(
     path: Annotated[
         Path,
         typer.Argument(help="An HSDS 3.0 JSON file, or a CSV package folder / datapackage.json"),
     ],
-    dry_run: Annotated[
-        bool, typer.Option("--dry-run", help="Only report what would change; write nothing")
-    ] = False,
+    dry_run: DryRunOption = False,
     as_json: Annotated[
         bool, typer.Option("--json", help="Print the report (or the error) as JSON on stdout")
     ] = False,
@@ -249,9 +252,7 @@ def import_integreat(
         Path | None,
         typer.Option(help="Category mapping (default: seed_data/REGION/integreat_categories.json)"),
     ] = None,
-    dry_run: Annotated[
-        bool, typer.Option("--dry-run", help="Only report what would change; write nothing")
-    ] = False,
+    dry_run: DryRunOption = False,
     demo: Annotated[
         bool, typer.Option("--demo", help="Mark new organisations as demo content")
     ] = False,
