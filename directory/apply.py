@@ -301,6 +301,17 @@ class Writer:
         for target in wanted - have:
             self.session.add(model(service_id=service_id, **{column: target}))
 
+    def _replace_children(
+        self,
+        model: type[Schedule] | type[Language],
+        service_id: uuid.UUID,
+        children: list[Schedule] | list[Language],
+    ) -> None:
+        """Delete the service's rows of ``model`` and add ``children`` in their place."""
+        for row in self.session.exec(select(model).where(model.service_id == service_id)):
+            self.session.delete(row)
+        self.session.add_all(children)
+
     def _service(self, service: Service, key: str, value: Any) -> None:
         session = self.session
         if key == "categories":
@@ -324,29 +335,33 @@ class Writer:
             for location_id in wanted - {link.location_id for link in links}:
                 session.add(ServiceAtLocation(service_id=service.id, location_id=location_id))
         elif key == "schedules":
-            for row in session.exec(select(Schedule).where(Schedule.service_id == service.id)):
-                session.delete(row)
-            for slot in value:
-                session.add(
+            self._replace_children(
+                Schedule,
+                service.id,
+                [
                     Schedule(
                         service_id=service.id,
                         weekday=slot["weekday"],
                         opens_at=time.fromisoformat(slot["opens_at"]),
                         closes_at=time.fromisoformat(slot["closes_at"]),
                     )
-                )
+                    for slot in value
+                ],
+            )
         elif key == "languages":
-            for spoken in session.exec(select(Language).where(Language.service_id == service.id)):
-                session.delete(spoken)
-            for item in value:
-                session.add(
+            self._replace_children(
+                Language,
+                service.id,
+                [
                     Language(
                         service_id=service.id,
                         code=item["code"],
                         name=_language_name(item["code"]),
                         note=item["note"],
                     )
-                )
+                    for item in value
+                ],
+            )
         elif key == "required_documents":
             self._documents(service, value)
         elif key == "organization_id":

@@ -66,15 +66,18 @@ def _progress(description: str) -> Iterator[Progress]:
         yield progress
 
 
+DryRunOption = Annotated[
+    bool, typer.Option("--dry-run", help="Only report what would change; write nothing")
+]
+
+
 @import_app.command("hsds")
 def import_hsds(
     path: Annotated[
         Path,
         typer.Argument(help="An HSDS 3.0 JSON file, or a CSV package folder / datapackage.json"),
     ],
-    dry_run: Annotated[
-        bool, typer.Option("--dry-run", help="Only report what would change; write nothing")
-    ] = False,
+    dry_run: DryRunOption = False,
     as_json: Annotated[
         bool, typer.Option("--json", help="Print the report (or the error) as JSON on stdout")
     ] = False,
@@ -172,6 +175,14 @@ def export_hsds(
     console.print(f"Exported the directory to {path}.", highlight=False)
 
 
+def _print_capped(lines: list[str], *, total: int, more: str) -> None:
+    """The lines a report kept, and how many more of ``total`` it left out."""
+    for line in lines:
+        console.print(line, highlight=False)
+    if total > len(lines):
+        console.print(f"... and {total - len(lines)} {more}.")
+
+
 def _print_report(report: "ImportReport", *, as_json: bool = False) -> None:
     from rich.table import Table
 
@@ -195,24 +206,24 @@ def _print_report(report: "ImportReport", *, as_json: bool = False) -> None:
             f"({warning.count}×, e.g. {examples})",
             highlight=False,
         )
-    for link in report.unsafe_links:
-        console.print(
+    _print_capped(
+        [
             f"[yellow]Not a link:[/] {link.record_type} {link.record_id} {link.field}: "
-            f"{link.value!r} is kept as it is but shown as text",
-            highlight=False,
-        )
-    if report.unsafe_link_count > len(report.unsafe_links):
-        console.print(
-            f"... and {report.unsafe_link_count - len(report.unsafe_links)} more such addresses."
-        )
-    for problem in report.problems:
-        console.print(
+            f"{link.value!r} is kept as it is but shown as text"
+            for link in report.unsafe_links
+        ],
+        total=report.unsafe_link_count,
+        more="more such addresses",
+    )
+    _print_capped(
+        [
             f"[red]Problem:[/] {problem.record_type} {problem.record_id} "
-            f"{problem.field}: {problem.text()}",
-            highlight=False,
-        )
-    if report.problem_count > len(report.problems):
-        console.print(f"... and {report.problem_count - len(report.problems)} more problems.")
+            f"{problem.field}: {problem.text()}"
+            for problem in report.problems
+        ],
+        total=report.problem_count,
+        more="more problems",
+    )
     if report.stopped_early:
         console.print(f"Checking stopped after {report.problem_count} problems.")
 
@@ -241,9 +252,7 @@ def import_integreat(
         Path | None,
         typer.Option(help="Category mapping (default: seed_data/REGION/integreat_categories.json)"),
     ] = None,
-    dry_run: Annotated[
-        bool, typer.Option("--dry-run", help="Only report what would change; write nothing")
-    ] = False,
+    dry_run: DryRunOption = False,
     demo: Annotated[
         bool, typer.Option("--demo", help="Mark new organisations as demo content")
     ] = False,

@@ -165,49 +165,45 @@ def _names(entry: dict[str, Any]) -> dict[str, dict[str, Any]]:
     }
 
 
+def _seed_term(
+    writer: Writer,
+    term: dict[str, Any],
+    *,
+    taxonomy_id: uuid.UUID,
+    parent_id: uuid.UUID | None,
+    order: int,
+    machine: frozenset[str],
+) -> uuid.UUID:
+    term_id = stable_id("taxonomy_term", term["code"])
+    writer.upsert(
+        TaxonomyTerm,
+        term_id,
+        code=term["code"],
+        name=term["de"],
+        taxonomy_id=taxonomy_id,
+        parent_id=parent_id,
+        term_order=order,
+    )
+    _translate(writer, "taxonomy_term", term_id, "name", term["de"], _names(term), machine=machine)
+    return term_id
+
+
 def seed_taxonomy(writer: Writer, seed_dir: Path) -> None:
     data = _read_json(seed_dir / "taxonomy.json")
     machine = frozenset(data.get("machine_translated", ()))
     taxonomy_id = stable_id("taxonomy", data["taxonomy"])
     writer.upsert(Taxonomy, taxonomy_id, name=data["name"], uri=None, version="1")
     for order, parent in enumerate(data["terms"]):
-        parent_id = stable_id("taxonomy_term", parent["code"])
-        writer.upsert(
-            TaxonomyTerm,
-            parent_id,
-            code=parent["code"],
-            name=parent["de"],
-            taxonomy_id=taxonomy_id,
-            parent_id=None,
-            term_order=order,
-        )
-        _translate(
-            writer,
-            "taxonomy_term",
-            parent_id,
-            "name",
-            parent["de"],
-            _names(parent),
-            machine=machine,
+        parent_id = _seed_term(
+            writer, parent, taxonomy_id=taxonomy_id, parent_id=None, order=order, machine=machine
         )
         for child_order, child in enumerate(parent["children"]):
-            child_id = stable_id("taxonomy_term", child["code"])
-            writer.upsert(
-                TaxonomyTerm,
-                child_id,
-                code=child["code"],
-                name=child["de"],
+            _seed_term(
+                writer,
+                child,
                 taxonomy_id=taxonomy_id,
                 parent_id=parent_id,
-                term_order=child_order,
-            )
-            _translate(
-                writer,
-                "taxonomy_term",
-                child_id,
-                "name",
-                child["de"],
-                _names(child),
+                order=child_order,
                 machine=machine,
             )
     for order, group in enumerate(data["target_groups"]):
@@ -426,6 +422,25 @@ class _DirectoryLoader:
         self.w.prune(CostOption, col(CostOption.service_id) == service_id, cost_ids)
         return service_id
 
+    def _link_codes(
+        self,
+        model: type[ServiceTaxonomyTerm] | type[ServiceTargetGroup],
+        column: str,
+        service_id: uuid.UUID,
+        codes: list[str],
+        known: dict[str, uuid.UUID],
+        *,
+        unknown: str,
+    ) -> None:
+        """Link the service to the rows its codes name, and unlink every other."""
+        ids = []
+        for code in codes:
+            if code not in known:
+                raise SeedError(f"{unknown} {code!r}")
+            ids.append(known[code])
+            self.w.link(model, service_id=service_id, **{column: known[code]})
+        self.w.prune(model, col(model.service_id) == service_id, ids, key=getattr(model, column))
+
     def _links(
         self,
         service_id: uuid.UUID,
@@ -434,36 +449,23 @@ class _DirectoryLoader:
         where: str,
     ) -> None:
         key = data["key"]
-        term_ids = []
-        for code in data.get("categories") or []:
-            if code not in self.terms:
-                raise SeedError(f"{where}: service {key} names unknown category {code!r}")
-            term_ids.append(self.terms[code])
-            self.w.link(
-                ServiceTaxonomyTerm, service_id=service_id, taxonomy_term_id=self.terms[code]
-            )
-        if not term_ids:
+        if not data.get("categories"):
             raise SeedError(f"{where}: service {key} needs at least one category")
-        self.w.prune(
+        self._link_codes(
             ServiceTaxonomyTerm,
-            col(ServiceTaxonomyTerm.service_id) == service_id,
-            term_ids,
-            key=ServiceTaxonomyTerm.taxonomy_term_id,
+            "taxonomy_term_id",
+            service_id,
+            data["categories"],
+            self.terms,
+            unknown=f"{where}: service {key} names unknown category",
         )
-
-        group_ids = []
-        for code in data.get("target_groups") or ["everyone"]:
-            if code not in self.groups:
-                raise SeedError(f"{where}: service {key} names unknown target group {code!r}")
-            group_ids.append(self.groups[code])
-            self.w.link(
-                ServiceTargetGroup, service_id=service_id, target_group_id=self.groups[code]
-            )
-        self.w.prune(
+        self._link_codes(
             ServiceTargetGroup,
-            col(ServiceTargetGroup.service_id) == service_id,
-            group_ids,
-            key=ServiceTargetGroup.target_group_id,
+            "target_group_id",
+            service_id,
+            data.get("target_groups") or ["everyone"],
+            self.groups,
+            unknown=f"{where}: service {key} names unknown target group",
         )
 
         link_ids = []

@@ -8,7 +8,7 @@ import json
 import math
 import uuid
 from collections.abc import Callable, Iterator, Sequence
-from datetime import datetime
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 import numpy as np
@@ -119,56 +119,76 @@ def _live_organizations() -> Any:
     )
 
 
-def _service_filters(
-    *,
-    search: str | None,
-    taxonomy_term_id: uuid.UUID | None,
-    taxonomy_id: uuid.UUID | None,
-    organization_id: uuid.UUID | None,
-    modified_after: datetime | None,
-) -> list[Any]:
-    conditions: list[Any] = [
-        col(Service.archived_at).is_(None),
-        col(Service.merged_into_id).is_(None),
-        col(Service.organization_id).in_(_live_organizations()),
-    ]
-    if search:
-        pattern = f"%{search.strip().lower()}%"
-        conditions.append(
-            or_(
-                func.lower(Service.name).like(pattern),
-                func.lower(Service.description).like(pattern),
-            )
-        )
-    if taxonomy_term_id is not None:
-        terms = select(TaxonomyTerm.id).where(
-            or_(
-                col(TaxonomyTerm.id) == taxonomy_term_id,
-                col(TaxonomyTerm.parent_id) == taxonomy_term_id,
-            )
-        )
-        conditions.append(
-            col(Service.id).in_(
-                select(ServiceTaxonomyTerm.service_id).where(
-                    col(ServiceTaxonomyTerm.taxonomy_term_id).in_(terms)
+@dataclass
+class ServiceFilters:
+    """The filters of /services and /service_at_locations; all unset: every live service."""
+
+    search: SearchParam = None
+    taxonomy_term_id: IdParam = None
+    taxonomy_id: IdParam = None
+    organization_id: IdParam = None
+    modified_after: ModifiedAfterParam = None
+
+    def conditions(self) -> list[Any]:
+        conditions: list[Any] = [
+            col(Service.archived_at).is_(None),
+            col(Service.merged_into_id).is_(None),
+            col(Service.organization_id).in_(_live_organizations()),
+        ]
+        if self.search:
+            pattern = f"%{self.search.strip().lower()}%"
+            conditions.append(
+                or_(
+                    func.lower(Service.name).like(pattern),
+                    func.lower(Service.description).like(pattern),
                 )
             )
-        )
-    if taxonomy_id is not None:
-        conditions.append(
-            col(Service.id).in_(
-                select(ServiceTaxonomyTerm.service_id).where(
-                    col(ServiceTaxonomyTerm.taxonomy_term_id).in_(
-                        select(TaxonomyTerm.id).where(TaxonomyTerm.taxonomy_id == taxonomy_id)
+        if self.taxonomy_term_id is not None:
+            terms = select(TaxonomyTerm.id).where(
+                or_(
+                    col(TaxonomyTerm.id) == self.taxonomy_term_id,
+                    col(TaxonomyTerm.parent_id) == self.taxonomy_term_id,
+                )
+            )
+            conditions.append(
+                col(Service.id).in_(
+                    select(ServiceTaxonomyTerm.service_id).where(
+                        col(ServiceTaxonomyTerm.taxonomy_term_id).in_(terms)
                     )
                 )
             )
-        )
-    if organization_id is not None:
-        conditions.append(Service.organization_id == organization_id)
-    if modified_after is not None:
-        conditions.append(col(Service.updated_at) >= modified_after)
-    return conditions
+        if self.taxonomy_id is not None:
+            conditions.append(
+                col(Service.id).in_(
+                    select(ServiceTaxonomyTerm.service_id).where(
+                        col(ServiceTaxonomyTerm.taxonomy_term_id).in_(
+                            select(TaxonomyTerm.id).where(
+                                TaxonomyTerm.taxonomy_id == self.taxonomy_id
+                            )
+                        )
+                    )
+                )
+            )
+        if self.organization_id is not None:
+            conditions.append(Service.organization_id == self.organization_id)
+        if self.modified_after is not None:
+            conditions.append(col(Service.updated_at) >= self.modified_after)
+        return conditions
+
+
+ServiceFiltersDep = Annotated[ServiceFilters, Depends()]
+
+
+@dataclass
+class Paging:
+    """Which page, how large, or with format=ndjson every record."""
+
+    page: PageParam = 1
+    per_page: PerPageParam = 50
+    format: FormatParam = "json"
+
+
+PagingDep = Annotated[Paging, Depends()]
 
 
 def _page(*, items: Sequence[Row], total: int, page: int, per_page: int) -> dict[str, Any]:
@@ -198,12 +218,10 @@ def _listing(
     fetch: Callable[[int, int], list[Any]],
     count: Callable[[], int],
     convert: Callable[[list[Any]], list[Row]],
-    page: int,
-    per_page: int,
-    format_: str,
+    paging: Paging,
 ) -> Any:
     """One page of what ``fetch(limit, offset)`` returns, or all of it as ndjson."""
-    if format_ == "ndjson":
+    if paging.format == "ndjson":
 
         def every() -> Iterator[Row]:
             offset = 0
@@ -215,6 +233,7 @@ def _listing(
                 offset += len(batch)
 
         return _ndjson(every())
+    page, per_page = paging.page, paging.per_page
     items = convert(fetch(per_page, (page - 1) * per_page))
     return _page(items=items, total=count(), page=page, per_page=per_page)
 
@@ -225,9 +244,7 @@ def _table_listing(
     model: Any,
     conditions: list[Any],
     convert: Callable[[list[Any]], list[Row]],
-    page: int,
-    per_page: int,
-    format_: str,
+    paging: Paging,
 ) -> Any:
     """``_listing`` over the rows of ``model`` matching ``conditions``, ordered by id."""
 
@@ -238,9 +255,7 @@ def _table_listing(
     def count() -> int:
         return session.exec(select(func.count()).select_from(model).where(*conditions)).one()
 
-    return _listing(
-        fetch=fetch, count=count, convert=convert, page=page, per_page=per_page, format_=format_
-    )
+    return _listing(fetch=fetch, count=count, convert=convert, paging=paging)
 
 
 # --- records --------------------------------------------------------------------------------
@@ -412,32 +427,16 @@ def api_info(request: Request) -> dict[str, str]:
 @router.get("/services", name="hsds_services", responses=LIST_RESPONSES)
 def services(
     session: SessionDep,
-    search: SearchParam = None,
-    taxonomy_term_id: IdParam = None,
-    taxonomy_id: IdParam = None,
-    organization_id: IdParam = None,
-    modified_after: ModifiedAfterParam = None,
-    page: PageParam = 1,
-    per_page: PerPageParam = 50,
-    format: FormatParam = "json",
+    filters: ServiceFiltersDep,
+    paging: PagingDep,
 ) -> Any:
     """Services with their one-to-one fields and their organization, a page at a time."""
-    conditions = _service_filters(
-        search=search,
-        taxonomy_term_id=taxonomy_term_id,
-        taxonomy_id=taxonomy_id,
-        organization_id=organization_id,
-        modified_after=modified_after,
-    )
-
     return _table_listing(
         session=session,
         model=Service,
-        conditions=conditions,
+        conditions=filters.conditions(),
         convert=lambda batch: _service_rows(session, batch),
-        page=page,
-        per_page=per_page,
-        format_=format,
+        paging=paging,
     )
 
 
@@ -447,13 +446,7 @@ def service(session: SessionDep, service_id: Annotated[uuid.UUID, Path()]) -> Ro
     found = session.exec(
         select(Service).where(
             Service.id == service_id,
-            *_service_filters(
-                search=None,
-                taxonomy_term_id=None,
-                taxonomy_id=None,
-                organization_id=None,
-                modified_after=None,
-            ),
+            *ServiceFilters().conditions(),
         )
     ).first()
     if found is None:
@@ -474,10 +467,8 @@ def _live_organization_conditions(search: str | None) -> list[Any]:
 @router.get("/organizations", name="hsds_organizations", responses=LIST_RESPONSES)
 def organizations(
     session: SessionDep,
+    paging: PagingDep,
     search: SearchParam = None,
-    page: PageParam = 1,
-    per_page: PerPageParam = 50,
-    format: FormatParam = "json",
 ) -> Any:
     """Organizations with their one-to-one fields."""
     conditions = _live_organization_conditions(search)
@@ -487,9 +478,7 @@ def organizations(
         model=Organization,
         conditions=conditions,
         convert=lambda batch: _organization_rows(session, batch),
-        page=page,
-        per_page=per_page,
-        format_=format,
+        paging=paging,
     )
 
 
@@ -528,10 +517,8 @@ def organization(session: SessionDep, organization_id: Annotated[uuid.UUID, Path
 @router.get("/taxonomies", name="hsds_taxonomies", responses=LIST_RESPONSES)
 def taxonomies(
     session: SessionDep,
+    paging: PagingDep,
     search: SearchParam = None,
-    page: PageParam = 1,
-    per_page: PerPageParam = 50,
-    format: FormatParam = "json",
 ) -> Any:
     """The taxonomies of the directory's categories."""
     conditions = [func.lower(Taxonomy.name).like(f"%{search.strip().lower()}%")] if search else []
@@ -555,22 +542,18 @@ def taxonomies(
         model=Taxonomy,
         conditions=conditions,
         convert=convert,
-        page=page,
-        per_page=per_page,
-        format_=format,
+        paging=paging,
     )
 
 
 @router.get("/taxonomy_terms", name="hsds_taxonomy_terms", responses=LIST_RESPONSES)
 def taxonomy_terms(
     session: SessionDep,
+    paging: PagingDep,
     search: SearchParam = None,
     taxonomy_id: IdParam = None,
     parent_id: IdParam = None,
     top_only: Annotated[bool, Query(description="Only terms without a parent")] = False,
-    page: PageParam = 1,
-    per_page: PerPageParam = 50,
-    format: FormatParam = "json",
 ) -> Any:
     """The categories (taxonomy terms)."""
     conditions: list[Any] = []
@@ -588,9 +571,7 @@ def taxonomy_terms(
         model=TaxonomyTerm,
         conditions=conditions,
         convert=lambda batch: [_term(term) for term in batch],
-        page=page,
-        per_page=per_page,
-        format_=format,
+        paging=paging,
     )
 
 
@@ -628,6 +609,33 @@ def _near(
     return float(centre[0]), float(centre[1]), metres / 1000
 
 
+@dataclass
+class Area:
+    """Where /service_at_locations looks: locations at a postcode, or around a point."""
+
+    postcode: Annotated[
+        str | None,
+        Query(
+            max_length=12,
+            description="Locations with this postcode; with proximity, the centre to measure from",
+        ),
+    ] = None
+    proximity: Annotated[
+        str | None,
+        Query(
+            max_length=60,
+            description="Metres from the postcode's centre, or "
+            "“latitude,longitude” (then radius applies)",
+        ),
+    ] = None
+    radius: Annotated[
+        float, Query(gt=0, le=1_000_000, description="Metres around proximity=lat,lon")
+    ] = 5000
+
+
+AreaDep = Annotated[Area, Depends()]
+
+
 @router.get(
     "/service_at_locations",
     name="hsds_service_at_locations",
@@ -636,44 +644,13 @@ def _near(
 def service_at_locations(
     session: SessionDep,
     geocoder: GeocoderDep,
-    search: SearchParam = None,
-    taxonomy_term_id: IdParam = None,
-    taxonomy_id: IdParam = None,
-    organization_id: IdParam = None,
-    modified_after: ModifiedAfterParam = None,
-    postcode: Annotated[
-        str | None,
-        Query(
-            max_length=12,
-            description="Locations with this postcode; with proximity, the centre to measure from",
-        ),
-    ] = None,
-    proximity: Annotated[
-        str | None,
-        Query(
-            max_length=60,
-            description="Metres from the postcode's centre, or "
-            "“latitude,longitude” (then radius applies)",
-        ),
-    ] = None,
-    radius: Annotated[
-        float, Query(gt=0, le=1_000_000, description="Metres around proximity=lat,lon")
-    ] = 5000,
-    page: PageParam = 1,
-    per_page: PerPageParam = 50,
-    format: FormatParam = "json",
+    filters: ServiceFiltersDep,
+    area: AreaDep,
+    paging: PagingDep,
 ) -> Any:
     """Where each service is offered, with the location nested; filter by place."""
-    near = _near(geocoder, session, postcode, proximity)
-    service_ids = select(Service.id).where(
-        *_service_filters(
-            search=search,
-            taxonomy_term_id=taxonomy_term_id,
-            taxonomy_id=taxonomy_id,
-            organization_id=organization_id,
-            modified_after=modified_after,
-        )
-    )
+    near = _near(geocoder, session, area.postcode, area.proximity)
+    service_ids = select(Service.id).where(*filters.conditions())
     statement = (
         select(ServiceAtLocation, Location.latitude, Location.longitude)
         .join(Location, col(Location.id) == ServiceAtLocation.location_id)
@@ -683,16 +660,18 @@ def service_at_locations(
         )
         .order_by(col(ServiceAtLocation.id))
     )
-    if postcode and near is None:
+    if area.postcode and near is None:
         statement = statement.where(
-            col(Location.id).in_(select(Address.location_id).where(Address.postal_code == postcode))
+            col(Location.id).in_(
+                select(Address.location_id).where(Address.postal_code == area.postcode)
+            )
         )
     rows = session.exec(statement).all()
     links = [row[0] for row in rows]
     if near is not None and rows:
         lat, lon, radius_km = near
         if radius_km < 0:
-            radius_km = radius / 1000
+            radius_km = area.radius / 1000
         distances = haversine_km(
             lat, lon, np.array([row[1] for row in rows]), np.array([row[2] for row in rows])
         )
@@ -702,7 +681,5 @@ def service_at_locations(
         fetch=lambda limit, offset: links[offset : offset + limit],
         count=lambda: len(links),
         convert=lambda batch: _sal_rows(session, batch),
-        page=page,
-        per_page=per_page,
-        format_=format,
+        paging=paging,
     )

@@ -9,12 +9,13 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, File, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlmodel import Session
 
 from directory.interop import import_jobs
 from directory.interop.hsds.export import csv_files, csv_zip, dump_json, export_document
 from directory.interop.hsds.report import HsdsImportRejected
 from directory.interop.import_limits import ImportLimitExceeded, ImportLimits
-from directory.models import ImportJob, ImportJobStatus
+from directory.models import ImportJobStatus
 from lotse import i18n
 from lotse.account_views import client_ip
 from lotse.audit import Actor
@@ -82,28 +83,26 @@ def open_formats(request: Request, session: SessionDep, principal: Coordinator) 
     return _overview(request, session, principal)
 
 
-def _download_name(extension: str) -> str:
-    return f"lotse-hsds-{utcnow():%Y-%m-%d}.{extension}"
+def _attachment(content: bytes, *, media_type: str, extension: str) -> Response:
+    """A download named after today, e.g. ``lotse-hsds-2026-03-01.json``."""
+    filename = f"lotse-hsds-{utcnow():%Y-%m-%d}.{extension}"
+    return Response(
+        content,
+        media_type=media_type,
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
 
 
 @router.get("/hsds.json", name="hsds_export_json")
 def export_json(session: SessionDep, principal: Coordinator) -> Response:
     content = dump_json(export_document(session=session))
-    return Response(
-        content,
-        media_type="application/json",
-        headers={"Content-Disposition": f'attachment; filename="{_download_name("json")}"'},
-    )
+    return _attachment(content, media_type="application/json", extension="json")
 
 
 @router.get("/hsds-csv.zip", name="hsds_export_csv")
 def export_csv(session: SessionDep, principal: Coordinator) -> Response:
     content = csv_zip(csv_files(session=session))
-    return Response(
-        content,
-        media_type="application/zip",
-        headers={"Content-Disposition": f'attachment; filename="{_download_name("zip")}"'},
-    )
+    return _attachment(content, media_type="application/zip", extension="zip")
 
 
 def _read_upload(file: UploadFile | None) -> tuple[str, bytes] | str:
@@ -219,7 +218,9 @@ def discard(request: Request, token: str, principal: Coordinator) -> Response:
     return RedirectResponse(request.app.url_path_for("open_formats"), status_code=303)
 
 
-def _job_context(job: ImportJob) -> dict[str, Any]:
+def _job_context(session: Session, job_id: uuid.UUID, principal: Principal) -> dict[str, Any]:
+    """The principal's own import job, for its page and for the progress partial it polls."""
+    job = import_jobs.get(session=session, job_id=job_id, user_id=principal.id)
     return {
         "job": job,
         "live": import_jobs.live_progress(job),
@@ -233,13 +234,12 @@ def _job_context(job: ImportJob) -> dict[str, Any]:
 def job_page(
     request: Request, session: SessionDep, job_id: uuid.UUID, principal: Coordinator
 ) -> HTMLResponse:
-    job = import_jobs.get(session=session, job_id=job_id, user_id=principal.id)
-    return render(request, "directory/hsds/job.html", _job_context(job))
+    return render(request, "directory/hsds/job.html", _job_context(session, job_id, principal))
 
 
 @router.get("/jobs/{job_id}/progress", name="import_job_progress", response_class=HTMLResponse)
 def job_progress(
     request: Request, session: SessionDep, job_id: uuid.UUID, principal: Coordinator
 ) -> HTMLResponse:
-    job = import_jobs.get(session=session, job_id=job_id, user_id=principal.id)
-    return render(request, "directory/hsds/_job_progress.html", _job_context(job))
+    context = _job_context(session, job_id, principal)
+    return render(request, "directory/hsds/_job_progress.html", context)

@@ -215,19 +215,12 @@ class _Import:
         last = _flat(rec.snapshot) if rec else {}
         write, review = _compare(current=current, last=last, new=new)
         if write:
-            apply(
-                session=self.session,
-                listing=listing,
-                values=_nested(write, keep_removed=True),
-                author=AUTHOR,
-                action="imported",
-                sources=german,
-                note=gettext(
-                    "Updated from Integreat (%(source)s, location %(key)s).",
-                    source=self.source,
-                    key=key,
-                ),
+            note = gettext(
+                "Updated from Integreat (%(source)s, location %(key)s).",
+                source=self.source,
+                key=key,
             )
+            self._write(listing, write, german, note)
         if review:
             self._propose(listing, kind, last, current, review, label)
         self._remember(rec, kind, key, listing, new)
@@ -291,21 +284,32 @@ class _Import:
     def _create(
         self, listing: Listing, kind: ListingKind, key: str, new: dict, german: dict[str, str]
     ) -> None:
+        note = gettext(
+            "Created from Integreat (%(source)s, location %(key)s).", source=self.source, key=key
+        )
+        self._write(listing, new, german, note, new=True)
+        self._remember(None, kind, key, listing, new)
+
+    def _write(
+        self,
+        listing: Listing,
+        flat: dict[str, Any],
+        german: dict[str, str],
+        note: str,
+        *,
+        new: bool = False,
+    ) -> None:
+        """Integreat's flat values into the listing, through the one writer."""
         apply(
             session=self.session,
             listing=listing,
-            values=_nested(new, keep_removed=True),
+            values=_nested(flat, keep_removed=True),
             author=AUTHOR,
             action="imported",
-            new=True,
+            new=new,
             sources=german,
-            note=gettext(
-                "Created from Integreat (%(source)s, location %(key)s).",
-                source=self.source,
-                key=key,
-            ),
+            note=note,
         )
-        self._remember(None, kind, key, listing, new)
 
     def organization(self, plan: Planned) -> tuple[Organization, str]:
         if plan.organization_key in self.organizations:

@@ -211,6 +211,26 @@ def _wait_for(client, job_url: str, timeout: float = 60) -> str:
     pytest.fail(f"the import job did not finish within {timeout} s")
 
 
+def _new_job(engine, source_name: str) -> uuid.UUID:
+    """A coordinator's import job, committed, as applying an upload creates it."""
+    with Session(engine) as setup:
+        user = setup.exec(select(User).where(User.email == PASSWORDS["coordinator"][0])).one()
+        job = import_jobs.create(
+            session=setup, kind="hsds", user_id=user.id, source_name=source_name
+        )
+        setup.commit()
+        return job.id
+
+
+def _run_job(client, engine, filename: str, content: bytes) -> str:
+    """Launch an import job in the background and return its finished progress partial."""
+    job_id = _new_job(engine, filename)
+    import_jobs.launch(
+        engine=engine, job_id=job_id, filename=filename, content=content, actor=SYSTEM
+    ).join(timeout=60)
+    return _wait_for(client, f"/open-formats/jobs/{job_id}")
+
+
 def test_apply_runs_the_import_in_the_background(own_client, own_engine):
     login(own_client, "coordinator")
     content = (EXAMPLES / "service_full.json").read_bytes()
@@ -239,22 +259,9 @@ def test_apply_runs_the_import_in_the_background(own_client, own_engine):
 
 def test_a_failed_job_says_that_nothing_changed(own_client, own_engine):
     login(own_client, "coordinator")
-    with Session(own_engine) as setup:
-        user = setup.exec(select(User).where(User.email == PASSWORDS["coordinator"][0])).one()
-        job = import_jobs.create(
-            session=setup, kind="hsds", user_id=user.id, source_name="broken.json"
-        )
-        job_id = job.id
-        setup.commit()
-        services = _count(setup, Service)
-    import_jobs.launch(
-        engine=own_engine,
-        job_id=job_id,
-        filename="broken.json",
-        content=_broken_example(),
-        actor=SYSTEM,
-    ).join(timeout=60)
-    finished = _wait_for(own_client, f"/open-formats/jobs/{job_id}")
+    with Session(own_engine) as before:
+        services = _count(before, Service)
+    finished = _run_job(own_client, own_engine, "broken.json", _broken_example())
     assert 'data-status="failed"' in finished
     assert "nothing was changed" in finished
     assert "<code>name</code>" in finished
@@ -268,19 +275,7 @@ def test_an_unexpected_failure_shows_no_internals(own_client, own_engine, monkey
 
     monkeypatch.setattr(import_jobs, "import_parsed", explode)
     login(own_client, "coordinator")
-    with Session(own_engine) as setup:
-        user = setup.exec(select(User).where(User.email == PASSWORDS["coordinator"][0])).one()
-        job = import_jobs.create(session=setup, kind="hsds", user_id=user.id, source_name="x.json")
-        job_id = job.id
-        setup.commit()
-    import_jobs.launch(
-        engine=own_engine,
-        job_id=job_id,
-        filename="x.json",
-        content=_broken_example(),
-        actor=SYSTEM,
-    ).join(timeout=60)
-    finished = _wait_for(own_client, f"/open-formats/jobs/{job_id}")
+    finished = _run_job(own_client, own_engine, "x.json", _broken_example())
     assert 'data-status="failed"' in finished
     assert "secret" not in finished and "RuntimeError" not in finished
     assert "server log" in finished or "Serverprotokoll" in finished
@@ -440,11 +435,9 @@ def test_a_file_with_many_problems_gives_a_short_page(client):
 def test_an_import_job_beyond_the_time_limit_fails_and_changes_nothing(own_engine, monkeypatch):
     from directory.interop.import_limits import ImportLimits
 
+    job_id = _new_job(own_engine, "x")
     with Session(own_engine) as setup:
-        user = setup.exec(select(User).where(User.email == PASSWORDS["coordinator"][0])).one()
-        job = import_jobs.create(session=setup, kind="hsds", user_id=user.id, source_name="x")
-        setup.commit()
-        job_id, before = job.id, _count(setup, Service)
+        before = _count(setup, Service)
     record = {"id": str(uuid.uuid4()), "name": "Zu spät", "status": "active"}
     import_jobs.run_hsds_import(
         engine=own_engine,
