@@ -6,7 +6,6 @@ listings, case managers to any listing (``suggest_directory_changes``); both see
 their suggestions.
 """
 
-import re
 import uuid
 from collections.abc import Callable
 from typing import Annotated, Any
@@ -16,14 +15,25 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.datastructures import FormData
 
 from directory import versions
-from directory.models import ListingKind, SuggestionSource
+from directory.models import ChangeSuggestion, ListingKind, SuggestionSource
 from directory.upkeep import editing, suggestions
-from directory.upkeep.editing import CONTENT_LANGUAGES, ListingInvalid
+from directory.upkeep.editing import CONTENT_LANGUAGES, Listing, ListingInvalid
+from directory.upkeep.editor_forms import (
+    CAPACITY_LABELS,
+    LABELS,
+    NOT_SUGGESTIBLE,
+    STATUS_LABELS,
+    errors_for_form,
+    form_keys,
+    form_values,
+    helpers,
+    values_from_form,
+)
 from directory.upkeep.suggestions import NoChangeProposed, NotOwnListing, RejectionNeedsMessage
 from directory.versions import TRANSLATED_FIELDS, Author
 from lotse.auth import Principal
 from lotse.db import SessionDep
-from lotse.i18n import N_, gettext
+from lotse.i18n import gettext
 from lotse.models import Role
 from lotse.permissions import Access, Permission
 from lotse.templating import render
@@ -33,268 +43,12 @@ router = APIRouter(include_in_schema=False)
 Editor = Annotated[Principal, Depends(Access.allowed(Permission.edit_directory))]
 Suggester = Annotated[Principal, Depends(Access.allowed(Permission.suggest_directory_changes))]
 
-LABELS = {
-    "name": N_("Name"),
-    "alternate_name": N_("Other name"),
-    "description": N_("Description"),
-    "email": N_("Email"),
-    "website": N_("Website"),
-    "url": N_("Website"),
-    "is_demo": N_("Invented demo entry"),
-    "phones": N_("Phone numbers"),
-    "status": N_("Status"),
-    "alert": N_("Alert"),
-    "application_process": N_("How to apply"),
-    "fees_description": N_("Fees"),
-    "eligibility_description": N_("Who it is for"),
-    "minimum_age": N_("Lowest age"),
-    "maximum_age": N_("Highest age"),
-    "women_only": N_("Women and girls only"),
-    "referral_required": N_("Referral from the case management needed"),
-    "free_of_charge": N_("Free of charge"),
-    "appointment_only": N_("Appointment only"),
-    "languages_note": N_("Note on languages"),
-    "hours_note": N_("Note on opening hours"),
-    "capacity_status": N_("Capacity"),
-    "capacity_note": N_("Note on capacity"),
-    "organization_id": N_("Organisation"),
-    "categories": N_("Categories"),
-    "target_groups": N_("Target groups"),
-    "languages": N_("Languages spoken"),
-    "schedules": N_("Opening hours"),
-    "locations": N_("Locations"),
-    "required_documents": N_("Required documents"),
-    "location_type": N_("Kind of location"),
-    "latitude": N_("Latitude"),
-    "longitude": N_("Longitude"),
-    "transportation": N_("Getting there"),
-    "barrier_free": N_("Barrier-free access"),
-    "district": N_("District"),
-    "address": N_("Address"),
-    "address_1": N_("Street and number"),
-    "postal_code": N_("Postcode"),
-    "city": N_("City"),
-    "archived": N_("Archived"),
-    "translations": N_("Translations"),
-    "message": N_("Message"),
-}
-KIND_LABELS = {
-    ListingKind.organization: N_("Organisation"),
-    ListingKind.service: N_("Service"),
-    ListingKind.location: N_("Location"),
-}
-STATUS_LABELS = {
-    "active": N_("Active"),
-    "inactive": N_("Inactive"),
-    "defunct": N_("Closed for good"),
-    "temporarily_closed": N_("Temporarily closed"),
-}
-CAPACITY_LABELS = {
-    "has_places": N_("Places available"),
-    "no_places": N_("No places at the moment"),
-    "waitlist": N_("Waiting list"),
-    "assessment_needed": N_("Places after assessment"),
-}
-SUGGESTION_STATUS_LABELS = {
-    "pending": N_("Waiting for review"),
-    "approved": N_("Approved"),
-    "rejected": N_("Rejected"),
-    "superseded": N_("Replaced by a newer suggestion"),
-}
-ACTION_LABELS = {
-    "created": N_("Created"),
-    "edited": N_("Edited"),
-    "archived": N_("Archived"),
-    "restored": N_("Restored"),
-    "merged": N_("Merged"),
-    "verified": N_("Verified"),
-    "imported": N_("Imported"),
-    "suggestion_approved": N_("Suggestion approved"),
-    "machine_translated": N_("Machine-translated"),
-}
-# What a suggestion may not change: whose listing it is, and demo markers.
-NOT_SUGGESTIBLE = {"organization_id", "is_demo"}
-
-
-def label(key: str) -> str:
-    """A field's label; translations read "Translation: Name (en)"."""
-    if key.startswith("translations."):
-        _, field_name, language = key.split(".", 2)
-        return gettext(
-            "Translation: %(field)s (%(language)s)",
-            field=gettext(LABELS.get(field_name, field_name)),
-            language=language,
-        )
-    if "." in key:
-        key = key.split(".")[-1]
-    return gettext(LABELS.get(key, key))
-
-
-def describe(key: str, value: Any) -> str:
-    """A snapshot value as a person reads it."""
-    from lotse.templating import _weekday_name
-
-    if value is None or value == [] or value == "":
-        return "—"
-    if isinstance(value, bool):
-        return gettext("yes") if value else gettext("no")
-    if key == "schedules":
-        return "; ".join(
-            f"{_weekday_name(slot['weekday'], 'abbreviated')} {slot['opens_at']}–{slot['closes_at']}"
-            for slot in value
-        )
-    if key == "languages":
-        return ", ".join(
-            f"{item['code']} ({item['note']})" if item.get("note") else item["code"]
-            for item in value
-        )
-    if key == "address" and isinstance(value, dict):
-        return f"{value['address_1']}, {value['postal_code']} {value['city']}"
-    if key == "status":
-        return gettext(STATUS_LABELS.get(value, value))
-    if key == "capacity_status":
-        return gettext(CAPACITY_LABELS.get(value, value))
-    if key == "translations" and isinstance(value, dict):
-        return ", ".join(
-            f"{field_name}: {', '.join(sorted(languages))}"
-            for field_name, languages in sorted(value.items())
-        )
-    if isinstance(value, list):
-        return ", ".join(str(item) for item in value)
-    return str(value)
-
-
-def _helpers() -> dict[str, Callable[..., Any]]:
-    return {
-        "label": label,
-        "describe": describe,
-        "kind_label": lambda kind: gettext(KIND_LABELS[ListingKind(kind)]),
-        "status_label": lambda status: gettext(STATUS_LABELS[status]),
-        "capacity_label": lambda status: gettext(CAPACITY_LABELS[status]),
-        "suggestion_status_label": lambda status: gettext(SUGGESTION_STATUS_LABELS[status]),
-        "action_label": lambda action: gettext(ACTION_LABELS.get(str(action), str(action))),
-    }
-
 
 async def form_data(request: Request) -> FormData:
     return await request.form()
 
 
 Form = Annotated[FormData, Depends(form_data)]
-
-
-# --- form <-> snapshot values ----------------------------------------------------------------
-
-_SLOT = re.compile(r"^\s*(\d{1,2}:\d{2})\s*[-–]\s*(\d{1,2}:\d{2})\s*$")
-
-
-def _input_id(key: str) -> str:
-    """The form control a domain error belongs to."""
-    if key.startswith("schedules."):
-        return "hours_" + key.split(".")[1]
-    if key.startswith("address."):
-        return key.split(".")[1]
-    if key.startswith("translations."):
-        return "translation_" + key.split(".")[1]
-    return key
-
-
-def _lines(text: str) -> list[str]:
-    return [line.strip() for line in text.splitlines() if line.strip()]
-
-
-def values_from_form(
-    kind: ListingKind, form: FormData, *, keys: frozenset[str]
-) -> tuple[dict[str, Any], dict[str, str]]:
-    """Snapshot-shaped values from the editor form, and the errors of what could not be read."""
-    values: dict[str, Any] = {}
-    errors: dict[str, str] = {}
-
-    def text(name: str) -> str:
-        value = form.get(name, "")
-        return value if isinstance(value, str) else ""
-
-    for key in keys:
-        if key in ("translations", "archived"):
-            continue
-        if key in editing.BOOLEAN_FIELDS:
-            values[key] = text(key) == "true"
-        elif key in ("categories", "target_groups", "locations"):
-            values[key] = [str(value) for value in form.getlist(key)]
-        elif key in ("phones", "required_documents"):
-            values[key] = _lines(text(key))
-        elif key == "languages":
-            languages = []
-            for line in _lines(text(key)):
-                code, _, note = line.partition(":")
-                languages.append({"code": code.strip(), "note": note.strip() or None})
-            values[key] = languages
-        elif key == "schedules":
-            slots = []
-            for weekday in range(1, 8):
-                for part in [p for p in text(f"hours_{weekday}").split(",") if p.strip()]:
-                    match = _SLOT.match(part)
-                    if not match:
-                        errors[f"hours_{weekday}"] = gettext("Please enter times like 09:00-12:30.")
-                        continue
-                    slots.append({"weekday": weekday, "opens_at": match[1], "closes_at": match[2]})
-            values[key] = slots
-        elif key in ("latitude", "longitude"):
-            raw = text(key).strip().replace(",", ".")
-            try:
-                values[key] = float(raw) if raw else None
-            except ValueError:
-                errors[key] = gettext("Please enter a number such as 51.36.")
-        elif key in ("minimum_age", "maximum_age"):
-            raw = text(key).strip()
-            if raw and not raw.isdigit():
-                errors[key] = gettext("Please enter a whole number.")
-            else:
-                values[key] = int(raw) if raw else None
-        elif key == "barrier_free":
-            values[key] = {"true": True, "false": False}.get(text(key))
-        elif key == "address":
-            address = {name: text(name).strip() for name in ("address_1", "postal_code", "city")}
-            values[key] = address if any(address.values()) else None
-        elif key == "district":
-            values[key] = text(key) or None
-        elif key == "organization_id":
-            values[key] = text(key) or None
-            if values[key] is None:
-                errors[key] = gettext("Please choose an organisation from the list.")
-        else:
-            values[key] = text(key)
-    return values, errors
-
-
-def _form_keys(kind: ListingKind) -> frozenset[str]:
-    return editing.EDITABLE[kind] - {"translations", "archived", "location_type"}
-
-
-def _form_values(kind: ListingKind, snapshot: dict[str, Any]) -> dict[str, Any]:
-    """The form's field values for a snapshot."""
-    shown: dict[str, Any] = {}
-    for key, value in snapshot.items():
-        if key == "schedules":
-            for weekday in range(1, 8):
-                shown[f"hours_{weekday}"] = ", ".join(
-                    f"{slot['opens_at']}-{slot['closes_at']}"
-                    for slot in value
-                    if slot["weekday"] == weekday
-                )
-        elif key == "languages":
-            shown[key] = "\n".join(
-                f"{item['code']}: {item['note']}" if item.get("note") else item["code"]
-                for item in value
-            )
-        elif key in ("phones", "required_documents"):
-            shown[key] = "\n".join(value)
-        elif key == "address":
-            for name in ("address_1", "postal_code", "city"):
-                shown[name] = (value or {}).get(name, "")
-        else:
-            shown[key] = value
-    return shown
 
 
 def _listing_form(
@@ -314,7 +68,7 @@ def _listing_form(
         request,
         "directory/editor/listing_form.html",
         {
-            **_helpers(),
+            **helpers(),
             "kind": kind.value,
             "listing": listing,
             "values": shown,
@@ -338,10 +92,6 @@ def _listing_form(
     )
 
 
-def _errors_for_form(errors: dict[str, str]) -> dict[str, str]:
-    return {_input_id(key): message for key, message in errors.items()}
-
-
 def _with_domain_errors(
     session: SessionDep,
     kind: ListingKind,
@@ -355,8 +105,18 @@ def _with_domain_errors(
     try:
         editing.validate(session=session, kind=kind, values=values, creating=creating)
     except ListingInvalid as error:
-        return _errors_for_form(error.errors) | unreadable
+        return errors_for_form(error.errors) | unreadable
     return unreadable
+
+
+def _with_listings(
+    session: SessionDep, found: list[ChangeSuggestion]
+) -> list[tuple[ChangeSuggestion, Any]]:
+    """Each suggestion beside the listing it is about, for the queue and "my suggestions"."""
+    return [
+        (suggestion, suggestions.listing_of(session=session, suggestion=suggestion))
+        for suggestion in found
+    ]
 
 
 # --- the review queue (declared before /editor/{kind}/... so "review" is not a kind) ----------
@@ -369,11 +129,8 @@ def review_queue(request: Request, session: SessionDep, principal: Editor) -> HT
         request,
         "directory/editor/review_queue.html",
         {
-            **_helpers(),
-            "rows": [
-                (suggestion, suggestions.listing_of(session=session, suggestion=suggestion))
-                for suggestion in waiting
-            ],
+            **helpers(),
+            "rows": _with_listings(session, waiting),
         },
     )
 
@@ -400,7 +157,7 @@ def _review_page(
         request,
         "directory/editor/review_detail.html",
         {
-            **_helpers(),
+            **helpers(),
             "suggestion": suggestion,
             "listing": suggestions.listing_of(session=session, suggestion=suggestion),
             "changes": suggestions.changes(session=session, suggestion=suggestion),
@@ -501,6 +258,16 @@ def review_reject(
 # --- the coordinators' editor ------------------------------------------------------------
 
 
+def _edited_listing(
+    session: SessionDep, principal: Editor, kind: ListingKind, listing_id: uuid.UUID
+) -> Listing:
+    """The listing in the path; a person who may not edit is refused before it is looked up."""
+    return editing.get_listing(session=session, kind=kind, listing_id=listing_id)
+
+
+EditedListing = Annotated[Listing, Depends(_edited_listing)]
+
+
 @router.get("/editor", name="editor_list", response_class=HTMLResponse)
 def editor_list(
     request: Request,
@@ -518,7 +285,7 @@ def editor_list(
         request,
         "directory/editor/listing_list.html",
         {
-            **_helpers(),
+            **helpers(),
             "kind": kind.value,
             "kinds": [k.value for k in ListingKind],
             "q": q,
@@ -554,7 +321,7 @@ def editor_new(
 def editor_create(
     request: Request, session: SessionDep, principal: Editor, kind: ListingKind, form: Form
 ) -> Response:
-    values, errors = values_from_form(kind, form, keys=_form_keys(kind))
+    values, errors = values_from_form(kind, form, keys=form_keys(kind))
     if errors:
         errors = _with_domain_errors(session, kind, values, errors, creating=True)
     else:
@@ -563,7 +330,7 @@ def editor_create(
                 session=session, kind=kind, values=values, author=Author.of(principal.user)
             )
         except ListingInvalid as error:
-            errors = _errors_for_form(error.errors)
+            errors = errors_for_form(error.errors)
         else:
             session.commit()
             return RedirectResponse(
@@ -578,7 +345,7 @@ def editor_create(
         session,
         kind=kind,
         listing=None,
-        shown=dict(form.items()) | _form_values(kind, values),
+        shown=dict(form.items()) | form_values(kind, values),
         action=str(request.url_for("editor_create", kind=kind.value)),
         errors=errors,
         status_code=422,
@@ -591,15 +358,14 @@ def editor_edit(
     session: SessionDep,
     principal: Editor,
     kind: ListingKind,
-    listing_id: uuid.UUID,
+    listing: EditedListing,
 ) -> HTMLResponse:
-    listing = editing.get_listing(session=session, kind=kind, listing_id=listing_id)
     return _listing_form(
         request,
         session,
         kind=kind,
         listing=listing,
-        shown=_form_values(kind, versions.snapshot(session, listing)),
+        shown=form_values(kind, versions.snapshot(session, listing)),
         action=str(request.url_for("editor_update", kind=kind.value, listing_id=listing.id)),
     )
 
@@ -614,7 +380,7 @@ def editor_update(
     form: Form,
 ) -> Response:
     listing = editing.get_listing(session=session, kind=kind, listing_id=listing_id)
-    values, errors = values_from_form(kind, form, keys=_form_keys(kind))
+    values, errors = values_from_form(kind, form, keys=form_keys(kind))
     if errors:
         errors = _with_domain_errors(session, kind, values, errors, creating=False)
     else:
@@ -627,7 +393,7 @@ def editor_update(
                 note=str(form.get("note", "")).strip() or None,
             )
         except ListingInvalid as error:
-            errors = _errors_for_form(error.errors)
+            errors = errors_for_form(error.errors)
         else:
             session.commit()
             return RedirectResponse(
@@ -643,43 +409,43 @@ def editor_update(
         session,
         kind=kind,
         listing=listing,
-        shown=dict(form.items()) | _form_values(kind, values),
+        shown=dict(form.items()) | form_values(kind, values),
         action=str(request.url_for("editor_update", kind=kind.value, listing_id=listing.id)),
         errors=errors,
         status_code=422,
     )
 
 
-@router.post("/editor/{kind}/{listing_id}/archive", name="editor_archive")
-def editor_archive(
-    request: Request,
-    session: SessionDep,
-    principal: Editor,
-    kind: ListingKind,
-    listing_id: uuid.UUID,
-) -> Response:
-    listing = editing.get_listing(session=session, kind=kind, listing_id=listing_id)
-    editing.archive(session=session, listing=listing, author=Author.of(principal.user))
-    session.commit()
-    return RedirectResponse(
-        request.url_for("editor_edit", kind=kind.value, listing_id=listing_id), status_code=303
-    )
+def _archive_or_restore(change: Callable[..., Any]) -> Callable[..., Response]:
+    """A route that archives or restores the listing, then shows it in the editor."""
+
+    def route(
+        request: Request, session: SessionDep, principal: Editor, listing: EditedListing
+    ) -> Response:
+        change(session=session, listing=listing, author=Author.of(principal.user))
+        session.commit()
+        return RedirectResponse(
+            request.url_for(
+                "editor_edit", kind=versions.kind_of(listing).value, listing_id=listing.id
+            ),
+            status_code=303,
+        )
+
+    return route
 
 
-@router.post("/editor/{kind}/{listing_id}/restore", name="editor_restore")
-def editor_restore(
-    request: Request,
-    session: SessionDep,
-    principal: Editor,
-    kind: ListingKind,
-    listing_id: uuid.UUID,
-) -> Response:
-    listing = editing.get_listing(session=session, kind=kind, listing_id=listing_id)
-    editing.restore(session=session, listing=listing, author=Author.of(principal.user))
-    session.commit()
-    return RedirectResponse(
-        request.url_for("editor_edit", kind=kind.value, listing_id=listing_id), status_code=303
-    )
+router.add_api_route(
+    "/editor/{kind}/{listing_id}/archive",
+    _archive_or_restore(editing.archive),
+    methods=["POST"],
+    name="editor_archive",
+)
+router.add_api_route(
+    "/editor/{kind}/{listing_id}/restore",
+    _archive_or_restore(editing.restore),
+    methods=["POST"],
+    name="editor_restore",
+)
 
 
 @router.get(
@@ -690,15 +456,14 @@ def editor_history(
     session: SessionDep,
     principal: Editor,
     kind: ListingKind,
-    listing_id: uuid.UUID,
+    listing: EditedListing,
 ) -> HTMLResponse:
-    listing = editing.get_listing(session=session, kind=kind, listing_id=listing_id)
     found = versions.history(session=session, kind=kind, entity_id=listing.id)
     return render(
         request,
         "directory/editor/history.html",
         {
-            **_helpers(),
+            **helpers(),
             "kind": kind.value,
             "listing": listing,
             "versions": [
@@ -723,7 +488,7 @@ def _translations_page(
         request,
         "directory/editor/translations.html",
         {
-            **_helpers(),
+            **helpers(),
             "kind": kind.value,
             "listing": listing,
             "overview": overview,
@@ -748,10 +513,9 @@ def editor_translations(
     session: SessionDep,
     principal: Editor,
     kind: ListingKind,
-    listing_id: uuid.UUID,
+    listing: EditedListing,
     language: LanguageParam = "en",
 ) -> HTMLResponse:
-    listing = editing.get_listing(session=session, kind=kind, listing_id=listing_id)
     return _translations_page(request, session, kind=kind, listing=listing, language=language)
 
 
@@ -794,7 +558,7 @@ def editor_translations_save(
             kind=kind,
             listing=listing,
             language=language,
-            errors=_errors_for_form(error.errors),
+            errors=errors_for_form(error.errors),
             status_code=422,
         )
     session.commit()
@@ -834,11 +598,8 @@ def my_suggestions(request: Request, session: SessionDep, principal: Suggester) 
         request,
         "directory/editor/my_suggestions.html",
         {
-            **_helpers(),
-            "rows": [
-                (suggestion, suggestions.listing_of(session=session, suggestion=suggestion))
-                for suggestion in mine
-            ],
+            **helpers(),
+            "rows": _with_listings(session, mine),
             "own_services": suggestions.own_services(session=session, partner_organization_id=scope)
             if scope
             else [],
@@ -860,7 +621,7 @@ def suggest_form(
         session,
         kind=kind,
         listing=listing,
-        shown=_form_values(kind, versions.snapshot(session, listing)),
+        shown=form_values(kind, versions.snapshot(session, listing)),
         action=str(request.url_for("suggest_create", kind=kind.value, listing_id=listing.id)),
         suggesting=True,
     )
@@ -876,7 +637,7 @@ def suggest_create(
     form: Form,
 ) -> Response:
     listing = _suggestible(session, principal, kind, listing_id)
-    values, errors = values_from_form(kind, form, keys=_form_keys(kind) - NOT_SUGGESTIBLE)
+    values, errors = values_from_form(kind, form, keys=form_keys(kind) - NOT_SUGGESTIBLE)
     if errors:
         errors = _with_domain_errors(session, kind, values, errors, creating=False)
     else:
@@ -892,7 +653,7 @@ def suggest_create(
                 message=str(form.get("message", "")),
             )
         except ListingInvalid as error:
-            errors = _errors_for_form(error.errors)
+            errors = errors_for_form(error.errors)
         except NoChangeProposed as error:
             errors = {"message": error.translated()}
         else:
@@ -907,9 +668,9 @@ def suggest_create(
         session,
         kind=kind,
         listing=listing,
-        shown=_form_values(kind, versions.snapshot(session, listing))
+        shown=form_values(kind, versions.snapshot(session, listing))
         | dict(form.items())
-        | _form_values(kind, values),
+        | form_values(kind, values),
         action=str(request.url_for("suggest_create", kind=kind.value, listing_id=listing.id)),
         errors=errors,
         suggesting=True,
