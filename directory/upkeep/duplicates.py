@@ -236,22 +236,35 @@ def _phones(numbers: Iterable[str]) -> frozenset[str]:
     return frozenset(n for n in (normalize_phone(number) for number in numbers) if n)
 
 
-def service_candidates(*, session: Session) -> list[Candidate]:
-    services = session.exec(
-        select(Service)
-        .where(col(Service.archived_at).is_(None), col(Service.merged_into_id).is_(None))
+def _live(session: Session, model: Any, *also: Any) -> Sequence[Any]:
+    """The listings of one kind that are neither archived nor merged away, with their phones and
+    addresses loaded (and ``also``) for detection."""
+    return session.exec(
+        select(model)
+        .where(col(model.archived_at).is_(None), col(model.merged_into_id).is_(None))
         .options(
-            selectinload(Service.organization),  # type: ignore[arg-type]
-            selectinload(Service.phones),  # type: ignore[arg-type]
-            selectinload(Service.locations).selectinload(Location.addresses),  # type: ignore[arg-type]
+            selectinload(model.phones),
+            selectinload(model.locations).selectinload(Location.addresses),  # type: ignore[arg-type]
+            *also,
         )
     ).all()
+
+
+def _candidate(listing: Service | Organization, **organization: Any) -> Candidate:
+    return Candidate(
+        id=listing.id,
+        name=listing.name,
+        addresses=_addresses(listing.locations),
+        phones=_phones(phone.number for phone in listing.phones),
+        **organization,
+    )
+
+
+def service_candidates(*, session: Session) -> list[Candidate]:
+    services = _live(session, Service, selectinload(Service.organization))  # type: ignore[arg-type]
     return [
-        Candidate(
-            id=service.id,
-            name=service.name,
-            addresses=_addresses(service.locations),
-            phones=_phones(phone.number for phone in service.phones),
+        _candidate(
+            service,
             organization_id=service.organization_id,
             organization_name=service.organization.name,
         )
@@ -260,23 +273,7 @@ def service_candidates(*, session: Session) -> list[Candidate]:
 
 
 def organization_candidates(*, session: Session) -> list[Candidate]:
-    organizations = session.exec(
-        select(Organization)
-        .where(col(Organization.archived_at).is_(None), col(Organization.merged_into_id).is_(None))
-        .options(
-            selectinload(Organization.phones),  # type: ignore[arg-type]
-            selectinload(Organization.locations).selectinload(Location.addresses),  # type: ignore[arg-type]
-        )
-    ).all()
-    return [
-        Candidate(
-            id=organization.id,
-            name=organization.name,
-            addresses=_addresses(organization.locations),
-            phones=_phones(phone.number for phone in organization.phones),
-        )
-        for organization in organizations
-    ]
+    return [_candidate(organization) for organization in _live(session, Organization)]
 
 
 @dataclass(frozen=True)
@@ -544,22 +541,18 @@ def merge(
     session.add(removed)
     session.flush()
 
-    versions.record(
-        session=session,
-        listing=removed,
-        action="merged",
-        author=author,
-        before=removed_before,
-        note=note_removed,
-    )
-    versions.record(
-        session=session,
-        listing=kept,
-        action="merged",
-        author=author,
-        before=kept_before,
-        note=note_kept,
-    )
+    for listing, before, note in (
+        (removed, removed_before, note_removed),
+        (kept, kept_before, note_kept),
+    ):
+        versions.record(
+            session=session,
+            listing=listing,
+            action="merged",
+            author=author,
+            before=before,
+            note=note,
+        )
     audit.record(
         session=session,
         actor=actor,
