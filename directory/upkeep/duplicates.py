@@ -394,27 +394,20 @@ def _repoint(session: Session, statement: Any) -> int:
 def _move_listing_records(
     session: Session, kind: ListingKind, kept_id: uuid.UUID, removed_id: uuid.UUID
 ) -> dict[str, int]:
-    return {
-        "suggestions": _repoint(
+    moved = {
+        name: _repoint(
             session,
-            update(ChangeSuggestion)
-            .where(
-                col(ChangeSuggestion.entity_type) == kind,
-                col(ChangeSuggestion.entity_id) == removed_id,
-            )
+            update(model)
+            .where(col(model.entity_type) == kind, col(model.entity_id) == removed_id)
             .values(entity_id=kept_id),
-        ),
-        "external_records": _repoint(
-            session,
-            update(ExternalRecord)
-            .where(
-                col(ExternalRecord.entity_type) == kind,
-                col(ExternalRecord.entity_id) == removed_id,
-            )
-            .values(entity_id=kept_id),
-        ),
-        "translations": _move_translations(session, kind, kept_id, removed_id),
+        )
+        for name, model in (
+            ("suggestions", ChangeSuggestion),
+            ("external_records", ExternalRecord),
+        )
     }
+    moved["translations"] = _move_translations(session, kind, kept_id, removed_id)
+    return moved
 
 
 def _move_attached(

@@ -51,6 +51,15 @@ async def form_data(request: Request) -> FormData:
 Form = Annotated[FormData, Depends(form_data)]
 
 
+def _editor_page(
+    request: Request, page: str, *, status_code: int = 200, **context: Any
+) -> HTMLResponse:
+    """A page of the editor, with the helpers that label fields and describe values."""
+    return render(
+        request, f"directory/editor/{page}.html", helpers() | context, status_code=status_code
+    )
+
+
 def _listing_form(
     request: Request,
     session: SessionDep,
@@ -64,31 +73,28 @@ def _listing_form(
     status_code: int = 200,
 ) -> HTMLResponse:
     organization_id = shown.get("organization_id")
-    return render(
+    return _editor_page(
         request,
-        "directory/editor/listing_form.html",
-        {
-            **helpers(),
-            "kind": kind.value,
-            "listing": listing,
-            "values": shown,
-            "errors": errors or {},
-            "action": action,
-            "suggesting": suggesting,
-            "organizations": editing.organizations(session=session),
-            "locations": editing.locations_of(
-                session=session,
-                organization_id=uuid.UUID(organization_id) if organization_id else None,
-            ),
-            "terms": editing.taxonomy_terms(session=session),
-            "target_groups": editing.target_groups(session=session),
-            "districts": editing.districts(session=session),
-            "statuses": list(STATUS_LABELS),
-            "capacities": list(CAPACITY_LABELS),
-            "labels": {key: gettext(value) for key, value in LABELS.items()}
-            | {f"hours_{day}": gettext(LABELS["schedules"]) for day in range(1, 8)},
-        },
+        "listing_form",
         status_code=status_code,
+        kind=kind.value,
+        listing=listing,
+        values=shown,
+        errors=errors or {},
+        action=action,
+        suggesting=suggesting,
+        organizations=editing.organizations(session=session),
+        locations=editing.locations_of(
+            session=session,
+            organization_id=uuid.UUID(organization_id) if organization_id else None,
+        ),
+        terms=editing.taxonomy_terms(session=session),
+        target_groups=editing.target_groups(session=session),
+        districts=editing.districts(session=session),
+        statuses=list(STATUS_LABELS),
+        capacities=list(CAPACITY_LABELS),
+        labels={key: gettext(value) for key, value in LABELS.items()}
+        | {f"hours_{day}": gettext(LABELS["schedules"]) for day in range(1, 8)},
     )
 
 
@@ -125,14 +131,7 @@ def _with_listings(
 @router.get("/editor/review", name="review_queue", response_class=HTMLResponse)
 def review_queue(request: Request, session: SessionDep, principal: Editor) -> HTMLResponse:
     waiting = suggestions.pending(session=session)
-    return render(
-        request,
-        "directory/editor/review_queue.html",
-        {
-            **helpers(),
-            "rows": _with_listings(session, waiting),
-        },
-    )
+    return _editor_page(request, "review_queue", rows=_with_listings(session, waiting))
 
 
 @router.get("/editor/review/count", name="review_count", response_class=HTMLResponse)
@@ -153,18 +152,15 @@ def _review_page(
     status_code: int = 200,
 ) -> HTMLResponse:
     suggestion = suggestions.get(session=session, suggestion_id=suggestion_id)
-    return render(
+    return _editor_page(
         request,
-        "directory/editor/review_detail.html",
-        {
-            **helpers(),
-            "suggestion": suggestion,
-            "listing": suggestions.listing_of(session=session, suggestion=suggestion),
-            "changes": suggestions.changes(session=session, suggestion=suggestion),
-            "errors": errors or {},
-            "editable": _editable_in_review,
-        },
+        "review_detail",
         status_code=status_code,
+        suggestion=suggestion,
+        listing=suggestions.listing_of(session=session, suggestion=suggestion),
+        changes=suggestions.changes(session=session, suggestion=suggestion),
+        errors=errors or {},
+        editable=_editable_in_review,
     )
 
 
@@ -281,18 +277,15 @@ def editor_list(
     found = editing.search_listings(
         session=session, kind=kind, text=q, include_archived=archived, page=page
     )
-    return render(
+    return _editor_page(
         request,
-        "directory/editor/listing_list.html",
-        {
-            **helpers(),
-            "kind": kind.value,
-            "kinds": [k.value for k in ListingKind],
-            "q": q,
-            "archived": archived,
-            "found": found,
-            "pending": suggestions.pending_count(session=session),
-        },
+        "listing_list",
+        kind=kind.value,
+        kinds=[k.value for k in ListingKind],
+        q=q,
+        archived=archived,
+        found=found,
+        pending=suggestions.pending_count(session=session),
     )
 
 
@@ -459,17 +452,12 @@ def editor_history(
     listing: EditedListing,
 ) -> HTMLResponse:
     found = versions.history(session=session, kind=kind, entity_id=listing.id)
-    return render(
+    return _editor_page(
         request,
-        "directory/editor/history.html",
-        {
-            **helpers(),
-            "kind": kind.value,
-            "listing": listing,
-            "versions": [
-                (version, versions.diff(version.before, version.after)) for version in found
-            ],
-        },
+        "history",
+        kind=kind.value,
+        listing=listing,
+        versions=[(version, versions.diff(version.before, version.after)) for version in found],
     )
 
 
@@ -484,19 +472,16 @@ def _translations_page(
     status_code: int = 200,
 ) -> HTMLResponse:
     overview = editing.translation_overview(session=session, listing=listing)
-    return render(
+    return _editor_page(
         request,
-        "directory/editor/translations.html",
-        {
-            **helpers(),
-            "kind": kind.value,
-            "listing": listing,
-            "overview": overview,
-            "language": language,
-            "languages": CONTENT_LANGUAGES,
-            "errors": errors or {},
-        },
+        "translations",
         status_code=status_code,
+        kind=kind.value,
+        listing=listing,
+        overview=overview,
+        language=language,
+        languages=CONTENT_LANGUAGES,
+        errors=errors or {},
     )
 
 
@@ -594,16 +579,13 @@ def _suggestible(
 def my_suggestions(request: Request, session: SessionDep, principal: Suggester) -> HTMLResponse:
     mine = suggestions.proposed_by(session=session, user_id=principal.user.id)
     scope = _scope(principal)
-    return render(
+    return _editor_page(
         request,
-        "directory/editor/my_suggestions.html",
-        {
-            **helpers(),
-            "rows": _with_listings(session, mine),
-            "own_services": suggestions.own_services(session=session, partner_organization_id=scope)
-            if scope
-            else [],
-        },
+        "my_suggestions",
+        rows=_with_listings(session, mine),
+        own_services=suggestions.own_services(session=session, partner_organization_id=scope)
+        if scope
+        else [],
     )
 
 
