@@ -391,6 +391,19 @@ def _repoint(session: Session, statement: Any) -> int:
     return int(session.exec(statement).rowcount or 0)
 
 
+def _record_merged(
+    session: Session,
+    listing: Organization | Service | Location,
+    *,
+    author: Author,
+    before: dict[str, Any],
+    note: str,
+) -> None:
+    versions.record(
+        session=session, listing=listing, action="merged", author=author, before=before, note=note
+    )
+
+
 def _move_listing_records(
     session: Session, kind: ListingKind, kept_id: uuid.UUID, removed_id: uuid.UUID
 ) -> dict[str, int]:
@@ -469,14 +482,7 @@ def _move_organization_records(
             before = versions.snapshot(session, listing)
             listing.organization_id = kept.id
             session.add(listing)
-            versions.record(
-                session=session,
-                listing=listing,
-                action="merged",
-                author=author,
-                before=before,
-                note=note,
-            )
+            _record_merged(session, listing, author=author, before=before, note=note)
             moved[key] += 1
     moved["contacts"] = _repoint(
         session,
@@ -534,18 +540,8 @@ def merge(
     session.add(removed)
     session.flush()
 
-    for listing, before, note in (
-        (removed, removed_before, note_removed),
-        (kept, kept_before, note_kept),
-    ):
-        versions.record(
-            session=session,
-            listing=listing,
-            action="merged",
-            author=author,
-            before=before,
-            note=note,
-        )
+    _record_merged(session, removed, author=author, before=removed_before, note=note_removed)
+    _record_merged(session, kept, author=author, before=kept_before, note=note_kept)
     audit.record(
         session=session,
         actor=actor,
