@@ -98,21 +98,32 @@ def _listing_form(
     )
 
 
-def _with_domain_errors(
-    session: SessionDep,
-    kind: ListingKind,
-    values: dict[str, Any],
-    unreadable: dict[str, str],
-    *,
-    creating: bool,
-) -> dict[str, str]:
-    """Every error of the form at once: the fields that could not be read, and what the domain
-    refuses of the rest (so a person is not sent back once per mistake)."""
+def _read_form(
+    session: SessionDep, kind: ListingKind, form: FormData, *, keys: frozenset[str], creating: bool
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """The form's values and errors. When some fields cannot be read, the errors are all the
+    form's at once: those fields, and what the domain refuses of the rest (so a person is not
+    sent back once per mistake)."""
+    values, unreadable = values_from_form(kind, form, keys=keys)
+    if not unreadable:
+        return values, {}
     try:
         editing.validate(session=session, kind=kind, values=values, creating=creating)
     except ListingInvalid as error:
-        return errors_for_form(error.errors) | unreadable
-    return unreadable
+        return values, errors_for_form(error.errors) | unreadable
+    return values, unreadable
+
+
+def _show_saved(
+    request: Request, kind: ListingKind, listing_id: uuid.UUID, *, saved: bool
+) -> RedirectResponse:
+    """Back to the listing in the editor, saying whether anything was saved."""
+    return RedirectResponse(
+        request.url_for("editor_edit", kind=kind.value, listing_id=listing_id).include_query_params(
+            saved=int(saved)
+        ),
+        status_code=303,
+    )
 
 
 def _with_listings(
@@ -314,10 +325,8 @@ def editor_new(
 def editor_create(
     request: Request, session: SessionDep, principal: Editor, kind: ListingKind, form: Form
 ) -> Response:
-    values, errors = values_from_form(kind, form, keys=form_keys(kind))
-    if errors:
-        errors = _with_domain_errors(session, kind, values, errors, creating=True)
-    else:
+    values, errors = _read_form(session, kind, form, keys=form_keys(kind), creating=True)
+    if not errors:
         try:
             listing = editing.create(
                 session=session, kind=kind, values=values, author=Author.of(principal.user)
@@ -326,12 +335,7 @@ def editor_create(
             errors = errors_for_form(error.errors)
         else:
             session.commit()
-            return RedirectResponse(
-                request.url_for(
-                    "editor_edit", kind=kind.value, listing_id=listing.id
-                ).include_query_params(saved=1),
-                status_code=303,
-            )
+            return _show_saved(request, kind, listing.id, saved=True)
     session.rollback()
     return _listing_form(
         request,
@@ -373,10 +377,8 @@ def editor_update(
     form: Form,
 ) -> Response:
     listing = editing.get_listing(session=session, kind=kind, listing_id=listing_id)
-    values, errors = values_from_form(kind, form, keys=form_keys(kind))
-    if errors:
-        errors = _with_domain_errors(session, kind, values, errors, creating=False)
-    else:
+    values, errors = _read_form(session, kind, form, keys=form_keys(kind), creating=False)
+    if not errors:
         try:
             version = editing.update(
                 session=session,
@@ -389,12 +391,7 @@ def editor_update(
             errors = errors_for_form(error.errors)
         else:
             session.commit()
-            return RedirectResponse(
-                request.url_for(
-                    "editor_edit", kind=kind.value, listing_id=listing.id
-                ).include_query_params(saved=1 if version else 0),
-                status_code=303,
-            )
+            return _show_saved(request, kind, listing.id, saved=version is not None)
     session.rollback()
     listing = editing.get_listing(session=session, kind=kind, listing_id=listing_id)
     return _listing_form(
@@ -619,10 +616,10 @@ def suggest_create(
     form: Form,
 ) -> Response:
     listing = _suggestible(session, principal, kind, listing_id)
-    values, errors = values_from_form(kind, form, keys=form_keys(kind) - NOT_SUGGESTIBLE)
-    if errors:
-        errors = _with_domain_errors(session, kind, values, errors, creating=False)
-    else:
+    values, errors = _read_form(
+        session, kind, form, keys=form_keys(kind) - NOT_SUGGESTIBLE, creating=False
+    )
+    if not errors:
         try:
             suggestions.propose(
                 session=session,
