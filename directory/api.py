@@ -1,8 +1,7 @@
 """The directory's JSON API under /api/v1."""
 
 import uuid
-from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 
@@ -27,7 +26,7 @@ from directory.models import (
     ServiceSummaryRead,
     TargetGroupRead,
 )
-from directory.search.find import SearchParams, explain, find, find_services, load_services
+from directory.search.find import Found, SearchQuery, explain, find, find_services, load_services
 from directory.search.params import GeocoderDep, SearchEngineDep, SearchParamsDep
 from directory.search.summaries import CachedSummary, SummaryCache
 from directory.translations import Localizer
@@ -315,11 +314,16 @@ def search(
 ) -> SearchPage:
     """Search services: typo-tolerant, multilingual, near a place, with filters (AND)."""
     loc = _localizer(session, lang)
-    now = utcnow()
+    query = SearchQuery(
+        params=params,
+        language=loc.language,
+        now=utcnow(),
+        page=page,
+        per_page=per_page,
+        facets=facets,
+    )
     if explain_matches:
-        return _explained_search(
-            request, session, engine, geocoder, params, loc, now, page, per_page, facets
-        )
+        return _explained_search(request, session, engine, geocoder, query, loc)
     cache: SummaryCache = request.app.state.summary_cache
 
     def load_records(ids: list[uuid.UUID]) -> dict[uuid.UUID, Service]:
@@ -342,19 +346,15 @@ def search(
         session=session,
         engine=engine,
         geocoder=geocoder,
-        params=params,
-        language=loc.language,
-        now=now,
+        query=query,
         load=load_summaries,
         facts=lambda summary: summary.facts,
-        page=page,
-        per_page=per_page,
-        facets=facets,
     )
     session.commit()
     base = str(request.base_url).rstrip("/")
-    return SearchPage(
-        items=[
+    return _search_page(
+        found,
+        [
             SearchHitRead(
                 **item.service.fields,
                 open_now=item.open_now,
@@ -365,13 +365,21 @@ def search(
             )
             for item in found.page.items
         ],
+    )
+
+
+def _search_page(found: Found[Any], items: list[SearchHitRead], **extra: Any) -> SearchPage:
+    """One page of hits with what both the plain and the explaining search tell about it."""
+    return SearchPage(
+        items=items,
         total=found.page.total,
-        page=page,
-        per_page=per_page,
+        page=found.page.page,
+        per_page=found.page.per_page,
         pages=found.page.pages,
         sort=found.result.sort,
         place=_place_read(found.place),
         facets=found.facets or None,
+        **extra,
     )
 
 
@@ -392,32 +400,19 @@ def _explained_search(
     session: SessionDep,
     engine: SearchEngineDep,
     geocoder: GeocoderDep,
-    params: SearchParams,
+    query: SearchQuery,
     loc: Localizer,
-    now: datetime,
-    page: int,
-    per_page: int,
-    facets: bool,
 ) -> SearchPage:
     """The slow path for explain=true: which words matched where needs the full records."""
-    found = find_services(
-        session=session,
-        engine=engine,
-        geocoder=geocoder,
-        params=params,
-        language=loc.language,
-        now=now,
-        page=page,
-        per_page=per_page,
-        facets=facets,
-    )
+    found = find_services(session=session, engine=engine, geocoder=geocoder, query=query)
     session.commit()
     services = [item.service for item in found.page.items]
     loc.load(services)
     loc.load(service.organization for service in services)
     matches = explain(session=session, services=services, matched_words=found.result.matched_words)
-    return SearchPage(
-        items=[
+    return _search_page(
+        found,
+        [
             SearchHitRead(
                 **{
                     **_summary_fields(request, item.service, loc),
@@ -430,12 +425,5 @@ def _explained_search(
             )
             for item in found.page.items
         ],
-        total=found.page.total,
-        page=page,
-        per_page=per_page,
-        pages=found.page.pages,
-        sort=found.result.sort,
-        place=_place_read(found.place),
         matched_categories=sorted(found.result.matched_categories),
-        facets=found.facets or None,
     )

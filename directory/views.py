@@ -9,7 +9,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from directory import hours, listings
 from directory.geo import UnknownPlace
 from directory.models import ListingKind, Service
-from directory.search.find import Found, InvalidSearch, find_services
+from directory.search.find import Found, InvalidSearch, SearchQuery, find_services
 from directory.search.params import GeocoderDep, SearchEngineDep, SearchParamsDep
 from directory.translations import Localizer
 from lotse import i18n
@@ -77,10 +77,7 @@ def service_list(
     problem = None
     found = None
     try:
-        found = find_services(
-            session=session,
-            engine=engine,
-            geocoder=geocoder,
+        query = SearchQuery(
             params=params,
             language=i18n.get_language(),
             now=context["now"],
@@ -88,6 +85,7 @@ def service_list(
             per_page=20,
             facets=True,
         )
+        found = find_services(session=session, engine=engine, geocoder=geocoder, query=query)
         session.commit()
     except (UnknownPlace, InvalidSearch) as error:
         problem = error.translated()

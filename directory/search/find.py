@@ -88,6 +88,19 @@ class SearchParams:
 
 
 @dataclass(frozen=True)
+class SearchQuery:
+    """One search as asked: the parameters, which page of the results, in which language and
+    at which moment (for "open now" and staleness)."""
+
+    params: SearchParams
+    language: str
+    now: datetime
+    page: int = 1
+    per_page: int = 20
+    facets: bool = False
+
+
+@dataclass(frozen=True)
 class ServiceFacts:
     """What a found service looks like from a place and a moment depends only on these."""
 
@@ -155,18 +168,10 @@ def _place(params: SearchParams, geocoder: Geocoder) -> Place | None:
 
 
 def search_hits(
-    *,
-    session: Session,
-    engine: SearchEngine,
-    geocoder: Geocoder,
-    params: SearchParams,
-    language: str,
-    now: datetime,
-    page: int = 1,
-    per_page: int = 20,
-    facets: bool = False,
+    *, session: Session, engine: SearchEngine, geocoder: Geocoder, query: SearchQuery
 ) -> tuple[SearchResult, Place | None]:
     """The engine's answer, without loading the services (and logging an empty result)."""
+    params, now = query.params, query.now
     place = _place(params, geocoder)
     filters = Filters(
         category=params.category,
@@ -186,13 +191,13 @@ def search_hits(
         origin=(place.latitude, place.longitude) if place else None,
         radius_km=params.radius_km,
         sort=params.sort,
-        offset=(page - 1) * per_page,
-        limit=per_page,
-        facets=facets,
+        offset=(query.page - 1) * query.per_page,
+        limit=query.per_page,
+        facets=query.facets,
     )
     result = engine.search(request, now=now)
     if result.total == 0 and not params.is_empty():
-        log_empty_search(session=session, params=params, place=place, language=language)
+        log_empty_search(session=session, params=params, place=place, language=query.language)
     return result, place
 
 
@@ -201,28 +206,14 @@ def find(
     session: Session,
     engine: SearchEngine,
     geocoder: Geocoder,
-    params: SearchParams,
-    language: str,
-    now: datetime,
+    query: SearchQuery,
     load: Callable[[list[uuid.UUID]], Mapping[uuid.UUID, R]],
     facts: Callable[[R], ServiceFacts],
-    page: int = 1,
-    per_page: int = 20,
-    facets: bool = False,
 ) -> Found[R]:
     """Search, load the page's services with `load`, and shape them: geodesic distances from
     the place, open now, stale, and the page in the order of the distances shown."""
-    result, place = search_hits(
-        session=session,
-        engine=engine,
-        geocoder=geocoder,
-        params=params,
-        language=language,
-        now=now,
-        page=page,
-        per_page=per_page,
-        facets=facets,
-    )
+    result, place = search_hits(session=session, engine=engine, geocoder=geocoder, query=query)
+    now = query.now
     loaded = load([hit.service_id for hit in result.hits])
     stale_after = timedelta(days=engine.settings.stale_after_days)
     items = []
@@ -251,39 +242,25 @@ def find(
         # The page shows geodesic distances; keep it in the order of the figures shown.
         items.sort(key=lambda item: (item.distance_km is None, item.distance_km or 0.0))
     return Found(
-        page=Page(items=items, total=result.total, page=page, per_page=per_page),
+        page=Page(items=items, total=result.total, page=query.page, per_page=query.per_page),
         result=result,
         place=place,
-        params=params,
+        params=query.params,
         facets=result.facets,
     )
 
 
 def find_services(
-    *,
-    session: Session,
-    engine: SearchEngine,
-    geocoder: Geocoder,
-    params: SearchParams,
-    language: str,
-    now: datetime,
-    page: int = 1,
-    per_page: int = 20,
-    facets: bool = False,
+    *, session: Session, engine: SearchEngine, geocoder: Geocoder, query: SearchQuery
 ) -> Found[Service]:
     """`find` with the services' full records, as the page and the explaining API show them."""
     return find(
         session=session,
         engine=engine,
         geocoder=geocoder,
-        params=params,
-        language=language,
-        now=now,
+        query=query,
         load=lambda ids: load_services(session, ids),
         facts=ServiceFacts.of,
-        page=page,
-        per_page=per_page,
-        facets=facets,
     )
 
 

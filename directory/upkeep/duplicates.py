@@ -236,22 +236,35 @@ def _phones(numbers: Iterable[str]) -> frozenset[str]:
     return frozenset(n for n in (normalize_phone(number) for number in numbers) if n)
 
 
-def service_candidates(*, session: Session) -> list[Candidate]:
-    services = session.exec(
-        select(Service)
-        .where(col(Service.archived_at).is_(None), col(Service.merged_into_id).is_(None))
+def _live(session: Session, model: Any, *also: Any) -> Sequence[Any]:
+    """The listings of one kind that are neither archived nor merged away, with their phones and
+    addresses loaded (and ``also``) for detection."""
+    return session.exec(
+        select(model)
+        .where(col(model.archived_at).is_(None), col(model.merged_into_id).is_(None))
         .options(
-            selectinload(Service.organization),  # type: ignore[arg-type]
-            selectinload(Service.phones),  # type: ignore[arg-type]
-            selectinload(Service.locations).selectinload(Location.addresses),  # type: ignore[arg-type]
+            selectinload(model.phones),
+            selectinload(model.locations).selectinload(Location.addresses),  # type: ignore[arg-type]
+            *also,
         )
     ).all()
+
+
+def _candidate(listing: Service | Organization, **organization: Any) -> Candidate:
+    return Candidate(
+        id=listing.id,
+        name=listing.name,
+        addresses=_addresses(listing.locations),
+        phones=_phones(phone.number for phone in listing.phones),
+        **organization,
+    )
+
+
+def service_candidates(*, session: Session) -> list[Candidate]:
+    services = _live(session, Service, selectinload(Service.organization))  # type: ignore[arg-type]
     return [
-        Candidate(
-            id=service.id,
-            name=service.name,
-            addresses=_addresses(service.locations),
-            phones=_phones(phone.number for phone in service.phones),
+        _candidate(
+            service,
             organization_id=service.organization_id,
             organization_name=service.organization.name,
         )
@@ -260,23 +273,7 @@ def service_candidates(*, session: Session) -> list[Candidate]:
 
 
 def organization_candidates(*, session: Session) -> list[Candidate]:
-    organizations = session.exec(
-        select(Organization)
-        .where(col(Organization.archived_at).is_(None), col(Organization.merged_into_id).is_(None))
-        .options(
-            selectinload(Organization.phones),  # type: ignore[arg-type]
-            selectinload(Organization.locations).selectinload(Location.addresses),  # type: ignore[arg-type]
-        )
-    ).all()
-    return [
-        Candidate(
-            id=organization.id,
-            name=organization.name,
-            addresses=_addresses(organization.locations),
-            phones=_phones(phone.number for phone in organization.phones),
-        )
-        for organization in organizations
-    ]
+    return [_candidate(organization) for organization in _live(session, Organization)]
 
 
 @dataclass(frozen=True)
@@ -394,30 +391,36 @@ def _repoint(session: Session, statement: Any) -> int:
     return int(session.exec(statement).rowcount or 0)
 
 
+def _record_merged(
+    session: Session,
+    listing: Organization | Service | Location,
+    *,
+    author: Author,
+    before: dict[str, Any],
+    note: str,
+) -> None:
+    versions.record(
+        session=session, listing=listing, action="merged", author=author, before=before, note=note
+    )
+
+
 def _move_listing_records(
     session: Session, kind: ListingKind, kept_id: uuid.UUID, removed_id: uuid.UUID
 ) -> dict[str, int]:
-    return {
-        "suggestions": _repoint(
+    moved = {
+        name: _repoint(
             session,
-            update(ChangeSuggestion)
-            .where(
-                col(ChangeSuggestion.entity_type) == kind,
-                col(ChangeSuggestion.entity_id) == removed_id,
-            )
+            update(model)
+            .where(col(model.entity_type) == kind, col(model.entity_id) == removed_id)
             .values(entity_id=kept_id),
-        ),
-        "external_records": _repoint(
-            session,
-            update(ExternalRecord)
-            .where(
-                col(ExternalRecord.entity_type) == kind,
-                col(ExternalRecord.entity_id) == removed_id,
-            )
-            .values(entity_id=kept_id),
-        ),
-        "translations": _move_translations(session, kind, kept_id, removed_id),
+        )
+        for name, model in (
+            ("suggestions", ChangeSuggestion),
+            ("external_records", ExternalRecord),
+        )
     }
+    moved["translations"] = _move_translations(session, kind, kept_id, removed_id)
+    return moved
 
 
 def _move_attached(
@@ -479,14 +482,7 @@ def _move_organization_records(
             before = versions.snapshot(session, listing)
             listing.organization_id = kept.id
             session.add(listing)
-            versions.record(
-                session=session,
-                listing=listing,
-                action="merged",
-                author=author,
-                before=before,
-                note=note,
-            )
+            _record_merged(session, listing, author=author, before=before, note=note)
             moved[key] += 1
     moved["contacts"] = _repoint(
         session,
@@ -544,22 +540,8 @@ def merge(
     session.add(removed)
     session.flush()
 
-    versions.record(
-        session=session,
-        listing=removed,
-        action="merged",
-        author=author,
-        before=removed_before,
-        note=note_removed,
-    )
-    versions.record(
-        session=session,
-        listing=kept,
-        action="merged",
-        author=author,
-        before=kept_before,
-        note=note_kept,
-    )
+    _record_merged(session, removed, author=author, before=removed_before, note=note_removed)
+    _record_merged(session, kept, author=author, before=kept_before, note=note_kept)
     audit.record(
         session=session,
         actor=actor,

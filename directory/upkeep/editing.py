@@ -627,24 +627,23 @@ def archive(
     *, session: Session, listing: Listing, author: Author, note: str | None = None
 ) -> ListingVersion | None:
     """Take a listing out of search and the public directory; it stays for history."""
-    return update(
-        session=session,
-        listing=listing,
-        values={"archived": True},
-        author=author,
-        action="archived",
-        note=note,
-    )
+    return _set_archived(session, listing, True, author=author, note=note)
 
 
 def restore(
     *, session: Session, listing: Listing, author: Author, note: str | None = None
 ) -> ListingVersion | None:
+    return _set_archived(session, listing, False, author=author, note=note)
+
+
+def _set_archived(
+    session: Session, listing: Listing, archived: bool, *, author: Author, note: str | None
+) -> ListingVersion | None:
     return update(
         session=session,
         listing=listing,
-        values={"archived": False},
+        values={"archived": archived},
         author=author,
-        action="restored",
+        action="archived" if archived else "restored",
         note=note,
     )

@@ -333,16 +333,22 @@ def duplicate_merge(
             },
             status_code=422,
         )
-    if keep not in (first, second):
+
+    def refused(message: str, status_code: int, kept: str = "") -> HTMLResponse:
+        """The pair again, with why the merge did not happen next to the choice."""
         return _compare_page(
             request,
             session,
             listing_kind,
             first_id,
             second_id,
-            errors={"keep": i18n.gettext("Please choose which record to keep.")},
-            status_code=422,
+            errors={"keep": message},
+            keep=kept,
+            status_code=status_code,
         )
+
+    if keep not in (first, second):
+        return refused(i18n.gettext("Please choose which record to keep."), 422)
     keep_id = uuid.UUID(keep)
     remove_id = second_id if keep_id == first_id else first_id
     try:
@@ -356,16 +362,7 @@ def duplicate_merge(
         )
     except duplicates.MergeRefused as error:
         session.rollback()
-        return _compare_page(
-            request,
-            session,
-            listing_kind,
-            first_id,
-            second_id,
-            errors={"keep": error.translated()},
-            keep=keep,
-            status_code=409,
-        )
+        return refused(error.translated(), 409, kept=keep)
     except LotseError:
         session.rollback()
         raise

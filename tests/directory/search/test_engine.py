@@ -10,7 +10,7 @@ import pytest
 from sqlmodel import select
 
 from directory.models import SearchLog, Service
-from directory.search.find import SearchParams, find_services
+from directory.search.find import SearchParams, SearchQuery, find_services
 from tests import demo
 
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -219,10 +219,7 @@ def run(session, app, now: datetime, **params):
         session=session,
         engine=app.state.search_engine,
         geocoder=app.state.geocoder,
-        params=SearchParams(**params),
-        language="de",
-        now=now,
-        per_page=300,
+        query=SearchQuery(params=SearchParams(**params), language="de", now=now, per_page=300),
     )
 
 
