@@ -96,8 +96,8 @@ def create_app(
 
     from directory import api as directory_api
     from directory import views as directory_views
+    from directory.interop import views as open_format_views
     from directory.interop.hsds import api as hsds_api
-    from directory.interop.hsds import views as hsds_views
     from directory.upkeep import editor_views, maintenance_views
     from findings import api as finding_api
     from findings import views as finding_views
@@ -124,7 +124,7 @@ def create_app(
         referral_api,
         maintenance_views,
         editor_views,
-        hsds_views,
+        open_format_views,
         insight_views,
         finding_views,
         finding_api,
