@@ -65,6 +65,16 @@ def _step(
     return Step(target, frozenset(sides), requires, reasons)
 
 
+# The steps that stand in several states of the table, written once.
+_CANCEL = _step(
+    S.cancelled, "sender", "receiver", "system", requires=("reason",), reasons=CANCEL_REASONS
+)
+_HOLD = _step(S.on_hold, "receiver", requires=("hold_kind",))
+_COMPLETE = _step(S.completed, "receiver", requires=("outcome",))
+_NOT_COMPLETE = _step(
+    S.not_completed, "receiver", requires=("reason", "note"), reasons=NOT_COMPLETED_REASONS
+)
+
 TRANSITIONS: dict[ReferralStatus, dict[ReferralStatus, Step]] = {
     S.draft: {
         S.sent: _step(S.sent, "sender"),
@@ -76,57 +86,25 @@ TRANSITIONS: dict[ReferralStatus, dict[ReferralStatus, Step]] = {
             S.declined, "receiver", requires=("reason", "note"), reasons=DECLINE_REASONS
         ),
         S.expired: _step(S.expired, "system"),
-        S.cancelled: _step(
-            S.cancelled,
-            "sender",
-            "receiver",
-            "system",
-            requires=("reason",),
-            reasons=CANCEL_REASONS,
-        ),
+        S.cancelled: _CANCEL,
     },
     S.accepted: {
         S.in_progress: _step(S.in_progress, "receiver"),
-        S.on_hold: _step(S.on_hold, "receiver", requires=("hold_kind",)),
-        S.cancelled: _step(
-            S.cancelled,
-            "sender",
-            "receiver",
-            "system",
-            requires=("reason",),
-            reasons=CANCEL_REASONS,
-        ),
+        S.on_hold: _HOLD,
+        S.cancelled: _CANCEL,
     },
     S.in_progress: {
-        S.on_hold: _step(S.on_hold, "receiver", requires=("hold_kind",)),
-        S.completed: _step(S.completed, "receiver", requires=("outcome",)),
-        S.not_completed: _step(
-            S.not_completed, "receiver", requires=("reason", "note"), reasons=NOT_COMPLETED_REASONS
-        ),
-        S.cancelled: _step(
-            S.cancelled,
-            "sender",
-            "receiver",
-            "system",
-            requires=("reason",),
-            reasons=CANCEL_REASONS,
-        ),
+        S.on_hold: _HOLD,
+        S.completed: _COMPLETE,
+        S.not_completed: _NOT_COMPLETE,
+        S.cancelled: _CANCEL,
     },
     S.on_hold: {
         S.accepted: _step(S.accepted, "receiver"),
         S.in_progress: _step(S.in_progress, "receiver"),
-        S.completed: _step(S.completed, "receiver", requires=("outcome",)),
-        S.not_completed: _step(
-            S.not_completed, "receiver", requires=("reason", "note"), reasons=NOT_COMPLETED_REASONS
-        ),
-        S.cancelled: _step(
-            S.cancelled,
-            "sender",
-            "receiver",
-            "system",
-            requires=("reason",),
-            reasons=CANCEL_REASONS,
-        ),
+        S.completed: _COMPLETE,
+        S.not_completed: _NOT_COMPLETE,
+        S.cancelled: _CANCEL,
     },
     **{
         finished: {S.closed: _step(S.closed, "sender", requires=("feedback",))}

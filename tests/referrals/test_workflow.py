@@ -77,6 +77,19 @@ def principal(session, who: str) -> Principal:
     return Principal(user=account, roles=roles_of(session=session, user_id=account.id))
 
 
+def step(session, referral, target, side, change=None):
+    """Take one step on a side without a person or organisation behind it."""
+    return workflow.transition(
+        session=session,
+        referral=referral,
+        target=target,
+        side=side,
+        actor_id=None,
+        actor_organization_id=None,
+        change=change,
+    )
+
+
 @pytest.fixture
 def referral_in(session):
     """A factory: a referral of a fresh client with an active consent, in any state."""
@@ -126,15 +139,7 @@ def test_every_transition_for_every_side(session, referral_in, current, target):
         before = (referral.status, referral.version)
         change = REQUIRED.get(target, workflow.Change())
         if side in allowed:
-            workflow.transition(
-                session=session,
-                referral=referral,
-                target=target,
-                side=side,
-                actor_id=None,
-                actor_organization_id=None,
-                change=change,
-            )
+            step(session, referral, target, side, change)
             assert referral.status == target and referral.version == before[1] + 1
             event = session.exec(
                 select(ReferralEvent).where(ReferralEvent.referral_id == referral.id)
@@ -142,15 +147,7 @@ def test_every_transition_for_every_side(session, referral_in, current, target):
             assert (event.from_status, event.to_status) == (current, target)
         else:
             with pytest.raises(workflow.IllegalTransition):
-                workflow.transition(
-                    session=session,
-                    referral=referral,
-                    target=target,
-                    side=side,
-                    actor_id=None,
-                    actor_organization_id=None,
-                    change=change,
-                )
+                step(session, referral, target, side, change)
             session.refresh(referral)
             assert (referral.status, referral.version) == before
 
@@ -158,15 +155,7 @@ def test_every_transition_for_every_side(session, referral_in, current, target):
 def test_illegal_transition_message_names_state_and_next_steps(session, referral_in):
     referral = referral_in(S.accepted)
     with pytest.raises(workflow.IllegalTransition) as error:
-        workflow.transition(
-            session=session,
-            referral=referral,
-            target=S.completed,
-            side="receiver",
-            actor_id=None,
-            actor_organization_id=None,
-            change=REQUIRED[S.completed],
-        )
+        step(session, referral, S.completed, "receiver", REQUIRED[S.completed])
     text = error.value.translated()
     for state in (S.accepted, S.in_progress, S.on_hold):
         assert workflow.status_label(state) in text
@@ -177,15 +166,7 @@ def test_required_fields(session, referral_in, target):
     start = S.sent if target == S.declined else S.in_progress
     referral = referral_in(start)
     with pytest.raises((workflow.MissingFields, workflow.InvalidReason)):
-        workflow.transition(
-            session=session,
-            referral=referral,
-            target=target,
-            side="receiver",
-            actor_id=None,
-            actor_organization_id=None,
-            change=workflow.Change(),
-        )
+        step(session, referral, target, "receiver", workflow.Change())
     assert referral.status == start
 
 
@@ -196,27 +177,13 @@ def test_sending_needs_a_consent_for_that_organisation(session, referral_in):
     session.add(consent)
     session.flush()
     with pytest.raises(workflow.NoConsent):
-        workflow.transition(
-            session=session,
-            referral=referral,
-            target=S.sent,
-            side="sender",
-            actor_id=None,
-            actor_organization_id=None,
-        )
+        step(session, referral, S.sent, "sender")
     consent.recipient_organization_id = VOLMETAL
     consent.expires_on = date.today() - timedelta(days=1)
     session.add(consent)
     session.flush()
     with pytest.raises(workflow.NoConsent):
-        workflow.transition(
-            session=session,
-            referral=referral,
-            target=S.sent,
-            side="sender",
-            actor_id=None,
-            actor_organization_id=None,
-        )
+        step(session, referral, S.sent, "sender")
     assert referral.status == S.draft
 
 
