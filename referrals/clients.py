@@ -8,6 +8,7 @@ clients at all (partners see only what a referral shares).
 import uuid
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 from sqlmodel import Session, col, select
 
@@ -64,50 +65,49 @@ def _in_scope(principal: Principal, client: Client, team_wide: bool) -> bool:
     return client.case_manager_id == principal.id
 
 
+def _client_fields(client_in: ClientIn) -> dict[str, Any]:
+    """The columns a case manager fills in, cleaned the same way on create and on edit."""
+    return {
+        "alias": client_in.alias.strip(),
+        "birth_year": client_in.birth_year,
+        "languages": list(dict.fromkeys(client_in.languages)),
+        "needs": list(dict.fromkeys(client_in.needs)),
+        "interpreter_needed": client_in.interpreter_needed,
+        "residence_group": client_in.residence_group,
+    }
+
+
+def _record_client(*, session: Session, client: Client, actor: Actor, action: str) -> None:
+    audit.record(
+        session=session,
+        actor=actor,
+        action=action,
+        category=AuditCategory.client_data,
+        object_type="client",
+        object_id=client.id,
+    )
+
+
 def create_client(
     *, session: Session, client_in: ClientIn, principal: Principal, actor: Actor
 ) -> Client:
     client = Client(
-        alias=client_in.alias.strip(),
-        birth_year=client_in.birth_year,
-        languages=list(dict.fromkeys(client_in.languages)),
-        needs=list(dict.fromkeys(client_in.needs)),
-        interpreter_needed=client_in.interpreter_needed,
-        residence_group=client_in.residence_group,
+        **_client_fields(client_in),
         case_manager_id=principal.id,
         organization_id=principal.organization_id,
     )
     session.add(client)
     session.flush()
-    audit.record(
-        session=session,
-        actor=actor,
-        action="client.created",
-        category=AuditCategory.client_data,
-        object_type="client",
-        object_id=client.id,
-    )
+    _record_client(session=session, client=client, actor=actor, action="client.created")
     return client
 
 
 def update_client(*, session: Session, client: Client, client_in: ClientIn, actor: Actor) -> None:
-    client.alias = client_in.alias.strip()
-    client.birth_year = client_in.birth_year
-    client.languages = list(dict.fromkeys(client_in.languages))
-    client.needs = list(dict.fromkeys(client_in.needs))
-    client.interpreter_needed = client_in.interpreter_needed
-    client.residence_group = client_in.residence_group
+    client.sqlmodel_update(_client_fields(client_in))
     client.updated_at = utcnow()
     session.add(client)
     session.flush()
-    audit.record(
-        session=session,
-        actor=actor,
-        action="client.updated",
-        category=AuditCategory.client_data,
-        object_type="client",
-        object_id=client.id,
-    )
+    _record_client(session=session, client=client, actor=actor, action="client.updated")
 
 
 def get_client(
@@ -121,14 +121,7 @@ def get_client(
 
 
 def record_view(*, session: Session, client: Client, actor: Actor) -> None:
-    audit.record(
-        session=session,
-        actor=actor,
-        action="client.viewed",
-        category=AuditCategory.client_data,
-        object_type="client",
-        object_id=client.id,
-    )
+    _record_client(session=session, client=client, actor=actor, action="client.viewed")
 
 
 def list_clients(

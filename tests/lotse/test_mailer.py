@@ -14,7 +14,6 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from aiosmtpd.controller import Controller
-from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from lotse.mailer import DeliveryReport, deliver_due
@@ -26,12 +25,10 @@ from referrals.models import ReferralStatus
 from tests.referrals.factories import (
     KIM_TEAM,
     VOLMETAL_EMAIL,
-    committed_data,
     make_client,
     make_consent,
     make_outbox_message,
     make_referral,
-    own_database,
 )
 
 SessionFactory = Callable[[], Session]
@@ -74,25 +71,13 @@ def smtp_server(*, port: int, inbox: Inbox) -> Iterator[Inbox]:
         controller.stop()
 
 
-@pytest.fixture(scope="module")
-def mailer_engine() -> Iterator[Engine]:
-    with own_database("mailer") as engine:
-        yield engine
-
-
-@pytest.fixture
-def session_factory(mailer_engine: Engine) -> Iterator[SessionFactory]:
-    with committed_data(mailer_engine) as factory:
-        yield factory
-
-
 @pytest.fixture
 def port() -> int:
     return free_port()
 
 
-@pytest.fixture
-def settings(port: int) -> Settings:
+def smtp_settings(port: int, **update: object) -> Settings:
+    """Settings that mail through the test server on ``port``, plain and without a login."""
     return get_settings().model_copy(
         update={
             "smtp_host": "127.0.0.1",
@@ -102,8 +87,14 @@ def settings(port: int) -> Settings:
             "smtp_password": None,
             "smtp_from": "Lotse Hagen <lotse@hagen.example>",
             "base_url": "https://lotse.hagen.example",
+            **update,
         }
     )
+
+
+@pytest.fixture
+def settings(port: int) -> Settings:
+    return smtp_settings(port)
 
 
 def outbox_message(session_factory: SessionFactory, **fields) -> uuid.UUID:

@@ -58,13 +58,21 @@ def make_client(*, session: Session, alias: str = "Testperson Amal") -> Client:
 
 
 def make_consent(
-    *, session: Session, client: Client, recipient_organization_id: uuid.UUID = VOLMETAL
+    *,
+    session: Session,
+    client: Client,
+    recipient_organization_id: uuid.UUID = VOLMETAL,
+    categories: tuple[DataCategory, ...] = (
+        DataCategory.identity,
+        DataCategory.languages,
+        DataCategory.needs,
+    ),
 ) -> Consent:
     consent = Consent(
         client_id=client.id,
         recipient_organization_id=recipient_organization_id,
         purpose="Anmeldung zum Integrationskurs",
-        categories=[DataCategory.identity, DataCategory.languages, DataCategory.needs],
+        categories=list(categories),
         recorded_by_id=client.case_manager_id,
     )
     session.add(consent)

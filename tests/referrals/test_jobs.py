@@ -15,7 +15,6 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from lotse.models import User
@@ -32,10 +31,8 @@ from tests.referrals.factories import (
     KIM_TEAM,
     VOLMETAL,
     VOLMETAL_EMAIL,
-    committed_data,
     make_outbox_message,
     make_referral,
-    own_database,
 )
 
 S = ReferralStatus
@@ -45,18 +42,6 @@ SessionFactory = Callable[[], Session]
 
 def at(text: str) -> datetime:
     return datetime.fromisoformat(text).replace(tzinfo=BERLIN)
-
-
-@pytest.fixture(scope="module")
-def jobs_engine() -> Iterator[Engine]:
-    with own_database("jobs") as engine:
-        yield engine
-
-
-@pytest.fixture
-def session_factory(jobs_engine: Engine) -> Iterator[SessionFactory]:
-    with committed_data(jobs_engine) as factory:
-        yield factory
 
 
 @pytest.fixture

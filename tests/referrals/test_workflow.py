@@ -1,7 +1,6 @@
 """The state machine: every legal and illegal step for every actor, consent, scoping, races."""
 
 import threading
-import uuid
 from datetime import date, timedelta
 
 import pytest
@@ -23,7 +22,8 @@ from referrals.models import (
     Urgency,
 )
 from tests.accounts import PASSWORDS, login, post
-from tests.referrals.test_loop import COURSE, VOLMETAL, WOHNRAUM, act, consent, draft, new_client
+from tests.referrals.factories import make_client, make_consent, make_referral
+from tests.referrals.test_loop import VOLMETAL, WOHNRAUM, act, consent, draft, new_client
 
 S = ReferralStatus
 REQUIRED = {
@@ -92,39 +92,15 @@ def step(session, referral, target, side, change=None):
 
 @pytest.fixture
 def referral_in(session):
-    """A factory: a referral of a fresh client with an active consent, in any state."""
-    case_manager = user(session, "case_manager")
+    """A factory: a referral of a fresh client with an active consent, in any state.
+
+    The consent covers the client's identity only, so what a partner sees is the alias.
+    """
 
     def make(status: ReferralStatus) -> Referral:
-        client = Client(
-            alias=f"Test {uuid.uuid4().hex[:6]}",
-            case_manager_id=case_manager.id,
-            organization_id=case_manager.organization_id,
-            languages=["uk"],
-        )
-        session.add(client)
-        session.flush()
-        session.add(
-            Consent(
-                client_id=client.id,
-                recipient_organization_id=VOLMETAL,
-                purpose="Test",
-                categories=["identity"],
-                recorded_by_id=case_manager.id,
-            )
-        )
-        referral = Referral(
-            number=f"T-{uuid.uuid4().hex[:10]}",
-            client_id=client.id,
-            service_id=COURSE,
-            recipient_organization_id=VOLMETAL,
-            sender_id=case_manager.id,
-            sender_organization_id=case_manager.organization_id,
-            status=status,
-        )
-        session.add(referral)
-        session.flush()
-        return referral
+        client = make_client(session=session)
+        make_consent(session=session, client=client, categories=(DataCategory.identity,))
+        return make_referral(session=session, status=status, client=client)
 
     return make
 
@@ -293,25 +269,9 @@ def test_a_stale_page_is_a_conflict(client, app, session):
 
 def test_two_partners_at_the_same_moment_exactly_one_wins(engine, session):
     """Two threads on two real connections race to accept and to decline the same referral."""
-    case_manager = user(session, "case_manager")
     with Session(engine) as setup:
-        client = Client(
-            alias="Wettlauf",
-            case_manager_id=case_manager.id,
-            organization_id=case_manager.organization_id,
-        )
-        setup.add(client)
-        setup.flush()
-        referral = Referral(
-            number=f"R-{uuid.uuid4().hex[:8]}",
-            client_id=client.id,
-            service_id=COURSE,
-            recipient_organization_id=VOLMETAL,
-            sender_id=case_manager.id,
-            sender_organization_id=case_manager.organization_id,
-            status=S.sent,
-        )
-        setup.add(referral)
+        client = make_client(session=setup, alias="Wettlauf")
+        referral = make_referral(session=setup, status=S.sent, client=client)
         setup.commit()
         referral_id, client_id = referral.id, client.id
     barrier = threading.Barrier(2)
