@@ -12,14 +12,12 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from lotse import audit
 from lotse.audit import Actor
 from lotse.auth import Principal
 from lotse.errors import LotseError, NotFound
 from lotse.i18n import N_
-from lotse.models import AuditCategory
 from lotse.timeutil import utcnow
-from referrals import workflow
+from referrals import auditing, workflow
 from referrals.models import Client, Consent, DataCategory, Referral, ReferralStatus
 
 
@@ -77,17 +75,6 @@ def _client_fields(client_in: ClientIn) -> dict[str, Any]:
     }
 
 
-def _record_client(*, session: Session, client: Client, actor: Actor, action: str) -> None:
-    audit.record(
-        session=session,
-        actor=actor,
-        action=action,
-        category=AuditCategory.client_data,
-        object_type="client",
-        object_id=client.id,
-    )
-
-
 def create_client(
     *, session: Session, client_in: ClientIn, principal: Principal, actor: Actor
 ) -> Client:
@@ -98,7 +85,7 @@ def create_client(
     )
     session.add(client)
     session.flush()
-    _record_client(session=session, client=client, actor=actor, action="client.created")
+    auditing.record(session=session, actor=actor, action="client.created", subject=client)
     return client
 
 
@@ -107,7 +94,7 @@ def update_client(*, session: Session, client: Client, client_in: ClientIn, acto
     client.updated_at = utcnow()
     session.add(client)
     session.flush()
-    _record_client(session=session, client=client, actor=actor, action="client.updated")
+    auditing.record(session=session, actor=actor, action="client.updated", subject=client)
 
 
 def get_client(
@@ -121,7 +108,7 @@ def get_client(
 
 
 def record_view(*, session: Session, client: Client, actor: Actor) -> None:
-    _record_client(session=session, client=client, actor=actor, action="client.viewed")
+    auditing.record(session=session, actor=actor, action="client.viewed", subject=client)
 
 
 def list_clients(
@@ -172,13 +159,11 @@ def record_consent(
     )
     session.add(consent)
     session.flush()
-    audit.record(
+    auditing.record(
         session=session,
         actor=actor,
         action="consent.recorded",
-        category=AuditCategory.client_data,
-        object_type="consent",
-        object_id=consent.id,
+        subject=consent,
         client_id=client.id,
         recipient=consent.recipient_organization_id,
     )
@@ -217,13 +202,11 @@ def withdraw_consent(
             base_url=base_url,
         )
         cancelled.append(referral)
-    audit.record(
+    auditing.record(
         session=session,
         actor=actor,
         action="consent.withdrawn",
-        category=AuditCategory.client_data,
-        object_type="consent",
-        object_id=consent.id,
+        subject=consent,
         client_id=consent.client_id,
         cancelled_referrals=[str(r.id) for r in cancelled],
     )

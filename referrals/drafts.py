@@ -116,7 +116,7 @@ def create_draft(
         session=session,
         actor=actor,
         action="referral.drafted",
-        referral=referral,
+        subject=referral,
         client_id=client.id,
     )
     return referral
@@ -144,5 +144,5 @@ def update_draft(*, session: Session, referral: Referral, draft_in: DraftIn, act
         session=session,
         actor=actor,
         action="referral.edited",
-        referral=referral,
+        subject=referral,
     )

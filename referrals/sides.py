@@ -176,7 +176,7 @@ def record_view(
         session=session,
         actor=actor,
         action="referral.viewed",
-        referral=referral,
+        subject=referral,
         side=side,
     )
     if side == "receiver":

@@ -79,7 +79,7 @@ def change_status(
         session=session,
         actor=actor,
         action="referral.transition",
-        referral=referral,
+        subject=referral,
         to=step.target,
         via=via,
     )
@@ -108,7 +108,7 @@ def book_appointment(
         session=session,
         actor=actor,
         action="referral.appointment_booked",
-        referral=referral,
+        subject=referral,
         via=via,
     )
     return referral
@@ -138,6 +138,6 @@ def mark_entered_in_error(
         session=session,
         actor=actor,
         action="referral.entered_in_error",
-        referral=referral,
+        subject=referral,
     )
     return referral

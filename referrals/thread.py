@@ -98,7 +98,7 @@ def post_message(
         session=session,
         actor=actor,
         action="referral.message_posted",
-        referral=referral,
+        subject=referral,
     )
     return message
 

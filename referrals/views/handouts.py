@@ -106,7 +106,7 @@ def referral_handout(
         session=session,
         actor=actor_of(request, principal),
         action="referral.handout_printed",
-        referral=referral,
+        subject=referral,
         client_id=referral.client_id,
         language=language,
     )
