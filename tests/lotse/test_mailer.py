@@ -20,15 +20,13 @@ from lotse.mailer import DeliveryReport, deliver_due
 from lotse.outbox import OutboxMessage
 from lotse.settings import Settings, get_settings
 from lotse.timeutil import utcnow
-from referrals import workflow
-from referrals.models import ReferralStatus
 from tests.referrals.factories import (
-    KIM_TEAM,
     VOLMETAL_EMAIL,
     make_client,
     make_consent,
     make_outbox_message,
     make_referral,
+    send_referral,
 )
 
 SessionFactory = Callable[[], Session]
@@ -116,15 +114,7 @@ def test_due_emails_reach_their_recipients_with_a_link_and_no_client_data(
         client = make_client(session=session, alias="Kirschblüte")
         make_consent(session=session, client=client)
         referral = make_referral(session=session, client=client)
-        workflow.transition(
-            session=session,
-            referral=referral,
-            target=ReferralStatus.sent,
-            side="sender",
-            actor_id=referral.sender_id,
-            actor_organization_id=KIM_TEAM,
-            base_url=settings.base_url,
-        )
+        send_referral(session=session, referral=referral, base_url=settings.base_url)
         session.commit()
         referral_id, number = referral.id, referral.number
     later_id = outbox_message(session_factory, next_attempt_at=utcnow() + timedelta(hours=1))

@@ -21,6 +21,7 @@ from directory.seed import stable_id
 from lotse.models import User
 from lotse.outbox import OutboxMessage
 from lotse.timeutil import utcnow
+from referrals import workflow
 from referrals.models import (
     Client,
     Consent,
@@ -116,6 +117,28 @@ def make_referral(
     session.add(referral)
     session.flush()
     return referral
+
+
+def send_referral(
+    *,
+    session: Session,
+    referral: Referral,
+    now: datetime | None = None,
+    response_default_days: int = 5,
+    base_url: str = "",
+) -> Referral:
+    """Send ``referral`` as its case manager, through the workflow (outbox and deadline)."""
+    return workflow.transition(
+        session=session,
+        referral=referral,
+        target=ReferralStatus.sent,
+        side="sender",
+        actor_id=referral.sender_id,
+        actor_organization_id=KIM_TEAM,
+        now=now,
+        response_default_days=response_default_days,
+        base_url=base_url,
+    )
 
 
 def make_outbox_message(

@@ -28,11 +28,11 @@ from referrals.models import Referral, ReferralEvent, ReferralStatus
 from tests.referrals.factories import (
     CASE_MANAGER_EMAIL,
     EVENING_COURSE,
-    KIM_TEAM,
     VOLMETAL,
     VOLMETAL_EMAIL,
     make_outbox_message,
     make_referral,
+    send_referral,
 )
 
 S = ReferralStatus
@@ -60,13 +60,9 @@ def send(*, session_factory: SessionFactory, settings: Settings, when: datetime)
     """A referral sent by the demo case manager at ``when``, through the workflow."""
     with session_factory() as session:
         referral = make_referral(session=session)
-        workflow.transition(
+        send_referral(
             session=session,
             referral=referral,
-            target=S.sent,
-            side="sender",
-            actor_id=referral.sender_id,
-            actor_organization_id=KIM_TEAM,
             now=when,
             response_default_days=settings.referral_response_days,
             base_url=settings.base_url,
