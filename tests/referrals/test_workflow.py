@@ -1,7 +1,6 @@
 """The state machine: every legal and illegal step for every actor, consent, scoping, races."""
 
 import threading
-import uuid
 from datetime import date, timedelta
 
 import pytest
@@ -24,7 +23,15 @@ from referrals.models import (
 )
 from tests.accounts import PASSWORDS, login, post
 from tests.referrals.factories import make_client, make_consent, make_referral
-from tests.referrals.test_loop import VOLMETAL, WOHNRAUM, act, consent, draft, new_client
+from tests.referrals.test_loop import (
+    VOLMETAL,
+    WOHNRAUM,
+    act,
+    consent,
+    consented_draft,
+    draft,
+    new_client,
+)
 
 S = ReferralStatus
 REQUIRED = {
@@ -89,14 +96,6 @@ def step(session, referral, target, side, change=None):
         actor_organization_id=None,
         change=change,
     )
-
-
-def consented_draft(client) -> tuple[uuid.UUID, uuid.UUID]:
-    """Logged in as the case manager: a new client, a consent for the school, a draft to it."""
-    login(client, "case_manager")
-    client_id = new_client(client)
-    consent(client, client_id)
-    return client_id, draft(client, client_id)
 
 
 @pytest.fixture
@@ -187,6 +186,7 @@ def test_only_services_that_take_referrals(client, session):
 
 
 def test_withdrawing_consent_cancels_open_referrals(client, session):
+    login(client, "case_manager")
     client_id, referral_id = consented_draft(client)
     act(client, referral_id, "sent")
     stored = session.exec(select(Consent).where(Consent.client_id == client_id)).one()
@@ -216,6 +216,7 @@ def test_partners_see_only_consented_and_shared_data(client, app, session):
 
 
 def test_other_organisations_and_drafts_are_404(client, app, session):
+    login(client, "case_manager")
     client_id, referral_id = consented_draft(client)
     with TestClient(app) as partner:
         login(partner, "partner_staff")
@@ -236,6 +237,7 @@ def test_other_organisations_and_drafts_are_404(client, app, session):
 
 
 def test_only_the_sender_acts_as_sender(client, app, session):
+    login(client, "case_manager")
     _, referral_id = consented_draft(client)
     with TestClient(app) as partner:
         login(partner, "partner_staff")
@@ -250,6 +252,7 @@ def test_only_the_sender_acts_as_sender(client, app, session):
 
 
 def test_a_stale_page_is_a_conflict(client, app, session):
+    login(client, "case_manager")
     _, referral_id = consented_draft(client)
     act(client, referral_id, "sent")
     version = session.get(Referral, referral_id).version
@@ -366,6 +369,7 @@ def test_dashboard_puts_overdue_and_own_work_first(session, referral_in):
 
 
 def test_partners_never_see_referrals_that_were_not_sent(client, app, session):
+    login(client, "case_manager")
     _, referral_id = consented_draft(client)
     assert act(client, referral_id, "entered_in_error", note="falsch angelegt").status_code == 303
     with TestClient(app) as partner:
