@@ -8,17 +8,16 @@ clients at all (partners see only what a referral shares).
 import uuid
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 from sqlmodel import Session, col, select
 
-from lotse import audit
 from lotse.audit import Actor
 from lotse.auth import Principal
 from lotse.errors import LotseError, NotFound
 from lotse.i18n import N_
-from lotse.models import AuditCategory
 from lotse.timeutil import utcnow
-from referrals import workflow
+from referrals import auditing, workflow
 from referrals.models import Client, Consent, DataCategory, Referral, ReferralStatus
 
 
@@ -64,50 +63,38 @@ def _in_scope(principal: Principal, client: Client, team_wide: bool) -> bool:
     return client.case_manager_id == principal.id
 
 
+def _client_fields(client_in: ClientIn) -> dict[str, Any]:
+    """The columns a case manager fills in, cleaned the same way on create and on edit."""
+    return {
+        "alias": client_in.alias.strip(),
+        "birth_year": client_in.birth_year,
+        "languages": list(dict.fromkeys(client_in.languages)),
+        "needs": list(dict.fromkeys(client_in.needs)),
+        "interpreter_needed": client_in.interpreter_needed,
+        "residence_group": client_in.residence_group,
+    }
+
+
 def create_client(
     *, session: Session, client_in: ClientIn, principal: Principal, actor: Actor
 ) -> Client:
     client = Client(
-        alias=client_in.alias.strip(),
-        birth_year=client_in.birth_year,
-        languages=list(dict.fromkeys(client_in.languages)),
-        needs=list(dict.fromkeys(client_in.needs)),
-        interpreter_needed=client_in.interpreter_needed,
-        residence_group=client_in.residence_group,
+        **_client_fields(client_in),
         case_manager_id=principal.id,
         organization_id=principal.organization_id,
     )
     session.add(client)
     session.flush()
-    audit.record(
-        session=session,
-        actor=actor,
-        action="client.created",
-        category=AuditCategory.client_data,
-        object_type="client",
-        object_id=client.id,
-    )
+    auditing.record(session=session, actor=actor, action="client.created", subject=client)
     return client
 
 
 def update_client(*, session: Session, client: Client, client_in: ClientIn, actor: Actor) -> None:
-    client.alias = client_in.alias.strip()
-    client.birth_year = client_in.birth_year
-    client.languages = list(dict.fromkeys(client_in.languages))
-    client.needs = list(dict.fromkeys(client_in.needs))
-    client.interpreter_needed = client_in.interpreter_needed
-    client.residence_group = client_in.residence_group
+    client.sqlmodel_update(_client_fields(client_in))
     client.updated_at = utcnow()
     session.add(client)
     session.flush()
-    audit.record(
-        session=session,
-        actor=actor,
-        action="client.updated",
-        category=AuditCategory.client_data,
-        object_type="client",
-        object_id=client.id,
-    )
+    auditing.record(session=session, actor=actor, action="client.updated", subject=client)
 
 
 def get_client(
@@ -121,14 +108,7 @@ def get_client(
 
 
 def record_view(*, session: Session, client: Client, actor: Actor) -> None:
-    audit.record(
-        session=session,
-        actor=actor,
-        action="client.viewed",
-        category=AuditCategory.client_data,
-        object_type="client",
-        object_id=client.id,
-    )
+    auditing.record(session=session, actor=actor, action="client.viewed", subject=client)
 
 
 def list_clients(
@@ -179,13 +159,11 @@ def record_consent(
     )
     session.add(consent)
     session.flush()
-    audit.record(
+    auditing.record(
         session=session,
         actor=actor,
         action="consent.recorded",
-        category=AuditCategory.client_data,
-        object_type="consent",
-        object_id=consent.id,
+        subject=consent,
         client_id=client.id,
         recipient=consent.recipient_organization_id,
     )
@@ -224,13 +202,11 @@ def withdraw_consent(
             base_url=base_url,
         )
         cancelled.append(referral)
-    audit.record(
+    auditing.record(
         session=session,
         actor=actor,
         action="consent.withdrawn",
-        category=AuditCategory.client_data,
-        object_type="consent",
-        object_id=consent.id,
+        subject=consent,
         client_id=consent.client_id,
         cancelled_referrals=[str(r.id) for r in cancelled],
     )

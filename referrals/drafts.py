@@ -8,15 +8,13 @@ from sqlalchemy import Integer, cast, func, text
 from sqlmodel import Session, col, select
 
 from directory.models import Service
-from lotse import audit
 from lotse.audit import Actor
 from lotse.auth import Principal
 from lotse.errors import LotseError
 from lotse.i18n import N_
-from lotse.models import AuditCategory
 from lotse.timeutil import utcnow
 from partners.models import ReferralService
-from referrals import workflow
+from referrals import auditing, workflow
 from referrals.models import (
     Client,
     DataCategory,
@@ -114,13 +112,11 @@ def create_draft(
             note="linked" if previous else None,
         )
     )
-    audit.record(
+    auditing.record(
         session=session,
         actor=actor,
         action="referral.drafted",
-        category=AuditCategory.client_data,
-        object_type="referral",
-        object_id=referral.id,
+        subject=referral,
         client_id=client.id,
     )
     return referral
@@ -144,11 +140,9 @@ def update_draft(*, session: Session, referral: Referral, draft_in: DraftIn, act
     referral.version += 1
     session.add(referral)
     session.flush()
-    audit.record(
+    auditing.record(
         session=session,
         actor=actor,
         action="referral.edited",
-        category=AuditCategory.client_data,
-        object_type="referral",
-        object_id=referral.id,
+        subject=referral,
     )

@@ -46,6 +46,17 @@ class MissingAppointment(LotseError):
     message = N_("Please enter the appointment's date and time.")
 
 
+def _categories(values: list[str], errors: Errors, field: str) -> list[DataCategory]:
+    """The kinds of data chosen; anything not on the list is an error on ``field``."""
+    chosen = []
+    for value in values:
+        try:
+            chosen.append(DataCategory(value))
+        except ValueError:
+            errors[field] = i18n.gettext("Please choose from the listed kinds of data.")
+    return chosen
+
+
 # --- clients and consents -------------------------------------------------------------------
 
 
@@ -116,12 +127,7 @@ def consent_in(
         errors["purpose"] = i18n.gettext(
             "Please describe the purpose, e.g. registration for an integration course."
         )
-    chosen = []
-    for value in form.categories:
-        try:
-            chosen.append(DataCategory(value))
-        except ValueError:
-            errors["categories"] = i18n.gettext("Please choose from the listed kinds of data.")
+    chosen = _categories(form.categories, errors, "categories")
     if not chosen and not form.includes_health:
         errors["categories"] = i18n.gettext("Choose at least one kind of data.")
     expiry = None
@@ -177,12 +183,7 @@ def draft_in(form: DraftForm) -> tuple[drafts.DraftIn, Errors]:
     except ValueError:
         urgency = Urgency.normal
         errors["urgency"] = i18n.gettext("Please choose how urgent it is.")
-    categories = []
-    for value in form.shared:
-        try:
-            categories.append(DataCategory(value))
-        except ValueError:
-            errors["shared"] = i18n.gettext("Please choose from the listed kinds of data.")
+    categories = _categories(form.shared, errors, "shared")
     if form.contact_preference and form.contact_preference not in CONTACT_WAYS:
         errors["contact_preference"] = i18n.gettext("Please choose a way of contact.")
     return drafts.DraftIn(

@@ -77,8 +77,8 @@ def _sender_email(session: Session, referral: Referral) -> str | None:
     return sender.email if sender and sender.is_active else None
 
 
-def _organization_email(session: Session, organization_id: uuid.UUID) -> str | None:
-    partner = session.get(PartnerOrganization, organization_id)
+def _receiver_email(session: Session, referral: Referral) -> str | None:
+    partner = session.get(PartnerOrganization, referral.recipient_organization_id)
     return partner.notification_email if partner and partner.is_active else None
 
 
@@ -92,26 +92,22 @@ def status_changed(
             kind="new_referral",
             referral=referral,
             base_url=base_url,
-            recipient=_organization_email(session, referral.recipient_organization_id),
+            recipient=_receiver_email(session, referral),
         )
         return
+    recipients = []
     if status in _TO_RECEIVER and previous != S.draft:
-        enqueue(
-            session=session,
-            kind="status_changed",
-            referral=referral,
-            base_url=base_url,
-            status=status_label(status),
-            recipient=_organization_email(session, referral.recipient_organization_id),
-        )
+        recipients.append(_receiver_email(session, referral))
     if status in _TO_SENDER:
+        recipients.append(_sender_email(session, referral))
+    for recipient in recipients:
         enqueue(
             session=session,
             kind="status_changed",
             referral=referral,
             base_url=base_url,
             status=status_label(status),
-            recipient=_sender_email(session, referral),
+            recipient=recipient,
         )
 
 
@@ -121,7 +117,7 @@ def reminder(*, session: Session, referral: Referral, base_url: str) -> None:
         kind="reminder",
         referral=referral,
         base_url=base_url,
-        recipient=_organization_email(session, referral.recipient_organization_id),
+        recipient=_receiver_email(session, referral),
     )
 
 
@@ -130,9 +126,7 @@ def new_message(
 ) -> None:
     to_receiver = author_organization_id == referral.sender_organization_id
     recipient = (
-        _organization_email(session, referral.recipient_organization_id)
-        if to_receiver
-        else _sender_email(session, referral)
+        _receiver_email(session, referral) if to_receiver else _sender_email(session, referral)
     )
     enqueue(
         session=session, kind="message", referral=referral, base_url=base_url, recipient=recipient

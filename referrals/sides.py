@@ -15,15 +15,14 @@ from datetime import date, datetime
 from sqlmodel import Session, col, select
 
 from directory.models import Service
-from lotse import audit
 from lotse.audit import Actor
 from lotse.auth import Principal
 from lotse.errors import NotFound
 from lotse.i18n import N_
-from lotse.models import AuditCategory, Role, User
+from lotse.models import Role, User
 from lotse.timeutil import utcnow
 from partners.models import ReferralService
-from referrals import workflow
+from referrals import auditing, workflow
 from referrals.models import (
     Client,
     Consent,
@@ -173,13 +172,11 @@ def shared_client(
 def record_view(
     *, session: Session, referral: Referral, side: str, principal: Principal, actor: Actor
 ) -> None:
-    audit.record(
+    auditing.record(
         session=session,
         actor=actor,
         action="referral.viewed",
-        category=AuditCategory.client_data,
-        object_type="referral",
-        object_id=referral.id,
+        subject=referral,
         side=side,
     )
     if side == "receiver":

@@ -5,11 +5,9 @@ from typing import Literal
 
 from sqlmodel import Session
 
-from lotse import audit
 from lotse.audit import Actor
 from lotse.auth import Principal
-from lotse.models import AuditCategory
-from referrals import workflow
+from referrals import auditing, workflow
 from referrals.inputs import AppointmentIn, TransitionIn
 from referrals.labels import status_label
 from referrals.models import (
@@ -77,13 +75,11 @@ def change_status(
         response_default_days=response_default_days,
         base_url=base_url,
     )
-    audit.record(
+    auditing.record(
         session=session,
         actor=actor,
         action="referral.transition",
-        category=AuditCategory.client_data,
-        object_type="referral",
-        object_id=referral.id,
+        subject=referral,
         to=step.target,
         via=via,
     )
@@ -108,13 +104,11 @@ def book_appointment(
         actor_id=principal.id,
         actor_organization_id=principal.organization_id,
     )
-    audit.record(
+    auditing.record(
         session=session,
         actor=actor,
         action="referral.appointment_booked",
-        category=AuditCategory.client_data,
-        object_type="referral",
-        object_id=referral.id,
+        subject=referral,
         via=via,
     )
     return referral
@@ -140,12 +134,10 @@ def mark_entered_in_error(
         change=workflow.Change(note=note.strip() or None),
         base_url=base_url,
     )
-    audit.record(
+    auditing.record(
         session=session,
         actor=actor,
         action="referral.entered_in_error",
-        category=AuditCategory.client_data,
-        object_type="referral",
-        object_id=referral.id,
+        subject=referral,
     )
     return referral

@@ -5,14 +5,12 @@ from collections import Counter
 
 from sqlmodel import Session, col, select
 
-from lotse import audit
 from lotse.audit import Actor
 from lotse.auth import Principal
 from lotse.errors import LotseError
 from lotse.i18n import N_
-from lotse.models import AuditCategory
 from lotse.timeutil import utcnow
-from referrals import notifications, workflow
+from referrals import auditing, notifications, workflow
 from referrals.inputs import MessageIn
 from referrals.models import (
     Referral,
@@ -96,13 +94,11 @@ def post_message(
         author_organization_id=principal.organization_id,
         base_url=base_url,
     )
-    audit.record(
+    auditing.record(
         session=session,
         actor=actor,
         action="referral.message_posted",
-        category=AuditCategory.client_data,
-        object_type="referral",
-        object_id=referral.id,
+        subject=referral,
     )
     return message
 

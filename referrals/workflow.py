@@ -65,6 +65,16 @@ def _step(
     return Step(target, frozenset(sides), requires, reasons)
 
 
+# The steps that stand in several states of the table, written once.
+_CANCEL = _step(
+    S.cancelled, "sender", "receiver", "system", requires=("reason",), reasons=CANCEL_REASONS
+)
+_HOLD = _step(S.on_hold, "receiver", requires=("hold_kind",))
+_COMPLETE = _step(S.completed, "receiver", requires=("outcome",))
+_NOT_COMPLETE = _step(
+    S.not_completed, "receiver", requires=("reason", "note"), reasons=NOT_COMPLETED_REASONS
+)
+
 TRANSITIONS: dict[ReferralStatus, dict[ReferralStatus, Step]] = {
     S.draft: {
         S.sent: _step(S.sent, "sender"),
@@ -76,57 +86,25 @@ TRANSITIONS: dict[ReferralStatus, dict[ReferralStatus, Step]] = {
             S.declined, "receiver", requires=("reason", "note"), reasons=DECLINE_REASONS
         ),
         S.expired: _step(S.expired, "system"),
-        S.cancelled: _step(
-            S.cancelled,
-            "sender",
-            "receiver",
-            "system",
-            requires=("reason",),
-            reasons=CANCEL_REASONS,
-        ),
+        S.cancelled: _CANCEL,
     },
     S.accepted: {
         S.in_progress: _step(S.in_progress, "receiver"),
-        S.on_hold: _step(S.on_hold, "receiver", requires=("hold_kind",)),
-        S.cancelled: _step(
-            S.cancelled,
-            "sender",
-            "receiver",
-            "system",
-            requires=("reason",),
-            reasons=CANCEL_REASONS,
-        ),
+        S.on_hold: _HOLD,
+        S.cancelled: _CANCEL,
     },
     S.in_progress: {
-        S.on_hold: _step(S.on_hold, "receiver", requires=("hold_kind",)),
-        S.completed: _step(S.completed, "receiver", requires=("outcome",)),
-        S.not_completed: _step(
-            S.not_completed, "receiver", requires=("reason", "note"), reasons=NOT_COMPLETED_REASONS
-        ),
-        S.cancelled: _step(
-            S.cancelled,
-            "sender",
-            "receiver",
-            "system",
-            requires=("reason",),
-            reasons=CANCEL_REASONS,
-        ),
+        S.on_hold: _HOLD,
+        S.completed: _COMPLETE,
+        S.not_completed: _NOT_COMPLETE,
+        S.cancelled: _CANCEL,
     },
     S.on_hold: {
         S.accepted: _step(S.accepted, "receiver"),
         S.in_progress: _step(S.in_progress, "receiver"),
-        S.completed: _step(S.completed, "receiver", requires=("outcome",)),
-        S.not_completed: _step(
-            S.not_completed, "receiver", requires=("reason", "note"), reasons=NOT_COMPLETED_REASONS
-        ),
-        S.cancelled: _step(
-            S.cancelled,
-            "sender",
-            "receiver",
-            "system",
-            requires=("reason",),
-            reasons=CANCEL_REASONS,
-        ),
+        S.completed: _COMPLETE,
+        S.not_completed: _NOT_COMPLETE,
+        S.cancelled: _CANCEL,
     },
     **{
         finished: {S.closed: _step(S.closed, "sender", requires=("feedback",))}
@@ -164,8 +142,8 @@ class ReferralBusy(ConcurrentChange):
     )
 
 
-def _compare_and_set(session: Session, statement: Any) -> int:
-    """Run the conditional UPDATE; a write lock held by another writer is a conflict too.
+def _compare_and_set(session: Session, referral: Referral, statement: Any) -> None:
+    """Run the conditional UPDATE of ``referral``; another writer that came first is a conflict.
 
     PostgreSQL waits for the other transaction and then finds the row changed (0 rows).
     SQLite in WAL mode cannot upgrade a read snapshot that another writer has overtaken and
@@ -177,7 +155,9 @@ def _compare_and_set(session: Session, statement: Any) -> int:
         if "locked" in str(error.orig).lower() or "busy" in str(error.orig).lower():
             raise ReferralBusy() from error
         raise
-    return int(result.rowcount)
+    if result.rowcount != 1:
+        session.refresh(referral)
+        raise ConcurrentChange(current=status_label(referral.status))
 
 
 class MissingFields(LotseError):
@@ -211,6 +191,16 @@ def legal_targets(status: ReferralStatus, sides: Iterable[str]) -> list[Referral
     """The next states this actor may choose from here, in the table's order."""
     wanted = set(sides)
     return [target for target, step in TRANSITIONS.get(status, {}).items() if step.sides & wanted]
+
+
+def _illegal(current: ReferralStatus, target: str, side: str) -> IllegalTransition:
+    """The refusal of a step, naming the steps this side could take instead."""
+    options = legal_targets(current, [side])
+    return IllegalTransition(
+        current=status_label(current),
+        target=target,
+        options=", ".join(status_label(option) for option in options) or gettext("none"),
+    )
 
 
 @dataclass
@@ -307,12 +297,7 @@ def transition(
     current = ReferralStatus(referral.status)
     step = TRANSITIONS.get(current, {}).get(target)
     if step is None or side not in step.sides:
-        options = legal_targets(current, [side])
-        raise IllegalTransition(
-            current=status_label(current),
-            target=status_label(target),
-            options=", ".join(status_label(option) for option in options) or gettext("none"),
-        )
+        raise _illegal(current, status_label(target), side)
     _check_change(step, change)
     if target == S.sent:
         consent = active_consent(session=session, referral=referral, today=now.date())
@@ -364,8 +349,9 @@ def transition(
         values["status_note"] = change.note
 
     # Compare-and-set: only if nobody changed the referral since it was read.
-    changed = _compare_and_set(
+    _compare_and_set(
         session,
+        referral,
         (
             update(Referral)
             .where(
@@ -376,9 +362,6 @@ def transition(
             .values(**values)
         ),
     )
-    if changed != 1:
-        session.refresh(referral)
-        raise ConcurrentChange(current=status_label(referral.status))
     session.add(
         ReferralEvent(
             referral_id=referral.id,
@@ -443,17 +426,10 @@ def book_appointment(
     actor_organization_id: uuid.UUID,
 ) -> Referral:
     if referral.status not in (S.accepted, S.in_progress, S.on_hold):
-        raise IllegalTransition(
-            current=status_label(referral.status),
-            target=gettext("appointment booked"),
-            options=", ".join(
-                status_label(t)
-                for t in legal_targets(ReferralStatus(referral.status), ["receiver"])
-            )
-            or gettext("none"),
-        )
-    changed = _compare_and_set(
+        raise _illegal(ReferralStatus(referral.status), gettext("appointment booked"), "receiver")
+    _compare_and_set(
         session,
+        referral,
         (
             update(Referral)
             .where(col(Referral.id) == referral.id, col(Referral.version) == referral.version)
@@ -465,9 +441,6 @@ def book_appointment(
             )
         ),
     )
-    if changed != 1:
-        session.refresh(referral)
-        raise ConcurrentChange(current=status_label(referral.status))
     session.add(
         ReferralEvent(
             referral_id=referral.id,

@@ -11,7 +11,7 @@ import socket
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -130,6 +130,24 @@ def session(engine: Engine) -> Iterator[Session]:
         session.close()
         transaction.rollback()
         connection.close()
+
+
+@pytest.fixture(scope="module")
+def module_engine(request: pytest.FixtureRequest) -> Iterator[Engine]:
+    """A database of the test module's own, for code that commits (see ``own_database``)."""
+    from tests.referrals.factories import own_database
+
+    with own_database(request.module.__name__.rpartition(".")[2]) as engine:
+        yield engine
+
+
+@pytest.fixture
+def session_factory(module_engine: Engine) -> Iterator[Callable[[], Session]]:
+    """Sessions on ``module_engine`` whose commits are real and undone after the test."""
+    from tests.referrals.factories import committed_data
+
+    with committed_data(module_engine) as factory:
+        yield factory
 
 
 @pytest.fixture(scope="session")

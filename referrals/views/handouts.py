@@ -11,12 +11,11 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse
 
 from directory import hours, listings
-from lotse import audit, i18n
+from lotse import i18n
 from lotse.db import SessionDep
-from lotse.models import AuditCategory
 from lotse.permissions import Access
 from lotse.templating import render
-from referrals import handout
+from referrals import auditing, handout
 from referrals.dependencies import CaseManager, SentReferralDep, actor_of
 from referrals.models import Client
 
@@ -103,13 +102,11 @@ def referral_handout(
         timezone=request.app.state.settings.timezone,
         referral=referral,
     )
-    audit.record(
+    auditing.record(
         session=session,
         actor=actor_of(request, principal),
         action="referral.handout_printed",
-        category=AuditCategory.client_data,
-        object_type="referral",
-        object_id=referral.id,
+        subject=referral,
         client_id=referral.client_id,
         language=language,
     )

@@ -14,24 +14,19 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from aiosmtpd.controller import Controller
-from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from lotse.mailer import DeliveryReport, deliver_due
 from lotse.outbox import OutboxMessage
 from lotse.settings import Settings, get_settings
 from lotse.timeutil import utcnow
-from referrals import workflow
-from referrals.models import ReferralStatus
 from tests.referrals.factories import (
-    KIM_TEAM,
     VOLMETAL_EMAIL,
-    committed_data,
     make_client,
     make_consent,
     make_outbox_message,
     make_referral,
-    own_database,
+    send_referral,
 )
 
 SessionFactory = Callable[[], Session]
@@ -74,25 +69,13 @@ def smtp_server(*, port: int, inbox: Inbox) -> Iterator[Inbox]:
         controller.stop()
 
 
-@pytest.fixture(scope="module")
-def mailer_engine() -> Iterator[Engine]:
-    with own_database("mailer") as engine:
-        yield engine
-
-
-@pytest.fixture
-def session_factory(mailer_engine: Engine) -> Iterator[SessionFactory]:
-    with committed_data(mailer_engine) as factory:
-        yield factory
-
-
 @pytest.fixture
 def port() -> int:
     return free_port()
 
 
-@pytest.fixture
-def settings(port: int) -> Settings:
+def smtp_settings(port: int, **update: object) -> Settings:
+    """Settings that mail through the test server on ``port``, plain and without a login."""
     return get_settings().model_copy(
         update={
             "smtp_host": "127.0.0.1",
@@ -102,8 +85,14 @@ def settings(port: int) -> Settings:
             "smtp_password": None,
             "smtp_from": "Lotse Hagen <lotse@hagen.example>",
             "base_url": "https://lotse.hagen.example",
+            **update,
         }
     )
+
+
+@pytest.fixture
+def settings(port: int) -> Settings:
+    return smtp_settings(port)
 
 
 def outbox_message(session_factory: SessionFactory, **fields) -> uuid.UUID:
@@ -125,15 +114,7 @@ def test_due_emails_reach_their_recipients_with_a_link_and_no_client_data(
         client = make_client(session=session, alias="Kirschblüte")
         make_consent(session=session, client=client)
         referral = make_referral(session=session, client=client)
-        workflow.transition(
-            session=session,
-            referral=referral,
-            target=ReferralStatus.sent,
-            side="sender",
-            actor_id=referral.sender_id,
-            actor_organization_id=KIM_TEAM,
-            base_url=settings.base_url,
-        )
+        send_referral(session=session, referral=referral, base_url=settings.base_url)
         session.commit()
         referral_id, number = referral.id, referral.number
     later_id = outbox_message(session_factory, next_attempt_at=utcnow() + timedelta(hours=1))

@@ -21,6 +21,7 @@ from directory.seed import stable_id
 from lotse.models import User
 from lotse.outbox import OutboxMessage
 from lotse.timeutil import utcnow
+from referrals import workflow
 from referrals.models import (
     Client,
     Consent,
@@ -58,13 +59,21 @@ def make_client(*, session: Session, alias: str = "Testperson Amal") -> Client:
 
 
 def make_consent(
-    *, session: Session, client: Client, recipient_organization_id: uuid.UUID = VOLMETAL
+    *,
+    session: Session,
+    client: Client,
+    recipient_organization_id: uuid.UUID = VOLMETAL,
+    categories: tuple[DataCategory, ...] = (
+        DataCategory.identity,
+        DataCategory.languages,
+        DataCategory.needs,
+    ),
 ) -> Consent:
     consent = Consent(
         client_id=client.id,
         recipient_organization_id=recipient_organization_id,
         purpose="Anmeldung zum Integrationskurs",
-        categories=[DataCategory.identity, DataCategory.languages, DataCategory.needs],
+        categories=list(categories),
         recorded_by_id=client.case_manager_id,
     )
     session.add(consent)
@@ -108,6 +117,28 @@ def make_referral(
     session.add(referral)
     session.flush()
     return referral
+
+
+def send_referral(
+    *,
+    session: Session,
+    referral: Referral,
+    now: datetime | None = None,
+    response_default_days: int = 5,
+    base_url: str = "",
+) -> Referral:
+    """Send ``referral`` as its case manager, through the workflow (outbox and deadline)."""
+    return workflow.transition(
+        session=session,
+        referral=referral,
+        target=ReferralStatus.sent,
+        side="sender",
+        actor_id=referral.sender_id,
+        actor_organization_id=KIM_TEAM,
+        now=now,
+        response_default_days=response_default_days,
+        base_url=base_url,
+    )
 
 
 def make_outbox_message(

@@ -11,7 +11,7 @@ from lotse.models import AuditEvent
 from partners import capacity
 from referrals.models import Referral, ReferralEvent
 from tests.accounts import login, post
-from tests.referrals.test_loop import VOLMETAL, act, consent, draft, new_client
+from tests.referrals.test_loop import VOLMETAL, act, consented_draft
 
 
 def token_for(client: TestClient, who: str) -> dict[str, str]:
@@ -24,9 +24,7 @@ def token_for(client: TestClient, who: str) -> dict[str, str]:
 def test_a_partner_system_answers_referrals_through_the_api(app, session):
     with TestClient(app) as case_manager, TestClient(app) as browser, TestClient(app) as machine:
         login(case_manager, "case_manager")
-        client_id = new_client(case_manager, alias="Roter Faden")
-        consent(case_manager, client_id)
-        referral_id = draft(case_manager, client_id)
+        _, referral_id = consented_draft(case_manager, alias="Roter Faden")
         act(case_manager, referral_id, "sent")
         bearer = token_for(browser, "partner_staff")
 
@@ -129,9 +127,7 @@ def _sent_pair(case_manager: TestClient) -> tuple[uuid.UUID, uuid.UUID]:
     """Two referrals alike in every way that matters here, both sent to the language school."""
     pair = []
     for alias in ("Paar Seite", "Paar API"):
-        client_id = new_client(case_manager, alias=alias)
-        consent(case_manager, client_id)
-        referral_id = draft(case_manager, client_id)
+        _, referral_id = consented_draft(case_manager, alias=alias)
         assert act(case_manager, referral_id, "sent").status_code == 303
         pair.append(referral_id)
     return pair[0], pair[1]

@@ -22,7 +22,7 @@ from tests.accounts import login, post
 from tests.conftest import BACKEND
 from tests.referrals.factories import EVENING_COURSE, case_manager, make_client
 from tests.referrals.test_api import token_for
-from tests.referrals.test_loop import act, consent, draft, new_client
+from tests.referrals.test_loop import act, consented_draft
 
 # The large race runs on PostgreSQL; SQLite takes writers one at a time anyway.
 PARALLEL_DRAFTS = 40 if BACKEND == "postgresql" else 10
@@ -92,9 +92,7 @@ def test_drafts_made_at_the_same_moment_get_different_numbers(engine):
 
 
 def _sent_referral(case_manager: TestClient) -> tuple[uuid.UUID, uuid.UUID]:
-    client_id = new_client(case_manager, alias="Grüner Schal")
-    consent(case_manager, client_id)
-    referral_id = draft(case_manager, client_id)
+    client_id, referral_id = consented_draft(case_manager, alias="Grüner Schal")
     assert act(case_manager, referral_id, "sent").status_code == 303
     return client_id, referral_id
 

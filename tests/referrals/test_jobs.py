@@ -15,7 +15,6 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from lotse.models import User
@@ -29,13 +28,11 @@ from referrals.models import Referral, ReferralEvent, ReferralStatus
 from tests.referrals.factories import (
     CASE_MANAGER_EMAIL,
     EVENING_COURSE,
-    KIM_TEAM,
     VOLMETAL,
     VOLMETAL_EMAIL,
-    committed_data,
     make_outbox_message,
     make_referral,
-    own_database,
+    send_referral,
 )
 
 S = ReferralStatus
@@ -45,18 +42,6 @@ SessionFactory = Callable[[], Session]
 
 def at(text: str) -> datetime:
     return datetime.fromisoformat(text).replace(tzinfo=BERLIN)
-
-
-@pytest.fixture(scope="module")
-def jobs_engine() -> Iterator[Engine]:
-    with own_database("jobs") as engine:
-        yield engine
-
-
-@pytest.fixture
-def session_factory(jobs_engine: Engine) -> Iterator[SessionFactory]:
-    with committed_data(jobs_engine) as factory:
-        yield factory
 
 
 @pytest.fixture
@@ -75,13 +60,9 @@ def send(*, session_factory: SessionFactory, settings: Settings, when: datetime)
     """A referral sent by the demo case manager at ``when``, through the workflow."""
     with session_factory() as session:
         referral = make_referral(session=session)
-        workflow.transition(
+        send_referral(
             session=session,
             referral=referral,
-            target=S.sent,
-            side="sender",
-            actor_id=referral.sender_id,
-            actor_organization_id=KIM_TEAM,
             now=when,
             response_default_days=settings.referral_response_days,
             base_url=settings.base_url,

@@ -64,6 +64,13 @@ def draft(client: TestClient, client_id: uuid.UUID, **extra) -> uuid.UUID:
     return uuid.UUID(response.headers["location"].rsplit("/", 1)[1])
 
 
+def consented_draft(client: TestClient, alias: str = "Blaue Jacke") -> tuple[uuid.UUID, uuid.UUID]:
+    """For the logged-in case manager: a new client, a consent for the school, a draft to it."""
+    client_id = new_client(client, alias=alias)
+    consent(client, client_id)
+    return client_id, draft(client, client_id)
+
+
 def act(client: TestClient, referral_id: uuid.UUID, target: str, **fields):
     return post(client, f"/referrals/{referral_id}/transition", {"target": target, **fields})
 
@@ -71,9 +78,7 @@ def act(client: TestClient, referral_id: uuid.UUID, target: str, **fields):
 def test_the_whole_loop(app, session):
     with TestClient(app) as case_manager, TestClient(app) as partner:
         login(case_manager, "case_manager")
-        client_id = new_client(case_manager)
-        consent(case_manager, client_id)
-        referral_id = draft(case_manager, client_id)
+        client_id, referral_id = consented_draft(case_manager)
         assert act(case_manager, referral_id, "sent").status_code == 303
 
         login(partner, "partner_staff")
@@ -156,9 +161,7 @@ def test_the_whole_loop(app, session):
 def test_a_declined_referral_leads_to_a_linked_new_one(app, session):
     with TestClient(app) as case_manager, TestClient(app) as partner:
         login(case_manager, "case_manager")
-        client_id = new_client(case_manager, alias="Grauer Hut")
-        consent(case_manager, client_id)
-        first = draft(case_manager, client_id)
+        client_id, first = consented_draft(case_manager, alias="Grauer Hut")
         act(case_manager, first, "sent")
         login(partner, "partner_staff")
         assert act(partner, first, "declined", reason="no_capacity", note="voll").status_code == 303

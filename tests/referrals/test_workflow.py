@@ -1,7 +1,6 @@
 """The state machine: every legal and illegal step for every actor, consent, scoping, races."""
 
 import threading
-import uuid
 from datetime import date, timedelta
 
 import pytest
@@ -23,7 +22,16 @@ from referrals.models import (
     Urgency,
 )
 from tests.accounts import PASSWORDS, login, post
-from tests.referrals.test_loop import COURSE, VOLMETAL, WOHNRAUM, act, consent, draft, new_client
+from tests.referrals.factories import make_client, make_consent, make_referral
+from tests.referrals.test_loop import (
+    VOLMETAL,
+    WOHNRAUM,
+    act,
+    consent,
+    consented_draft,
+    draft,
+    new_client,
+)
 
 S = ReferralStatus
 REQUIRED = {
@@ -77,41 +85,30 @@ def principal(session, who: str) -> Principal:
     return Principal(user=account, roles=roles_of(session=session, user_id=account.id))
 
 
+def step(session, referral, target, side, change=None):
+    """Take one step on a side without a person or organisation behind it."""
+    return workflow.transition(
+        session=session,
+        referral=referral,
+        target=target,
+        side=side,
+        actor_id=None,
+        actor_organization_id=None,
+        change=change,
+    )
+
+
 @pytest.fixture
 def referral_in(session):
-    """A factory: a referral of a fresh client with an active consent, in any state."""
-    case_manager = user(session, "case_manager")
+    """A factory: a referral of a fresh client with an active consent, in any state.
+
+    The consent covers the client's identity only, so what a partner sees is the alias.
+    """
 
     def make(status: ReferralStatus) -> Referral:
-        client = Client(
-            alias=f"Test {uuid.uuid4().hex[:6]}",
-            case_manager_id=case_manager.id,
-            organization_id=case_manager.organization_id,
-            languages=["uk"],
-        )
-        session.add(client)
-        session.flush()
-        session.add(
-            Consent(
-                client_id=client.id,
-                recipient_organization_id=VOLMETAL,
-                purpose="Test",
-                categories=["identity"],
-                recorded_by_id=case_manager.id,
-            )
-        )
-        referral = Referral(
-            number=f"T-{uuid.uuid4().hex[:10]}",
-            client_id=client.id,
-            service_id=COURSE,
-            recipient_organization_id=VOLMETAL,
-            sender_id=case_manager.id,
-            sender_organization_id=case_manager.organization_id,
-            status=status,
-        )
-        session.add(referral)
-        session.flush()
-        return referral
+        client = make_client(session=session)
+        make_consent(session=session, client=client, categories=(DataCategory.identity,))
+        return make_referral(session=session, status=status, client=client)
 
     return make
 
@@ -126,15 +123,7 @@ def test_every_transition_for_every_side(session, referral_in, current, target):
         before = (referral.status, referral.version)
         change = REQUIRED.get(target, workflow.Change())
         if side in allowed:
-            workflow.transition(
-                session=session,
-                referral=referral,
-                target=target,
-                side=side,
-                actor_id=None,
-                actor_organization_id=None,
-                change=change,
-            )
+            step(session, referral, target, side, change)
             assert referral.status == target and referral.version == before[1] + 1
             event = session.exec(
                 select(ReferralEvent).where(ReferralEvent.referral_id == referral.id)
@@ -142,15 +131,7 @@ def test_every_transition_for_every_side(session, referral_in, current, target):
             assert (event.from_status, event.to_status) == (current, target)
         else:
             with pytest.raises(workflow.IllegalTransition):
-                workflow.transition(
-                    session=session,
-                    referral=referral,
-                    target=target,
-                    side=side,
-                    actor_id=None,
-                    actor_organization_id=None,
-                    change=change,
-                )
+                step(session, referral, target, side, change)
             session.refresh(referral)
             assert (referral.status, referral.version) == before
 
@@ -158,15 +139,7 @@ def test_every_transition_for_every_side(session, referral_in, current, target):
 def test_illegal_transition_message_names_state_and_next_steps(session, referral_in):
     referral = referral_in(S.accepted)
     with pytest.raises(workflow.IllegalTransition) as error:
-        workflow.transition(
-            session=session,
-            referral=referral,
-            target=S.completed,
-            side="receiver",
-            actor_id=None,
-            actor_organization_id=None,
-            change=REQUIRED[S.completed],
-        )
+        step(session, referral, S.completed, "receiver", REQUIRED[S.completed])
     text = error.value.translated()
     for state in (S.accepted, S.in_progress, S.on_hold):
         assert workflow.status_label(state) in text
@@ -177,15 +150,7 @@ def test_required_fields(session, referral_in, target):
     start = S.sent if target == S.declined else S.in_progress
     referral = referral_in(start)
     with pytest.raises((workflow.MissingFields, workflow.InvalidReason)):
-        workflow.transition(
-            session=session,
-            referral=referral,
-            target=target,
-            side="receiver",
-            actor_id=None,
-            actor_organization_id=None,
-            change=workflow.Change(),
-        )
+        step(session, referral, target, "receiver", workflow.Change())
     assert referral.status == start
 
 
@@ -196,27 +161,13 @@ def test_sending_needs_a_consent_for_that_organisation(session, referral_in):
     session.add(consent)
     session.flush()
     with pytest.raises(workflow.NoConsent):
-        workflow.transition(
-            session=session,
-            referral=referral,
-            target=S.sent,
-            side="sender",
-            actor_id=None,
-            actor_organization_id=None,
-        )
+        step(session, referral, S.sent, "sender")
     consent.recipient_organization_id = VOLMETAL
     consent.expires_on = date.today() - timedelta(days=1)
     session.add(consent)
     session.flush()
     with pytest.raises(workflow.NoConsent):
-        workflow.transition(
-            session=session,
-            referral=referral,
-            target=S.sent,
-            side="sender",
-            actor_id=None,
-            actor_organization_id=None,
-        )
+        step(session, referral, S.sent, "sender")
     assert referral.status == S.draft
 
 
@@ -236,9 +187,7 @@ def test_only_services_that_take_referrals(client, session):
 
 def test_withdrawing_consent_cancels_open_referrals(client, session):
     login(client, "case_manager")
-    client_id = new_client(client)
-    consent(client, client_id)
-    referral_id = draft(client, client_id)
+    client_id, referral_id = consented_draft(client)
     act(client, referral_id, "sent")
     stored = session.exec(select(Consent).where(Consent.client_id == client_id)).one()
     response = post(client, f"/clients/{client_id}/consents/{stored.id}/withdraw")
@@ -268,9 +217,7 @@ def test_partners_see_only_consented_and_shared_data(client, app, session):
 
 def test_other_organisations_and_drafts_are_404(client, app, session):
     login(client, "case_manager")
-    client_id = new_client(client)
-    consent(client, client_id)
-    referral_id = draft(client, client_id)
+    client_id, referral_id = consented_draft(client)
     with TestClient(app) as partner:
         login(partner, "partner_staff")
         assert partner.get(f"/referrals/{referral_id}").status_code == 404  # still a draft
@@ -291,9 +238,7 @@ def test_other_organisations_and_drafts_are_404(client, app, session):
 
 def test_only_the_sender_acts_as_sender(client, app, session):
     login(client, "case_manager")
-    client_id = new_client(client)
-    consent(client, client_id)
-    referral_id = draft(client, client_id)
+    _, referral_id = consented_draft(client)
     with TestClient(app) as partner:
         login(partner, "partner_staff")
         refused = post(partner, f"/referrals/{referral_id}/transition", {"target": "sent"})
@@ -308,9 +253,7 @@ def test_only_the_sender_acts_as_sender(client, app, session):
 
 def test_a_stale_page_is_a_conflict(client, app, session):
     login(client, "case_manager")
-    client_id = new_client(client)
-    consent(client, client_id)
-    referral_id = draft(client, client_id)
+    _, referral_id = consented_draft(client)
     act(client, referral_id, "sent")
     version = session.get(Referral, referral_id).version
     with TestClient(app) as first, TestClient(app) as second:
@@ -326,25 +269,9 @@ def test_a_stale_page_is_a_conflict(client, app, session):
 
 def test_two_partners_at_the_same_moment_exactly_one_wins(engine, session):
     """Two threads on two real connections race to accept and to decline the same referral."""
-    case_manager = user(session, "case_manager")
     with Session(engine) as setup:
-        client = Client(
-            alias="Wettlauf",
-            case_manager_id=case_manager.id,
-            organization_id=case_manager.organization_id,
-        )
-        setup.add(client)
-        setup.flush()
-        referral = Referral(
-            number=f"R-{uuid.uuid4().hex[:8]}",
-            client_id=client.id,
-            service_id=COURSE,
-            recipient_organization_id=VOLMETAL,
-            sender_id=case_manager.id,
-            sender_organization_id=case_manager.organization_id,
-            status=S.sent,
-        )
-        setup.add(referral)
+        client = make_client(session=setup, alias="Wettlauf")
+        referral = make_referral(session=setup, status=S.sent, client=client)
         setup.commit()
         referral_id, client_id = referral.id, client.id
     barrier = threading.Barrier(2)
@@ -443,9 +370,7 @@ def test_dashboard_puts_overdue_and_own_work_first(session, referral_in):
 
 def test_partners_never_see_referrals_that_were_not_sent(client, app, session):
     login(client, "case_manager")
-    client_id = new_client(client)
-    consent(client, client_id)
-    referral_id = draft(client, client_id)
+    _, referral_id = consented_draft(client)
     assert act(client, referral_id, "entered_in_error", note="falsch angelegt").status_code == 303
     with TestClient(app) as partner:
         login(partner, "partner_staff")

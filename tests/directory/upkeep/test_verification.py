@@ -31,11 +31,11 @@ from directory.upkeep import verification
 from directory.upkeep.reminders import confirm_link, remind_stale_providers
 from lotse.mailer import deliver_due
 from lotse.outbox import OutboxMessage
-from lotse.settings import Settings, get_settings
+from lotse.settings import Settings
 from lotse.timeutil import utcnow
 from tests import demo
 from tests.accounts import login, post
-from tests.lotse.test_mailer import Inbox, free_port, smtp_server
+from tests.lotse.test_mailer import Inbox, free_port, smtp_server, smtp_settings
 from tests.referrals.factories import own_database
 
 T = datetime(2026, 11, 23, 9, 0, tzinfo=ZoneInfo("Europe/Berlin"))
@@ -305,21 +305,6 @@ def services_of(factory, organization_id: uuid.UUID) -> list[Service]:
         )
 
 
-def smtp_settings(port: int) -> Settings:
-    return get_settings().model_copy(
-        update={
-            "smtp_host": "127.0.0.1",
-            "smtp_port": port,
-            "smtp_starttls": False,
-            "smtp_username": None,
-            "smtp_password": None,
-            "smtp_from": "Lotse Hagen <lotse@hagen.example>",
-            "base_url": "https://lotse.hagen.example",
-            "stale_after_days": PERIOD,
-        }
-    )
-
-
 def test_providers_get_one_reminder_per_organisation_and_not_again_within_the_period(factory):
     school = services_of(factory, VOLMETAL_LISTING)[:2]
     # A provider without a partner account: its public address.
@@ -336,7 +321,7 @@ def test_providers_get_one_reminder_per_organisation_and_not_again_within_the_pe
     make_stale(factory, [s.id for s in school + other], when=T - timedelta(days=PERIOD + 30))
 
     port = free_port()
-    settings = smtp_settings(port)
+    settings = smtp_settings(port, stale_after_days=PERIOD)
     with smtp_server(port=port, inbox=Inbox()) as inbox:
         report = remind_stale_providers(session_factory=factory, settings=settings, now=T)
         delivery = deliver_due(session_factory=factory, settings=settings, now=T)
@@ -364,7 +349,7 @@ def test_providers_get_one_reminder_per_organisation_and_not_again_within_the_pe
 def test_a_reminder_comes_again_after_the_period_unless_verified(factory):
     school = services_of(factory, VOLMETAL_LISTING)[:2]
     make_stale(factory, [s.id for s in school], when=T - timedelta(days=PERIOD + 30))
-    settings = smtp_settings(free_port()).model_copy(update={"smtp_host": None})
+    settings = smtp_settings(free_port(), stale_after_days=PERIOD, smtp_host=None)
     assert remind_stale_providers(session_factory=factory, settings=settings, now=T).services == 2
 
     with factory() as session:

@@ -9,13 +9,11 @@ from sqlmodel import col, select
 from lotse.models import AuditEvent
 from referrals.models import Referral, ReferralEvent
 from tests.accounts import login, post
-from tests.referrals.test_loop import COURSE, act, consent, draft, new_client
+from tests.referrals.test_loop import COURSE, act, consented_draft
 
 
 def _sent(case_manager: TestClient, alias: str) -> uuid.UUID:
-    client_id = new_client(case_manager, alias=alias)
-    consent(case_manager, client_id)
-    referral_id = draft(case_manager, client_id)
+    _, referral_id = consented_draft(case_manager, alias=alias)
     assert act(case_manager, referral_id, "sent").status_code == 303
     return referral_id
 
@@ -36,9 +34,7 @@ def test_a_referral_without_a_client_is_refused_and_keeps_what_was_typed(client,
 
 def test_the_dashboard_filters_by_state_and_alias(client, session):
     login(client, "case_manager")
-    client_id = new_client(client, alias="Oranger Ball")
-    consent(client, client_id)
-    draft(client, client_id)
+    consented_draft(client, alias="Oranger Ball")
     drafts = client.get("/referrals", params={"status": "draft", "q": "Oranger"})
     assert drafts.status_code == 200 and "Oranger Ball" in drafts.text
     sent = client.get("/referrals", params={"status": "sent", "q": "Oranger"})
@@ -48,9 +44,7 @@ def test_the_dashboard_filters_by_state_and_alias(client, session):
 def test_only_the_sender_edits_a_draft_and_only_while_it_is_one(app, session):
     with TestClient(app) as case_manager, TestClient(app) as partner:
         login(case_manager, "case_manager")
-        client_id = new_client(case_manager, alias="Weißer Stift")
-        consent(case_manager, client_id)
-        referral_id = draft(case_manager, client_id)
+        _, referral_id = consented_draft(case_manager, alias="Weißer Stift")
         wrong = post(case_manager, f"/referrals/{referral_id}/draft", {"urgency": "gestern"})
         assert wrong.status_code == 422 and "error-summary" in wrong.text
         saved = post(
