@@ -15,6 +15,8 @@ from pydantic import Field as PydanticField
 from sqlalchemy import Column, String, Text
 from sqlmodel import Field, SQLModel
 
+from directory.models import ListingKind
+from directory.upkeep import keepers
 from lotse.db import UTCDateTime
 from lotse.i18n import N_
 from lotse.timeutil import IsoDate, utcnow
@@ -215,3 +217,26 @@ class FindingTransition(BaseModel):
     )
     due_on: IsoDate | None = None
     merge_into_id: uuid.UUID | None = PydanticField(default=None, description="For target merged")
+
+
+# A merged listing's findings go with it to the kept one (directory/upkeep/keepers.py); a
+# finding that concerned both keeps one row for the kept listing.
+keepers.attach(
+    keepers.Attached(
+        "finding_services",
+        ListingKind.service,
+        FindingSubject.service_id,
+        unique_with=FindingSubject.finding_id,
+    )
+)
+keepers.attach(
+    keepers.Attached(
+        "finding_organizations",
+        ListingKind.organization,
+        FindingSubject.organization_id,
+        unique_with=FindingSubject.finding_id,
+    )
+)
+keepers.attach(
+    keepers.Attached("finding_evidence", ListingKind.service, FindingEvidence.service_id)
+)

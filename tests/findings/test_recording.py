@@ -1,6 +1,9 @@
 import pytest
 from sqlmodel import func, select
 
+from directory import versions
+from directory.models import ListingKind, Service
+from directory.upkeep import duplicates
 from findings import recording
 from findings.models import (
     Barrier,
@@ -13,6 +16,7 @@ from findings.models import (
     FindingState,
     FindingSubject,
 )
+from lotse import audit
 from referrals.models import ReferralStatus
 from tests.findings.factories import INTEGRATION_COURSE_GAP, make_finding, principal
 from tests.referrals.factories import EVENING_COURSE, make_referral
@@ -144,3 +148,20 @@ def test_the_input_model_refuses_what_a_form_cannot_check():
         FindingCreate(
             kind=FindingKind.no_offer, description=INTEGRATION_COURSE_GAP, affected_count=-1
         )
+
+
+def test_a_finding_follows_its_service_when_a_coordinator_merges_duplicates(session):
+    finding = make_finding(session, service_ids=[EVENING_COURSE])
+    kept = session.exec(select(Service).where(Service.id != EVENING_COURSE)).first()
+    duplicates.merge(
+        session=session,
+        kind=ListingKind.service,
+        keep_id=kept.id,
+        remove_id=EVENING_COURSE,
+        author=versions.Author(label="koordination@example.org"),
+        actor=audit.SYSTEM,
+    )
+    subjects = recording.subjects(session=session, finding=finding)
+    assert [s.service_id for s in subjects] == [kept.id]
+    (evidence,) = recording.evidence(session=session, finding=finding)
+    assert evidence.service_id == kept.id

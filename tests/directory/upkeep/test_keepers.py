@@ -5,6 +5,7 @@ import inspect
 from sqlmodel import SQLModel
 
 import directory.models
+import findings.models  # noqa: F401
 import partners.models  # noqa: F401  (registers its tables, and through partners its keepers)
 import referrals.models  # noqa: F401
 from directory.models import ListingKind
@@ -42,4 +43,7 @@ def test_every_row_of_another_domain_that_points_at_a_listing_follows_a_merge():
         ("referral", "service_id", ListingKind.service),
         ("referral_service", "service_id", ListingKind.service),
         ("partner_organization", "directory_organization_id", ListingKind.organization),
+        ("finding_subject", "service_id", ListingKind.service),
+        ("finding_subject", "organization_id", ListingKind.organization),
+        ("finding_evidence", "service_id", ListingKind.service),
     }
