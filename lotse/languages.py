@@ -20,6 +20,7 @@ from functools import cache
 from babel import Locale, UnknownLocaleError
 from babel.core import get_global
 
+from lotse import i18n
 from lotse.errors import LotseError
 from lotse.i18n import KNOWN_LANGUAGES, N_, get_language, gettext
 
@@ -246,7 +247,8 @@ def display_name(code: str, reader_language: str | None = None) -> str:
     except InvalidLanguageCode:
         return code
     if str(tag) == EASY_GERMAN:
-        return gettext("Easy-to-read German")
+        with i18n.language(reader_language or get_language()):
+            return gettext("Easy-to-read German")
     if tag.region and not tag.script and not tag.variants:
         regional = reader.languages.get(f"{tag.language}_{tag.region}")
         if regional:
