@@ -20,7 +20,6 @@ from collections.abc import Iterable, Iterator, Mapping
 from datetime import time
 from typing import Any, TypeVar
 
-from babel import Locale
 from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.util import identity_key
 from sqlmodel import Session, SQLModel, col, delete, select
@@ -51,6 +50,7 @@ from directory.models import (
 from directory.search.changes import record_full_change
 from directory.translations import source_hash
 from directory.versions import Author, kind_of, record, snapshot
+from lotse import languages as lotse_languages
 from lotse.timeutil import utcnow
 
 Listing = Organization | Service | Location
@@ -474,10 +474,9 @@ class Writer:
 
 
 def _language_name(code: str) -> str | None:
-    try:
-        return Locale.parse(code.split("-")[0]).get_display_name("en") or None
-    except (ValueError, TypeError):
-        return None
+    """The English name HSDS keeps next to a code; any valid code has one (Dari for prs)."""
+    name = lotse_languages.display_name(code, "en")
+    return None if name == code else name
 
 
 def apply(

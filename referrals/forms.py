@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 from pydantic import BaseModel, Field, ValidationError
 
 from lotse import i18n
+from lotse import languages as lotse_languages
 from lotse.errors import LotseError
 from lotse.i18n import N_
 from partners.capacity import CapacityIn
@@ -89,7 +90,12 @@ def client_in(form: ClientForm) -> tuple[clients.ClientIn, Errors]:
                 raise ValueError
         except ValueError:
             errors["birth_year"] = i18n.gettext("Please enter a year like 1987.")
-    languages = [code.strip().lower() for code in form.languages if code.strip()][:12]
+    languages = []
+    for entered in (code.strip() for code in form.languages[:12] if code.strip()):
+        try:
+            languages.append(lotse_languages.normalize(entered))
+        except lotse_languages.InvalidLanguageCode as refused:
+            errors["languages"] = refused.translated()
     return clients.ClientIn(
         alias=alias,
         birth_year=year,

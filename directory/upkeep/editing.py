@@ -41,6 +41,7 @@ from directory.versions import (
     kind_of,
     snapshot,
 )
+from lotse import languages as lotse_languages
 from lotse.errors import LotseError, NotFound
 from lotse.i18n import KNOWN_LANGUAGES, N_, gettext
 
@@ -407,10 +408,12 @@ class _Checker:
             raise ValueError
         languages: dict[str, str | None] = {}
         for item in value:
-            code = str(item.get("code", "")).strip().lower()
-            if not _LANGUAGE_CODE.match(code):
+            entered = str(item.get("code", "")).strip()
+            try:
+                code = lotse_languages.normalize(entered)
+            except lotse_languages.InvalidLanguageCode:
                 self.fail(
-                    key, N_("“%(code)s” is not a language code such as de, en or uk."), code=code
+                    key, N_("“%(code)s” is not a language code such as de, en or uk."), code=entered
                 )
                 continue
             languages[code] = _text(item.get("note")) or None

@@ -92,6 +92,8 @@ def test_an_edit_that_changes_nothing_writes_no_version(session, coordinator):
         ({"schedules": [{"weekday": 3, "opens_at": "25:00", "closes_at": "12:00"}]}, "schedules.3"),
         ({"status": "vanished"}, "status"),
         ({"languages": [{"code": "Deutsch!"}]}, "languages"),
+        ({"languages": [{"code": "klingon"}]}, "languages"),
+        ({"languages": [{"code": "de-XY"}]}, "languages"),
         ({"translations": {"name": {"de": {"text": "x"}}}}, "translations.name.de"),
         ({"stale_reminded_at": None}, "stale_reminded_at"),
     ],
@@ -410,3 +412,20 @@ def test_every_editor_page_renders_for_every_kind(client, session):
                 kind,
                 suffix,
             )
+
+
+def test_any_language_a_person_speaks_is_kept_and_named(session, coordinator):
+    """Dari (prs), Sorani (ckb) and a region tag are languages, not errors: they are stored in
+    their normal form and named, never a server error."""
+    kim = demo.kim(session)
+    version = editing.update(
+        session=session,
+        listing=kim,
+        values={"languages": [{"code": "prs", "note": None}, {"code": "CKB"}, {"code": "de_ch"}]},
+        author=coordinator,
+    )
+    assert version is not None
+    assert [entry["code"] for entry in version.after["languages"]] == ["ckb", "de-CH", "prs"]
+    session.refresh(kim)
+    names = {language.code: language.name for language in kim.languages}
+    assert names["prs"] == "Dari"

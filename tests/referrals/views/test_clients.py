@@ -104,3 +104,17 @@ def test_a_consent_is_recorded_printed_and_withdrawn(client, session):
     assert withdrawn.headers["location"].endswith(f"/clients/{client_id}?withdrawn=0")
     session.expire_all()
     assert session.get(Consent, recorded.id).withdrawn_at is not None
+
+
+def test_a_client_speaks_any_language_and_a_made_up_code_is_refused(client, session):
+    login(client, "case_manager")
+    saved = post(client, "/clients", {"alias": "Blaue Jacke", "languages": ["prs", "ti"]})
+    assert saved.status_code == 303
+    created = session.exec(select(Client).where(Client.alias == "Blaue Jacke")).one()
+    assert created.languages == ["prs", "ti"]
+    assert client.get("/clients").status_code == 200
+    before = len(session.exec(select(Client)).all())
+    refused = post(client, "/clients", {"alias": "Rote Jacke", "languages": ["klingon"]})
+    assert refused.status_code == 422
+    assert 'href="#languages"' in refused.text and "klingon" in refused.text
+    assert len(session.exec(select(Client)).all()) == before
