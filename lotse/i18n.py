@@ -19,7 +19,7 @@ from babel.support import NullTranslations, Translations
 
 LOCALE_DIR = Path(__file__).parent / "locale"
 DEFAULT_LANGUAGE = "de"
-# Message ids in code and templates are English, so English needs no catalog.
+# Message ids in code and templates are English; its catalog repeats them.
 SOURCE_LANGUAGE = "en"
 LANGUAGE_COOKIE = "lotse_lang"
 
