@@ -18,7 +18,7 @@ stop() {
 # fonts-noto-core, fonts-liberation: Latin, Cyrillic, Greek, Arabic and Persian text in screenshots;
 # postgresql: the second database; nginx-light: the reverse-proxy test; nodejs, npm: the OpenID
 # provider the single-sign-on tests start; python3-venv: the environment `make install` creates.
-PACKAGES=(python3-venv chromium fonts-noto-core fonts-liberation postgresql postgresql-client nginx-light nodejs npm)
+PACKAGES=(python3-venv chromium fonts-noto-core fonts-liberation libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 postgresql postgresql-client nginx-light nodejs npm)
 
 if [ ! -r /etc/debian_version ] || ! command -v apt-get >/dev/null 2>&1; then
   stop "This set-up supports Debian and Ubuntu only; elsewhere install Chromium, PostgreSQL 15 or newer, nginx, Node.js with npm and the Noto fonts, start PostgreSQL on 127.0.0.1:5432 with a role lotse_test (password lotse_test, CREATEDB), and run 'make test' again."
