@@ -2,7 +2,7 @@
 
 The contract, bottom first (docs/architecture.md explains why):
 
-    lotse  <  directory  <  partners  <  referrals  <  findings  <  insights
+    lotse  <  directory  <  partners  <  referrals  <  findings  <  insights  <  privacy
 
 and inside the directory  search  <  upkeep  <  interop.  A module may import what is below
 it or beside it, never what is above. Only the entry points (ENTRY_POINTS: the app factory,
@@ -40,7 +40,7 @@ ROOT = Path(__file__).resolve().parent.parent
 # Each package's ordered children, bottom first: a child may import only children listed
 # before it. Children left out of a list are bound by the cycle rules alone.
 LAYERS: dict[str, list[str]] = {
-    "": ["lotse", "directory", "partners", "referrals", "findings", "insights"],
+    "": ["lotse", "directory", "partners", "referrals", "findings", "insights", "privacy"],
     "directory": ["search", "upkeep", "interop"],
 }
 ENTRY_POINTS = frozenset({"lotse.app", "lotse.cli", "lotse.asgi"})
