@@ -24,6 +24,7 @@ class Role(StrEnum):
     partner_admin = "partner_admin"
     coordinator = "coordinator"
     admin = "admin"
+    privacy_officer = "privacy_officer"
 
 
 ROLE_LABELS: dict[Role, str] = {
@@ -32,6 +33,7 @@ ROLE_LABELS: dict[Role, str] = {
     Role.partner_admin: N_("Partner administrator"),
     Role.coordinator: N_("Coordinator"),
     Role.admin: N_("Administrator"),
+    Role.privacy_officer: N_("Data protection officer"),
 }
 
 

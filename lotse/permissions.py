@@ -39,11 +39,20 @@ class Permission(StrEnum):
     manage_settings = "manage_settings"
     record_findings = "record_findings"
     work_findings = "work_findings"
+    # Data protection (privacy/): the record of processing activities, and Art. 15 access
+    # exports, Art. 17 erasure and Art. 18 restriction for a client (case managers for their
+    # own clients, the data protection officer for all).
+    read_processing_record = "read_processing_record"
+    exercise_data_subject_rights = "exercise_data_subject_rights"
 
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.case_manager: frozenset(
-        {Permission.suggest_directory_changes, Permission.record_findings}
+        {
+            Permission.suggest_directory_changes,
+            Permission.record_findings,
+            Permission.exercise_data_subject_rights,
+        }
     ),
     Role.partner_staff: frozenset(
         {Permission.suggest_directory_changes, Permission.record_findings}
@@ -73,6 +82,16 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.read_audit_directory,
             Permission.manage_settings,
             Permission.work_findings,
+            Permission.read_processing_record,
+        }
+    ),
+    # Reads the audit log and the processing records and acts on data subjects' requests; sees
+    # no case content beyond what such a request hands out.
+    Role.privacy_officer: frozenset(
+        {
+            Permission.read_audit_all,
+            Permission.read_processing_record,
+            Permission.exercise_data_subject_rights,
         }
     ),
 }
@@ -94,6 +113,8 @@ class Right(StrEnum):
 
     client_data = "client_data"  # case managers: clients, consents, referrals they sent
     received_referrals = "received_referrals"  # partner staff: referrals to their organisation
+    # The data protection officer: any client's data, through access exports and erasures.
+    every_clients_data = "every_clients_data"
 
 
 ROLE_DATA_RIGHTS: dict[Role, frozenset[Right]] = {
@@ -102,6 +123,7 @@ ROLE_DATA_RIGHTS: dict[Role, frozenset[Right]] = {
     Role.partner_admin: frozenset({Right.received_referrals}),
     Role.coordinator: frozenset(),
     Role.admin: frozenset(),
+    Role.privacy_officer: frozenset({Right.every_clients_data}),
 }
 
 # A permission that includes another: whoever edits the directory may also suggest changes.

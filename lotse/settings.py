@@ -12,7 +12,14 @@ from lotse import PROJECT_ROOT
 from lotse.proxies import Network, parse_networks
 
 # The roles of lotse.models.Role, named here because settings sit below the models.
-ROLE_NAMES = ("case_manager", "partner_staff", "partner_admin", "coordinator", "admin")
+ROLE_NAMES = (
+    "case_manager",
+    "partner_staff",
+    "partner_admin",
+    "coordinator",
+    "admin",
+    "privacy_officer",
+)
 DEFAULT_SECRET = "insecure-development-secret-change-me"  # noqa: S105 - refused in production
 
 
