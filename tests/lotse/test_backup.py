@@ -173,3 +173,29 @@ def test_without_a_key_there_is_no_backup(tmp_path, engine):
     assert result.returncode == 1
     assert "LOTSE_BACKUP_KEY" in result.stderr
     assert not (tmp_path / "x.backup").exists()
+
+
+def test_a_sqlite_backup_is_compressed_and_one_from_before_compression_still_restores(tmp_path):
+    """The SQLite copy goes into the backup compressed; a backup of the older, uncompressed
+    format (manifest format "sqlite") is still restored and checked."""
+    from lotse import migrate
+
+    source = tmp_path / "source.db"
+    migrate.upgrade(f"sqlite:///{source}")
+    compressed = tmp_path / "new.backup"
+    manifest = backup.create(database_url=f"sqlite:///{source}", path=compressed, passphrase=KEY)
+    assert manifest.format == backup.FORMAT_SQLITE
+    assert compressed.stat().st_size < source.stat().st_size / 2
+
+    old = tmp_path / "old.backup"
+    with old.open("wb") as out:
+        sink = backup.EncryptingWriter(out, KEY)
+        copy = backup.Manifest.from_json(manifest.to_json())
+        copy.format = backup.FORMAT_SQLITE_PLAIN
+        backup._write_manifest(sink, copy)
+        sink.write(source.read_bytes())
+        sink.close()
+    for file in (compressed, old):
+        target = tmp_path / f"restored-{file.stem}.db"
+        report = backup.restore(database_url=f"sqlite:///{target}", path=file, passphrase=KEY)
+        assert report.manifest.revision == manifest.revision
