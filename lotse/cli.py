@@ -39,6 +39,10 @@ def _register_domain_commands() -> None:
 
     app.add_typer(jobs_app, name="jobs")
 
+    from privacy.cli import app as privacy_app
+
+    app.add_typer(privacy_app, name="privacy")
+
     from directory.cli import export_app, import_app
 
     app.add_typer(import_app, name="import")
