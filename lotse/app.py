@@ -105,6 +105,7 @@ def create_app(
     from lotse import account_views, admin_views
     from lotse import views as lotse_views
     from partners import views as partner_views
+    from privacy import rights_views as privacy_rights_views
     from referrals import api as referral_api
     from referrals import views as referral_views
 
@@ -128,6 +129,7 @@ def create_app(
         insight_views,
         finding_views,
         finding_api,
+        privacy_rights_views,
         directory_views,
     ):
         app.include_router(module.router)

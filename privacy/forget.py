@@ -82,6 +82,7 @@ def forget_client(session: Session, client_id: uuid.UUID, *, now: datetime) -> F
         or len(client.languages) > 1
         or client.interpreter_needed
         or client.residence_group is not None
+        or client.restriction_reason is not None
         or client.anonymised_at is None
     )
     if client_changed:
@@ -90,6 +91,9 @@ def forget_client(session: Session, client_id: uuid.UUID, *, now: datetime) -> F
         client.languages = client.languages[:1]
         client.interpreter_needed = False
         client.residence_group = None
+        # Nothing is processed any more: a restriction has nothing left to hold back.
+        client.restricted_at = None
+        client.restriction_reason = None
         client.anonymised_at = report.anonymised_at
         client.updated_at = now
         session.add(client)
