@@ -36,6 +36,20 @@ from referrals.models import (
     ReferralRead,
 )
 
+# Every table that references a client, directly or through a referral, and what happens to it.
+HANDLED: dict[str, str] = {
+    "client": "alias, birth year, further languages, interpreter, residence group, restriction "
+    "cleared; coded needs, first language and dates kept",
+    "consent": "purpose cleared; recipient, categories and dates kept",
+    "referral": "notes, health note, contact, appointment place, comments, feedback text "
+    "cleared; status, reasons, outcome, need, service and dates kept",
+    "referral_event": "notes cleared; the transitions and their times kept",
+    "referral_message": "deleted",
+    "referral_read": "deleted",
+    "outbox_message": "deleted once delivered",
+    "finding_evidence": "nothing: it never held more than a referral's id, status and coded reason",
+}
+
 
 class UnknownClient(NotFound):
     code = "unknown_client"
