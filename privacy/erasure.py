@@ -47,16 +47,22 @@ class Erasure:
     report: ForgetReport
 
 
+def checked_reason(client: Client, reason: str) -> str:
+    """The reason, cleaned; refused when missing, too long, or naming the client."""
+    cleaned = clean_reason(reason)
+    alias = client.alias.strip().casefold()
+    if alias and alias in cleaned.casefold():
+        raise ReasonNamesClient()
+    return cleaned
+
+
 def erase(
     *, session: Session, client: Client, reason: str, actor: Actor, now: datetime, base_url: str
 ) -> Erasure:
     """Erase ``client``'s data; flushes, the caller commits and then calls ``wipe_free_space``."""
     if client.anonymised_at is not None:
         raise ClientErased()
-    reason = clean_reason(reason)
-    if client.alias.strip() and client.alias.strip().casefold() in reason.casefold():
-        raise ReasonNamesClient()
-
+    reason = checked_reason(client, reason)
     report = forget_client(session, client.id, now=now)
     open_referrals = session.exec(
         select(Referral)

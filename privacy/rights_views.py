@@ -158,9 +158,7 @@ def privacy_erase(
     if client.anonymised_at is not None:
         raise restriction.ClientErased()
     try:
-        cleaned = restriction.clean_reason(reason)
-        if client.alias.strip() and client.alias.strip().casefold() in cleaned.casefold():
-            raise erasure.ReasonNamesClient()
+        cleaned = erasure.checked_reason(client, reason)
     except LotseError as error:
         return _page(
             request,
