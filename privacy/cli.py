@@ -142,3 +142,27 @@ def scheduled_retention(config: Settings, engine: Engine) -> str:
         report = job.run(partial(Session, writing(engine)), config)
     done = [f"{key} {result.done}" for key, result in report.results.items() if result.done]
     return f"Retention: {', '.join(done)}." if done else "Retention: nothing was due."
+
+
+@app.command("record")
+def processing_record(
+    deletion_table: Annotated[
+        bool,
+        typer.Option(
+            "--deletion-table",
+            help="Only the deletion table with the default periods, as docs/privacy.md shows it",
+        ),
+    ] = False,
+) -> None:
+    """Print the record of processing activities (Art. 30 GDPR) as Markdown, generated from the
+    deletion concept and this installation's periods (LOTSE_RETENTION_DAYS)."""
+    from lotse.i18n import language
+    from privacy import record
+
+    with language("en"):
+        if deletion_table:
+            typer.echo(record.deletion_table(record.build(Settings(retention_days={}))), nl=False)
+            return
+        config = settings()
+        _retention_periods(config)
+        typer.echo(record.to_markdown(record.build(config)), nl=False)

@@ -58,6 +58,7 @@ class DataClass:
     key: str
     label: str
     tables: tuple[str, ...]
+    subjects: str  # whose data it is
     data: str  # what of the person it holds
     start_event: str
     action: Action
@@ -67,6 +68,12 @@ class DataClass:
     period: Period | None = None  # None: goes with the entry named in ``follows``
     follows: str | None = None
 
+
+_CLIENTS = N_("clients of the case management")
+_STAFF = N_("staff of the city and of the partner organisations")
+_CLIENTS_AND_STAFF = N_("clients of the case management; staff")
+_SEARCHERS = N_("anyone searching the directory (who searched is not recorded)")
+_CONTACTS = N_("contact persons at the offers in the directory")
 
 _CLIENT_BASIS = N_(
     "Art. 6(1)(e) GDPR with §§ 67a–67c SGB X (the municipality's integration management); "
@@ -88,6 +95,7 @@ CLASSES: tuple[DataClass, ...] = (
         key="clients",
         label=N_("Clients"),
         tables=("client",),
+        subjects=_CLIENTS,
         data=N_(
             "alias, birth year, languages, interpreter needed, residence group, needs, case manager"
         ),
@@ -106,6 +114,7 @@ CLASSES: tuple[DataClass, ...] = (
         key="consents",
         label=N_("Consents and consent prints"),
         tables=("consent",),
+        subjects=_CLIENTS,
         data=N_(
             "recipient, purpose, data categories, health flag, form, language of the text "
             "shown, who recorded it, expiry, withdrawal; prints are made on request and not "
@@ -122,6 +131,7 @@ CLASSES: tuple[DataClass, ...] = (
         key="referrals",
         label=N_("Referrals and their events"),
         tables=("referral", "referral_event", "referral_read"),
+        subjects=_CLIENTS,
         data=N_(
             "need, notes, health note, contact preference and detail, appointment, status "
             "notes, outcome note, history of who did what, read markers; handouts are made on "
@@ -138,6 +148,7 @@ CLASSES: tuple[DataClass, ...] = (
         key="feedback",
         label=N_("Feedback on referrals"),
         tables=("referral",),
+        subjects=_CLIENTS,
         data=N_("whether the client got help, how helpful it was, barriers, a note"),
         start_event=N_("with the client"),
         follows="clients",
@@ -150,6 +161,7 @@ CLASSES: tuple[DataClass, ...] = (
         key="messages",
         label=N_("Messages on referrals"),
         tables=("referral_message",),
+        subjects=_CLIENTS_AND_STAFF,
         data=N_("free text between case manager and partner, possibly about health"),
         start_event=N_("the referral was finished (or cancelled) and has not changed since"),
         period=days(180, 30, 730),
@@ -162,6 +174,7 @@ CLASSES: tuple[DataClass, ...] = (
         key="finding_evidence",
         label=N_("Referrals cited in findings"),
         tables=("finding_evidence",),
+        subjects=_CLIENTS,
         data=N_("a referral's id, status and coded reason, nothing of the client"),
         start_event=N_("with the client"),
         follows="clients",
@@ -174,6 +187,7 @@ CLASSES: tuple[DataClass, ...] = (
         key="outbox_delivered",
         label=N_("Delivered emails"),
         tables=("outbox_message",),
+        subjects=_STAFF,
         data=N_("recipient's address, subject, a short text and a link; never client data"),
         start_event=N_("the email was delivered to the mail server"),
         period=days(30, 1, 180),
@@ -186,6 +200,7 @@ CLASSES: tuple[DataClass, ...] = (
         key="outbox_undelivered",
         label=N_("Emails that could not be delivered"),
         tables=("outbox_message",),
+        subjects=_STAFF,
         data=N_("recipient's address, subject, a short text and a link; never client data"),
         start_event=N_("the email was written (delivery is still being retried)"),
         period=days(30, 7, 180),
@@ -198,6 +213,7 @@ CLASSES: tuple[DataClass, ...] = (
         key="sessions",
         label=N_("Login sessions"),
         tables=("auth_session",),
+        subjects=_STAFF,
         data=N_("account, times of login and last request, IP address, browser"),
         start_event=N_("the session ended: logout, revocation or inactivity"),
         period=days(30, 1, 180),
@@ -210,6 +226,7 @@ CLASSES: tuple[DataClass, ...] = (
         key="api_tokens",
         label=N_("API tokens"),
         tables=("api_token",),
+        subjects=_STAFF,
         data=N_("account, token name, hash, times of use"),
         start_event=N_("the token was revoked or expired"),
         period=days(90, 1, 730),
@@ -222,6 +239,7 @@ CLASSES: tuple[DataClass, ...] = (
         key="login_throttles",
         label=N_("Failed-login counters"),
         tables=("login_throttle",),
+        subjects=_STAFF,
         data=N_("email address tried, IP address, number and time of failures"),
         start_event=N_("the last failed login (and any block has ended)"),
         period=days(30, 1, 365),
@@ -234,6 +252,7 @@ CLASSES: tuple[DataClass, ...] = (
         key="password_resets",
         label=N_("Password and invitation links"),
         tables=("password_reset",),
+        subjects=_STAFF,
         data=N_("account, the link's hash, who made it, when it was used"),
         start_event=N_("the link was used or expired"),
         period=days(30, 1, 365),
@@ -246,6 +265,7 @@ CLASSES: tuple[DataClass, ...] = (
         key="sso_login_states",
         label=N_("Single sign-on login states"),
         tables=("oidc_login_state",),
+        subjects=_STAFF,
         data=N_("the hash of a login's state, its nonce and the page asked for"),
         start_event=N_("the login began at the identity provider"),
         period=fixed(LOGIN_STATE_LIFETIME),
@@ -258,6 +278,7 @@ CLASSES: tuple[DataClass, ...] = (
         key="audit_entries",
         label=N_("Audit log"),
         tables=("audit_event",),
+        subjects=_CLIENTS_AND_STAFF,
         data=N_(
             "who did or read what, to which object (clients by id), when and from which IP address"
         ),
@@ -280,6 +301,7 @@ CLASSES: tuple[DataClass, ...] = (
         key="search_log",
         label=N_("Searches that found nothing"),
         tables=("search_log",),
+        subjects=_SEARCHERS,
         data=N_("the words searched for and the filters; never who searched"),
         start_event=N_("the search"),
         period=days(730, 90, 1825),
@@ -292,8 +314,9 @@ CLASSES: tuple[DataClass, ...] = (
         key="import_jobs",
         label=N_("Import jobs"),
         tables=("import_job",),
+        subjects=_STAFF,
         data=N_("who started an import, the file's name, its summary and errors"),
-        start_event=N_("the import finished"),
+        start_event=N_("the import finished (or last made progress)"),
         period=days(90, 7, 730),
         action=Action.delete,
         legal_basis=_STAFF_BASIS,
@@ -304,6 +327,7 @@ CLASSES: tuple[DataClass, ...] = (
         key="import_uploads",
         label=N_("Uploaded import files"),
         tables=(),
+        subjects=_STAFF,
         data=N_("the uploaded file, kept on the server between preview and import"),
         start_event=N_("the upload"),
         period=fixed(UPLOAD_TTL),
@@ -316,6 +340,7 @@ CLASSES: tuple[DataClass, ...] = (
         key="staff_accounts",
         label=N_("Staff accounts"),
         tables=("user_account", "user_role"),
+        subjects=_STAFF,
         data=N_("email address, name, language, roles, password hash, identity at the SSO"),
         start_event=N_("the account was disabled and has not changed since"),
         period=days(365, 30, 3650),
@@ -334,6 +359,7 @@ CLASSES: tuple[DataClass, ...] = (
             "finding",
             "finding_event",
         ),
+        subjects=_STAFF,
         data=N_(
             "who changed a listing, suggested or reviewed a change, set a capacity, reported "
             "or moved a finding"
@@ -349,6 +375,7 @@ CLASSES: tuple[DataClass, ...] = (
         key="listing_contacts",
         label=N_("Contact persons of listings"),
         tables=("contact",),
+        subjects=_CONTACTS,
         data=N_("name, title, department and email of a contact person at an offer"),
         start_event=N_("the listing was archived"),
         period=days(365, 30, 1825),
