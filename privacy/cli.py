@@ -117,12 +117,8 @@ def retention(
 def retention_table(report: "RetentionReport") -> Table:
     from privacy import concept
 
-    title = (
-        "Retention, dry run: what is due (nothing was changed)"
-        if report.dry_run
-        else "Retention: what was due and what was done"
-    )
-    table = Table(title=f"{title} at {report.now:%Y-%m-%d %H:%M} UTC")
+    title = "Retention: dry run, nothing was changed" if report.dry_run else "Retention"
+    table = Table(title=title, caption=f"at {report.now:%Y-%m-%d %H:%M} UTC")
     for column in ("class", "action", "due", "done"):
         table.add_column(column, justify="right" if column in ("due", "done") else "left")
     for key, result in report.results.items():
@@ -161,7 +157,12 @@ def processing_record(
 
     with language("en"):
         if deletion_table:
-            typer.echo(record.deletion_table(record.build(Settings(retention_days={}))), nl=False)
+            typer.echo(
+                record.deletion_table(
+                    record.build(settings().model_copy(update={"retention_days": {}}))
+                ),
+                nl=False,
+            )
             return
         config = settings()
         _retention_periods(config)
