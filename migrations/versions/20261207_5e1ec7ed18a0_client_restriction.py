@@ -7,7 +7,7 @@ from lotse.ddl import moment
 
 
 revision: str = '5e1ec7ed18a0'
-down_revision: str | None = '42d6f8459b8c'
+down_revision: str | None = 'a7d13e7e4c01'
 
 
 def upgrade() -> None:

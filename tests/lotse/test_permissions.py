@@ -134,6 +134,9 @@ EXPECTED: dict[tuple[str, str], dict[str, str]] = {
     # Audit log: admins everything, coordinators the directory part.
     ("GET", "/admin/audit"): COORDINATION,
     ("GET", "/admin/audit.csv"): COORDINATION,
+    # The record of processing activities (Art. 30): administrators and the data protection
+    # officer (the officer's column comes with the role's accounts in the demo).
+    ("GET", "/privacy/record"): only("admin", "privacy_officer"),
     # Clients, consents and referring: case managers only (their own caseload).
     ("GET", "/clients"): CASE_MANAGERS,
     ("POST", "/clients"): CASE_MANAGERS,
