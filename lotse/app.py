@@ -30,6 +30,10 @@ def create_app(
     access_log: bool = True,
 ) -> FastAPI:
     settings = settings or get_settings()
+    # An unknown retention class or a period out of its bounds stops the start, naming them.
+    from privacy.concept import periods
+
+    periods(settings.retention_days)
     engine = engine or make_engine(settings.database_url)
 
     @asynccontextmanager
@@ -105,6 +109,8 @@ def create_app(
     from lotse import account_views, admin_views
     from lotse import views as lotse_views
     from partners import views as partner_views
+    from privacy import record_views as privacy_record_views
+    from privacy import rights_views as privacy_rights_views
     from referrals import api as referral_api
     from referrals import views as referral_views
 
@@ -128,6 +134,8 @@ def create_app(
         insight_views,
         finding_views,
         finding_api,
+        privacy_record_views,
+        privacy_rights_views,
         directory_views,
     ):
         app.include_router(module.router)

@@ -39,6 +39,14 @@ def _register_domain_commands() -> None:
 
     app.add_typer(jobs_app, name="jobs")
 
+    from privacy.cli import app as privacy_app
+    from privacy.cli import scheduled_retention
+    from referrals.cli import more_jobs
+
+    app.add_typer(privacy_app, name="privacy")
+    # Part of `lotse jobs run`; referrals/ sits below privacy/ and cannot call it itself.
+    more_jobs.append(scheduled_retention)
+
     from directory.cli import export_app, import_app
 
     app.add_typer(import_app, name="import")

@@ -174,7 +174,8 @@ class AuditCategory(StrEnum):
 class AuditEvent(SQLModel, table=True):
     """Append-only: who did what to which object, when and from where.
 
-    The migration installs triggers that refuse UPDATE and DELETE on this table.
+    The migrations install triggers that refuse UPDATE, and DELETE of entries younger than 365
+    days; the retention job (privacy/retention.py) deletes older ones after their period.
     """
 
     __tablename__ = "audit_event"

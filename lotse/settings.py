@@ -52,6 +52,10 @@ class Settings(BaseSettings):
     smtp_starttls: bool = True
     smtp_from: str = "lotse@localhost"
     stale_after_days: int = 183
+    # Retention periods in days per class of the deletion concept (privacy/concept.py), as JSON:
+    # LOTSE_RETENTION_DAYS='{"outbox_delivered": 14}'. Unnamed classes keep their default; an
+    # unknown class or a period out of its bounds stops Lotse at start.
+    retention_days: dict[str, int] = Field(default_factory=dict)
     map_tile_url: str = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
     map_attribution: str = "© OpenStreetMap contributors"
 

@@ -4,18 +4,20 @@ Registered in ``lotse/cli.py`` as the sub-command ``jobs``.
 """
 
 import logging
+from collections.abc import Callable
 from functools import partial
 from typing import NoReturn
 
 import typer
 from rich.console import Console
+from sqlalchemy import Engine
 from sqlmodel import Session
 
 from directory.upkeep.reminders import remind_stale_providers
 from lotse import migrate
 from lotse.db import DatabaseError, make_engine, writing
 from lotse.metrics import counted_job
-from lotse.settings import get_settings
+from lotse.settings import Settings, get_settings
 from referrals.jobs import run_jobs
 
 app = typer.Typer(
@@ -23,6 +25,11 @@ app = typer.Typer(
     no_args_is_help=True,
 )
 console = Console(stderr=True)
+
+# Scheduled work of the packages above this one, added by the entry point (lotse/cli.py), which
+# may import them: each gets the settings and the engine, runs once and returns a line for the
+# summary. They run after the referral jobs, in the order added.
+more_jobs: list[Callable[[Settings, Engine], str]] = []
 
 
 def _fail(message: str) -> NoReturn:
@@ -34,7 +41,8 @@ def _fail(message: str) -> NoReturn:
 def run() -> None:
     """Remind partners, expire unanswered referrals and send due emails, once.
 
-    Meant to run every few minutes (cron or a systemd timer). Several runs at the same moment,
+    The entry point adds the scheduled work of the packages above (the retention of personal
+    data, as `lotse privacy retention`). Meant to run every few minutes (cron or a systemd timer). Several runs at the same moment,
     also on several machines sharing one PostgreSQL database, do each piece of work once.
     """
     try:
@@ -55,6 +63,7 @@ def run() -> None:
             )
         with counted_job("referrals"):
             report = run_jobs(session_factory=partial(Session, writing(engine)), settings=settings)
+        more = [job(settings, engine) for job in more_jobs]
     except DatabaseError as error:
         _fail(str(error))
     finally:
@@ -71,3 +80,5 @@ def run() -> None:
             f"organisations; {stale.without_address} organisations have no email address.",
             highlight=False,
         )
+    for line in more:
+        console.print(line, highlight=False)

@@ -1,0 +1,300 @@
+"""``lotse privacy``: the data protection commands (retention, the record of processing
+activities, the data subject's rights, key rotation).
+
+Registered in ``lotse/cli.py`` as the sub-command ``privacy``.
+"""
+
+import sys
+import uuid
+from functools import partial
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, NoReturn
+
+import typer
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)
+from rich.table import Table
+from sqlalchemy import Engine
+from sqlmodel import Session
+
+from lotse import migrate, pdf
+from lotse.audit import Actor
+from lotse.db import DatabaseError, make_engine, writing
+from lotse.errors import LotseError
+from lotse.metrics import counted_job
+from lotse.settings import Settings, get_settings
+from lotse.timeutil import utcnow
+from privacy import access, erasure, restriction
+from privacy.forget import UnknownClient
+from referrals.models import Client
+
+if TYPE_CHECKING:
+    from privacy.retention import RetentionReport
+
+app = typer.Typer(
+    help="Data protection: retention of personal data, the record of processing activities "
+    "(Art. 30 GDPR) and the data subject's rights.",
+    no_args_is_help=True,
+)
+console = Console(stderr=True)
+
+
+def fail(message: str) -> NoReturn:
+    console.print(f"[bold red]Error:[/] {message}", highlight=False)
+    raise typer.Exit(code=1)
+
+
+def settings() -> Settings:
+    try:
+        return get_settings()
+    except ValueError as error:
+        fail(f"invalid configuration:\n{error}")
+
+
+def current_engine(settings: Settings) -> Engine:
+    """An engine on the configured database; the command stops unless its schema is current."""
+    engine = make_engine(settings.database_url)
+    try:
+        migrate.ensure_current(engine)
+    except DatabaseError as error:
+        fail(str(error))
+    return engine
+
+
+def _retention_periods(settings: Settings) -> None:
+    from privacy import concept
+
+    try:
+        concept.periods(settings.retention_days)
+    except concept.RetentionSettingsError as error:
+        fail(str(error))
+
+
+@app.command("retention")
+def retention(
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Only count what is due; change nothing")
+    ] = False,
+) -> None:
+    """Delete or anonymise the personal data whose period has ended (the deletion concept,
+    docs/privacy.md), and print a table by class.
+
+    Safe to run again and on several machines at once; `lotse jobs run` runs it too.
+    """
+    from privacy import retention as job
+
+    config = settings()
+    _retention_periods(config)
+    engine = current_engine(config)
+    progress = Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    )
+    tasks: dict[str, TaskID] = {}
+
+    def report_progress(key: str, done: int, due: int) -> None:
+        if key not in tasks:
+            tasks[key] = progress.add_task(key, total=due or None)
+        progress.update(tasks[key], completed=done, total=due or None)
+
+    try:
+        with progress:
+            report = job.run(
+                partial(Session, writing(engine)),
+                config,
+                dry_run=dry_run,
+                progress=report_progress,
+            )
+    except DatabaseError as error:
+        fail(str(error))
+    finally:
+        engine.dispose()
+    Console(width=120).print(retention_table(report), highlight=False)
+
+
+def retention_table(report: "RetentionReport") -> Table:
+    from privacy import concept
+
+    title = "Retention: dry run, nothing was changed" if report.dry_run else "Retention"
+    table = Table(title=title, caption=f"at {report.now:%Y-%m-%d %H:%M} UTC")
+    for column in ("class", "action", "due", "done"):
+        table.add_column(column, justify="right" if column in ("due", "done") else "left")
+    for key, result in report.results.items():
+        entry = concept.BY_KEY[key]
+        table.add_row(
+            key, entry.action.value, str(result.due), "–" if report.dry_run else str(result.done)
+        )
+    return table
+
+
+def scheduled_retention(config: Settings, engine: Engine) -> str:
+    """The retention run as a part of `lotse jobs run`: its line for the summary."""
+    from privacy import retention as job
+
+    _retention_periods(config)
+    with counted_job("retention"):
+        report = job.run(partial(Session, writing(engine)), config)
+    done = [f"{key} {result.done}" for key, result in report.results.items() if result.done]
+    return f"Retention: {', '.join(done)}." if done else "Retention: nothing was due."
+
+
+@app.command("record")
+def processing_record(
+    deletion_table: Annotated[
+        bool,
+        typer.Option(
+            "--deletion-table",
+            help="Only the deletion table with the default periods, as docs/privacy.md shows it",
+        ),
+    ] = False,
+) -> None:
+    """Print the record of processing activities (Art. 30 GDPR) as Markdown, generated from the
+    deletion concept and this installation's periods (LOTSE_RETENTION_DAYS)."""
+    from lotse.i18n import language
+    from privacy import record
+
+    with language("en"):
+        if deletion_table:
+            typer.echo(
+                record.deletion_table(
+                    record.build(settings().model_copy(update={"retention_days": {}}))
+                ),
+                nl=False,
+            )
+            return
+        config = settings()
+        _retention_periods(config)
+        typer.echo(record.to_markdown(record.build(config)), nl=False)
+
+
+# --- the data subject's rights (Art. 15, 17, 18 GDPR) ----------------------------------------
+
+ClientOption = Annotated[uuid.UUID, typer.Option("--client", help="The client's id")]
+
+
+def _subject(session: Session, client_id: uuid.UUID) -> Client:
+    client = session.get(Client, client_id)
+    if client is None:
+        fail(UnknownClient().translated())
+    return client
+
+
+def _actor() -> Actor:
+    """Whoever runs the command on the server: the audit log names the command line."""
+    return Actor(id=None, email="lotse privacy (command line)")
+
+
+@app.command("export")
+def export(
+    client_id: ClientOption,
+    output_format: Annotated[
+        str, typer.Option("--format", help="json (for machines) or pdf (for the person)")
+    ] = "json",
+    output: Annotated[
+        Path | None, typer.Option("--output", help="Write to this file (default: standard output)")
+    ] = None,
+) -> None:
+    """Everything Lotse holds about one client (Art. 15 GDPR), with who received and read it."""
+    if output_format not in ("json", "pdf"):
+        fail(f"--format must be json or pdf, not {output_format!r}")
+    if output_format == "pdf" and output is None:
+        fail("a PDF needs --output PATH")
+    config = settings()
+    engine = current_engine(config)
+    with Session(writing(engine)) as session:
+        client = _subject(session, client_id)
+        content = access.gather(session=session, client=client, now=utcnow())
+        if output_format == "json":
+            data = access.to_json(content).encode()
+        else:
+            html = access.document(
+                content,
+                language=access.document_language(client),
+                stylesheet="/static/css/print.css",
+            )
+            try:
+                data = pdf.render(html)
+            except pdf.PdfUnavailable as error:
+                fail(error.translated())
+        access.record_export(
+            session=session, client=client, actor=_actor(), output=f"cli-{output_format}"
+        )
+        session.commit()
+    if output is None:
+        sys.stdout.buffer.write(data)
+        sys.stdout.buffer.flush()
+    else:
+        output.write_bytes(data)
+        console.print(f"Written: {output}", highlight=False)
+
+
+@app.command("erase")
+def erase(
+    client_id: ClientOption,
+    reason: Annotated[str, typer.Option("--reason", help="Why (the request); never the name")],
+    yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation")] = False,
+) -> None:
+    """Erase a client's data (Art. 17 GDPR): open referrals are cancelled with a notice to the
+    partner, the anonymous statistics stay, the audit log records the erasure without whom."""
+    config = settings()
+    engine = current_engine(config)
+    with Session(writing(engine)) as session:
+        client = _subject(session, client_id)
+        if client.anonymised_at is not None:
+            fail(restriction.ClientErased().translated())
+        if not yes and not typer.confirm(
+            "Erase this client's data? This cannot be undone.", default=False
+        ):
+            fail("nothing was erased")
+        try:
+            result = erasure.erase(
+                session=session,
+                client=client,
+                reason=reason,
+                actor=_actor(),
+                now=utcnow(),
+                base_url=config.base_url,
+            )
+        except LotseError as error:
+            fail(error.translated())
+        session.commit()
+    erasure.wipe_free_space(engine)
+    console.print(
+        f"Erased. Referrals cancelled with a notice to the partner: {len(result.cancelled)}",
+        highlight=False,
+    )
+
+
+@app.command("restrict")
+def restrict(
+    client_id: ClientOption,
+    reason: Annotated[str, typer.Option("--reason", help="Why (required to restrict)")] = "",
+    lift: Annotated[bool, typer.Option("--lift", help="Lift the restriction")] = False,
+) -> None:
+    """Restrict the processing of a client's data (Art. 18 GDPR), or lift the restriction."""
+    config = settings()
+    engine = current_engine(config)
+    with Session(writing(engine)) as session:
+        client = _subject(session, client_id)
+        try:
+            if lift:
+                restriction.lift(session=session, client=client, actor=_actor())
+            else:
+                restriction.restrict(
+                    session=session, client=client, reason=reason, actor=_actor(), now=utcnow()
+                )
+        except LotseError as error:
+            fail(error.translated())
+        session.commit()
+    console.print("Restriction lifted." if lift else "Restricted.", highlight=False)
