@@ -58,6 +58,14 @@ STAGES = {
 }
 
 
+STATUS_LABELS: dict[ImportJobStatus, str] = {
+    ImportJobStatus.queued: N_("Queued"),
+    ImportJobStatus.running: N_("Running"),
+    ImportJobStatus.done: N_("Done"),
+    ImportJobStatus.failed: N_("Failed"),
+}
+
+
 class UploadNotFound(NotFound):
     message = N_("This upload is no longer available. Please upload the file again.")
 
@@ -228,18 +236,18 @@ def create(*, session: Session, kind: str, user_id: uuid.UUID, source_name: str)
     return job
 
 
-def get(*, session: Session, job_id: uuid.UUID, user_id: uuid.UUID) -> ImportJob:
-    """A job of this user (coordinators see their own imports)."""
+def get(*, session: Session, job_id: uuid.UUID, user_id: uuid.UUID, kind: str) -> ImportJob:
+    """A job of this user and kind (coordinators see their own imports)."""
     job = session.get(ImportJob, job_id)
-    if job is None or job.created_by_id != user_id:
+    if job is None or job.created_by_id != user_id or job.kind != kind:
         raise ImportJobNotFound()
     return job
 
 
-def recent(*, session: Session, user_id: uuid.UUID, limit: int = 10) -> list[ImportJob]:
+def recent(*, session: Session, user_id: uuid.UUID, kind: str, limit: int = 10) -> list[ImportJob]:
     query = (
         select(ImportJob)
-        .where(ImportJob.created_by_id == user_id)
+        .where(ImportJob.created_by_id == user_id, ImportJob.kind == kind)
         .order_by(col(ImportJob.created_at).desc())
         .limit(limit)
     )
@@ -267,7 +275,7 @@ def live_progress(job: ImportJob) -> Live:
     return Live(stage=job.stage or str(job.status), done=job.done, total=job.total)
 
 
-class _Progress:
+class JobProgress:
     """Records progress: in this process at once, in the row at most twice a second."""
 
     def __init__(self, engine: Engine, job_id: uuid.UUID) -> None:
@@ -315,7 +323,7 @@ def run_hsds_import(
     limits: ImportLimits | None = None,
 ) -> None:
     """Import an upload fully or not at all, keeping the job row up to date."""
-    progress = _Progress(engine, job_id)
+    progress = JobProgress(engine, job_id)
     try:
         progress.write(status=ImportJobStatus.running, stage="reading", done=0, total=0)
         with Session(writing(engine)) as session:
