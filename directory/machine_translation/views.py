@@ -137,23 +137,27 @@ def _job_context(session: Session, job_id: uuid.UUID, principal: Principal) -> d
     }
 
 
-@router.get("/jobs/{job_id}", name="translation_job", response_class=HTMLResponse)
+@router.get("/jobs/{translation_job_id}", name="translation_job", response_class=HTMLResponse)
 def job_page(
-    request: Request, session: SessionDep, job_id: uuid.UUID, principal: Coordinator
+    request: Request, session: SessionDep, translation_job_id: uuid.UUID, principal: Coordinator
 ) -> HTMLResponse:
     return render(
         request,
         "directory/editor/translation_job.html",
-        _job_context(session, job_id, principal) | {"kind": None, "listing": None},
+        _job_context(session, translation_job_id, principal) | {"kind": None, "listing": None},
     )
 
 
-@router.get("/jobs/{job_id}/progress", name="translation_job_progress", response_class=HTMLResponse)
+@router.get(
+    "/jobs/{translation_job_id}/progress",
+    name="translation_job_progress",
+    response_class=HTMLResponse,
+)
 def job_progress(
-    request: Request, session: SessionDep, job_id: uuid.UUID, principal: Coordinator
+    request: Request, session: SessionDep, translation_job_id: uuid.UUID, principal: Coordinator
 ) -> HTMLResponse:
     return render(
         request,
         "directory/editor/_translation_job_progress.html",
-        _job_context(session, job_id, principal),
+        _job_context(session, translation_job_id, principal),
     )
