@@ -21,9 +21,11 @@ import tempfile
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
+from threading import Thread
 from typing import Any
 
 from sqlalchemy.engine import Engine
@@ -383,6 +385,15 @@ def run_hsds_import(
         progress.forget()
 
 
+def in_background(run: Callable[..., None], *, job_id: uuid.UUID, **arguments: Any) -> Thread:
+    """Run a job in a thread of this process; the caller has committed the job row."""
+    thread = Thread(
+        target=run, kwargs={"job_id": job_id, **arguments}, name=f"job-{job_id}", daemon=True
+    )
+    thread.start()
+    return thread
+
+
 def launch(
     *,
     engine: Engine,
@@ -391,20 +402,14 @@ def launch(
     content: bytes,
     actor: Actor,
     limits: ImportLimits | None = None,
-) -> threading.Thread:
+) -> Thread:
     """Start the import in a thread of this process; the caller has committed the job row."""
-    thread = threading.Thread(
-        target=run_hsds_import,
-        kwargs={
-            "engine": engine,
-            "job_id": job_id,
-            "filename": filename,
-            "content": content,
-            "actor": actor,
-            "limits": limits,
-        },
-        name=f"import-{job_id}",
-        daemon=True,
+    return in_background(
+        run_hsds_import,
+        job_id=job_id,
+        engine=engine,
+        filename=filename,
+        content=content,
+        actor=actor,
+        limits=limits,
     )
-    thread.start()
-    return thread

@@ -9,7 +9,6 @@ far it got; started again, it continues with what is still missing.
 """
 
 import logging
-import threading
 import uuid
 from typing import Any
 
@@ -87,24 +86,26 @@ def run(
             progress.stage = "translating"
             progress(0, len(targets))
             for done, (kind, listing_id) in enumerate(targets, start=1):
+                # The listing's transaction ends before progress is written: on SQLite it
+                # holds the write lock the progress row needs.
                 with Session(writing(engine)) as session:
                     try:
                         listing = get_listing(session=session, kind=kind, listing_id=listing_id)
                     except ListingNotFound:
-                        progress(done, len(targets))
-                        continue
-                    result = translate_listing(
-                        session=session,
-                        listing=listing,
-                        language=language,
-                        provider=provider,
-                        author=author,
-                        glossary=glossary,
-                    )
-                    session.commit()
-                if result.fields:
+                        fields: tuple[str, ...] = ()
+                    else:
+                        fields = translate_listing(
+                            session=session,
+                            listing=listing,
+                            language=language,
+                            provider=provider,
+                            author=author,
+                            glossary=glossary,
+                        ).fields
+                        session.commit()
+                if fields:
                     outcome["listings"] += 1
-                    outcome["fields"] += len(result.fields)
+                    outcome["fields"] += len(fields)
                 progress(done, len(targets))
     except MachineTranslationError as error:
         _failed(progress, error, outcome)
@@ -139,30 +140,3 @@ def _failed(
     progress.write(
         status=ImportJobStatus.failed, stage="finished", summary=outcome, error=error.message
     )
-
-
-def launch(
-    *,
-    engine: Engine,
-    job_id: uuid.UUID,
-    language: str,
-    settings: Settings,
-    author: Author,
-    targets: list[Target] | None = None,
-) -> threading.Thread:
-    """Start the job in a thread of this process; the caller has committed the job row."""
-    thread = threading.Thread(
-        target=run,
-        kwargs={
-            "engine": engine,
-            "job_id": job_id,
-            "language": language,
-            "settings": settings,
-            "author": author,
-            "targets": targets,
-        },
-        name=f"translation-{job_id}",
-        daemon=True,
-    )
-    thread.start()
-    return thread

@@ -82,9 +82,10 @@ def _start(
     )
     job_id = job.id
     session.commit()
-    jobs.launch(
-        engine=request.app.state.engine,
+    import_jobs.in_background(
+        jobs.run,
         job_id=job_id,
+        engine=request.app.state.engine,
         language=language,
         settings=request.app.state.settings,
         author=Author.of(principal.user),
