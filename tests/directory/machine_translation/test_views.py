@@ -63,7 +63,7 @@ def test_the_public_page_marks_fallback_machine_and_outdated_texts(client, sessi
     # Machine-made and outdated translations are shown, each with its note.
     summary = page[page.index("Yeni gelenler") :][:300]
     assert "Machine translation, not yet checked by a person." in summary
-    hours = page[page.index("Perşembe") :][:300]
+    hours = page[page.index("Perşembe günleri sadece") :][:300]
     assert "This translation may be out of date" in hours
 
 
