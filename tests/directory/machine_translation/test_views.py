@@ -68,9 +68,10 @@ def test_the_public_page_marks_fallback_machine_and_outdated_texts(client, sessi
 
 
 def test_the_fallback_notice_is_in_the_readers_language(client, session):
-    kim = demo.kim(session)
-    set_texts(session, kim, summary="Beratung für neu Zugewanderte.")
-    page = client.get(f"/services/{kim.id}", headers={"Accept-Language": "en"}).text
+    # A demo service whose summary nobody has translated.
+    advice = demo.service(session, "fluechtlingsberatung-hagen-nord-demo-asylverfahrensberatung")
+    set_texts(session, advice, summary="Beratung für neu Zugewanderte.")
+    page = client.get(f"/services/{advice.id}", headers={"Accept-Language": "en"}).text
     assert (
         '<p class="service__summary" lang="de" dir="ltr"><bdi>Beratung für neu Zugewanderte.'
         in page
