@@ -140,3 +140,15 @@ def test_a_job_without_a_provider_says_so_and_writes_nothing(town):
         job = session.get(ImportJob, job_id)
         assert job.status == ImportJobStatus.failed and "LOTSE_MT_PROVIDER" in job.error
     assert turkish() == before
+
+
+def test_a_listing_gone_since_the_job_started_is_skipped(town, deepl):
+    from directory.models import ListingKind
+
+    with Session(town) as session:
+        course = session.exec(select(Service).where(Service.name == "Deutschkurs am Abend")).one()
+        targets = [(ListingKind.service, uuid.uuid4()), (ListingKind.service, course.id)]
+    job = run_job(town, deepl, targets=targets)
+    assert job.status == ImportJobStatus.done
+    assert (job.done, job.total, job.summary["listings"]) == (2, 2, 1)
+    assert set(texts(town, "Deutschkurs am Abend")) == {"name", "summary", "description"}
