@@ -12,6 +12,7 @@ from directory.models import (
     CategoryRead,
     CategoryTreeRead,
     LanguageRead,
+    ListingKind,
     Location,
     LocationRead,
     OpeningSlotRead,
@@ -30,6 +31,7 @@ from directory.search.find import Found, SearchQuery, explain, find, find_servic
 from directory.search.params import GeocoderDep, SearchEngineDep, SearchParamsDep
 from directory.search.summaries import CachedSummary, SummaryCache
 from directory.translations import Localizer
+from directory.versions import TRANSLATED_FIELDS
 from lotse import i18n
 from lotse.db import SessionDep
 from lotse.errors import error_responses
@@ -108,6 +110,7 @@ def _summary_fields(request: Request, service: Service, loc: Localizer) -> dict:
     return {
         "id": service.id,
         "name": loc.text(service, "name"),
+        "summary": loc.text(service, "summary") or None,
         "description": loc.text(service, "description"),
         "status": service.status,
         "organization": OrganizationRef(
@@ -137,16 +140,7 @@ def service_summary(request: Request, service: Service, loc: Localizer) -> Servi
     return ServiceSummaryRead(**_summary_fields(request, service, loc))
 
 
-TEXT_FIELDS = (
-    "name",
-    "description",
-    "eligibility_description",
-    "application_process",
-    "fees_description",
-    "languages_note",
-    "hours_note",
-    "alert",
-)
+TEXT_FIELDS = TRANSLATED_FIELDS[ListingKind.service]
 
 
 @router.get("/services", name="api_services", responses=NOT_FOUND, response_model=ServicePage)
@@ -230,11 +224,13 @@ def get_service(
             for s in hours.slots_of(service.schedules)
         ],
         hours_note=loc.text(service, "hours_note") or None,
-        capacity_note=service.capacity_note,
+        capacity_note=loc.text(service, "capacity_note") or None,
         capacity_updated_at=service.capacity_updated_at,
         assured_by=service.assured_by,
         language=loc.language,
         untranslated_fields=[f for f in TEXT_FIELDS if not loc.is_translated(service, f)],
+        machine_translated_fields=[f for f in TEXT_FIELDS if loc.is_machine(service, f)],
+        outdated_fields=[f for f in TEXT_FIELDS if loc.is_outdated(service, f)],
     )
 
 

@@ -183,6 +183,9 @@ class Accessibility(SQLModel, table=True):
 class ServiceBase(SQLModel):
     name: str = Field(max_length=300, index=True)
     alternate_name: str | None = Field(default=None, max_length=300)
+    summary: str | None = Field(
+        default=None, sa_type=Text, description="A sentence or two: what is offered, for whom"
+    )
     description: str = Field(default="", sa_type=Text)
     url: str | None = Field(default=None, max_length=500)
     email: str | None = Field(default=None, max_length=300)
@@ -428,6 +431,7 @@ class OrganizationRef(SQLModel):
 class ServiceSummaryRead(SQLModel):
     id: uuid.UUID
     name: str
+    summary: str | None = Field(description="A sentence or two: what is offered, for whom")
     description: str
     status: ServiceStatus
     organization: OrganizationRef
@@ -469,6 +473,12 @@ class ServiceRead(ServiceSummaryRead):
     language: str = Field(description="Language of the texts in this response")
     untranslated_fields: list[str] = Field(
         description="Text fields shown in German because no translation exists"
+    )
+    machine_translated_fields: list[str] = Field(
+        default=[], description="Text fields machine-translated and not yet reviewed by a person"
+    )
+    outdated_fields: list[str] = Field(
+        default=[], description="Text fields whose translation was made for an older German text"
     )
 
 

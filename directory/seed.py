@@ -369,6 +369,7 @@ class _DirectoryLoader:
             raise SeedError(f"{where}: service {key}: {error}") from error
         fields = {
             "name": data["name"],
+            "summary": data.get("summary"),
             "description": data.get("description", ""),
             "eligibility_description": data.get("eligibility"),
             "application_process": data.get("application_process"),
@@ -398,8 +399,21 @@ class _DirectoryLoader:
             **fields,
         )
         seed_names = {"eligibility_description": "eligibility", "fees_description": "fees"}
+        # Machine translations waiting for a native speaker's review, kept apart in the file
+        # so that a person's translation of the same text wins.
+        by_machine = data.get("machine_translations", {})
         for name, source in fields.items():
-            _translate(self.w, "service", service_id, name, source, tr, seed_names.get(name))
+            seed_name = seed_names.get(name) or name
+            machine = frozenset(
+                language
+                for language, texts in by_machine.items()
+                if texts.get(seed_name) and not tr.get(language, {}).get(seed_name)
+            )
+            texts = {
+                language: {**by_machine.get(language, {}), **tr.get(language, {})}
+                for language in {*tr, *by_machine}
+            }
+            _translate(self.w, "service", service_id, name, source, texts, seed_name, machine)
 
         self._links(service_id, data, locations, where)
         self._schedules(service_id, key, data.get("hours") or {}, where)

@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from directory.models import Translation
+from directory.models import Translation, TranslationKind
 
 SOURCE_LANGUAGE = "de"
 
@@ -75,6 +75,27 @@ class Localizer:
         if self.language == SOURCE_LANGUAGE or not getattr(record, field):
             return True
         return self._translation(record, field) is not None
+
+    def state(self, record: Any, field: str) -> str:
+        """What the reader gets for one field: ``source`` (German page, or no text at all),
+        ``fallback`` (German because no translation exists), ``outdated`` (a translation made
+        for an older German text), ``machine`` (not yet reviewed by a person) or ``human``."""
+        if self.language == SOURCE_LANGUAGE or not getattr(record, field):
+            return "source"
+        if self._translation(record, field) is None:
+            return "fallback"
+        if self.is_outdated(record, field):
+            return "outdated"
+        if self.is_machine(record, field):
+            return "machine"
+        return "human"
+
+    def is_machine(self, record: Any, field: str) -> bool:
+        """True where the page shows a machine translation no person has reviewed."""
+        translation = self._translation(record, field)
+        return bool(
+            translation and getattr(record, field) and translation.kind == TranslationKind.machine
+        )
 
     def is_outdated(self, record: Any, field: str) -> bool:
         translation = self._translation(record, field)

@@ -31,11 +31,15 @@ TRANSLATED_FIELDS: dict[ListingKind, tuple[str, ...]] = {
     ListingKind.organization: ("name", "description"),
     ListingKind.service: (
         "name",
+        "summary",
         "description",
         "eligibility_description",
         "application_process",
         "fees_description",
         "alert",
+        "languages_note",
+        "hours_note",
+        "capacity_note",
     ),
     ListingKind.location: ("name", "description", "transportation"),
 }
@@ -44,6 +48,7 @@ ORGANIZATION_FIELDS = ("name", "alternate_name", "description", "email", "websit
 SERVICE_FIELDS = (
     "name",
     "alternate_name",
+    "summary",
     "description",
     "url",
     "email",

@@ -102,6 +102,7 @@ def create_app(
     from directory import views as directory_views
     from directory.interop import views as open_format_views
     from directory.interop.hsds import api as hsds_api
+    from directory.machine_translation import views as translation_views
     from directory.upkeep import editor_views, maintenance_views
     from findings import api as finding_api
     from findings import views as finding_views
@@ -131,6 +132,7 @@ def create_app(
         maintenance_views,
         editor_views,
         open_format_views,
+        translation_views,
         insight_views,
         finding_views,
         finding_api,

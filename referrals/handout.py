@@ -29,6 +29,10 @@ class LocalText:
     language: str
     # Shown in German because the handout's language has no translation of it.
     is_fallback: bool = False
+    # A machine translation no person has reviewed yet.
+    is_machine: bool = False
+    # A translation made for an older German text.
+    is_outdated: bool = False
 
 
 @dataclass(frozen=True)
@@ -89,6 +93,30 @@ class Handout:
     untranslated: list[str] = field(default_factory=list)
     # How many of those texts exist in the handout's language.
     translated: int = 0
+    # A sentence or two on what is offered and for whom.
+    summary: LocalText | None = None
+
+    @property
+    def machine_translated(self) -> bool:
+        """Some texts are machine translations that no person has checked yet."""
+        return any(text and text.is_machine for text in self._texts())
+
+    @property
+    def outdated(self) -> bool:
+        """Some translations were made for an older German text."""
+        return any(text and text.is_outdated for text in self._texts())
+
+    def _texts(self) -> list[LocalText | None]:
+        return [
+            self.name,
+            self.summary,
+            self.description,
+            self.alert,
+            self.application_process,
+            self.hours_note,
+            self.fees,
+            *self.documents,
+        ]
 
     @property
     def labels_in_german(self) -> bool:
@@ -125,7 +153,12 @@ class _Texts:
         if self.localizer.is_translated(record, name):
             if content:
                 self.translated += 1
-            return LocalText(text, self.localizer.language)
+            return LocalText(
+                text,
+                self.localizer.language,
+                is_machine=self.localizer.is_machine(record, name),
+                is_outdated=self.localizer.is_outdated(record, name),
+            )
         if not content:
             return LocalText(text, SOURCE_LANGUAGE)
         self.untranslated.append(f"{record.__tablename__}.{name}")
@@ -190,6 +223,7 @@ def build(
             )
         )
     documents = sorted(service.required_documents, key=lambda document: document.sort_order)
+    summary = texts.get(service, "summary")
     return Handout(
         language=language,
         labels_language=language if i18n.is_ui_language(language) else i18n.DEFAULT_LANGUAGE,
@@ -214,4 +248,5 @@ def build(
         appointment=_appointment(referral, timezone) if referral else None,
         untranslated=texts.untranslated,
         translated=texts.translated,
+        summary=summary,
     )

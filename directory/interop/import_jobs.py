@@ -21,9 +21,11 @@ import tempfile
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
+from threading import Thread
 from typing import Any
 
 from sqlalchemy.engine import Engine
@@ -55,6 +57,14 @@ STAGES = {
     "reading": N_("Reading and checking the file"),
     "importing": N_("Writing to the directory"),
     "finished": N_("Finished"),
+}
+
+
+STATUS_LABELS: dict[ImportJobStatus, str] = {
+    ImportJobStatus.queued: N_("Queued"),
+    ImportJobStatus.running: N_("Running"),
+    ImportJobStatus.done: N_("Done"),
+    ImportJobStatus.failed: N_("Failed"),
 }
 
 
@@ -228,18 +238,18 @@ def create(*, session: Session, kind: str, user_id: uuid.UUID, source_name: str)
     return job
 
 
-def get(*, session: Session, job_id: uuid.UUID, user_id: uuid.UUID) -> ImportJob:
-    """A job of this user (coordinators see their own imports)."""
+def get(*, session: Session, job_id: uuid.UUID, user_id: uuid.UUID, kind: str) -> ImportJob:
+    """A job of this user and kind (coordinators see their own imports)."""
     job = session.get(ImportJob, job_id)
-    if job is None or job.created_by_id != user_id:
+    if job is None or job.created_by_id != user_id or job.kind != kind:
         raise ImportJobNotFound()
     return job
 
 
-def recent(*, session: Session, user_id: uuid.UUID, limit: int = 10) -> list[ImportJob]:
+def recent(*, session: Session, user_id: uuid.UUID, kind: str, limit: int = 10) -> list[ImportJob]:
     query = (
         select(ImportJob)
-        .where(ImportJob.created_by_id == user_id)
+        .where(ImportJob.created_by_id == user_id, ImportJob.kind == kind)
         .order_by(col(ImportJob.created_at).desc())
         .limit(limit)
     )
@@ -267,7 +277,7 @@ def live_progress(job: ImportJob) -> Live:
     return Live(stage=job.stage or str(job.status), done=job.done, total=job.total)
 
 
-class _Progress:
+class JobProgress:
     """Records progress: in this process at once, in the row at most twice a second."""
 
     def __init__(self, engine: Engine, job_id: uuid.UUID) -> None:
@@ -315,7 +325,7 @@ def run_hsds_import(
     limits: ImportLimits | None = None,
 ) -> None:
     """Import an upload fully or not at all, keeping the job row up to date."""
-    progress = _Progress(engine, job_id)
+    progress = JobProgress(engine, job_id)
     try:
         progress.write(status=ImportJobStatus.running, stage="reading", done=0, total=0)
         with Session(writing(engine)) as session:
@@ -375,6 +385,15 @@ def run_hsds_import(
         progress.forget()
 
 
+def in_background(run: Callable[..., None], *, job_id: uuid.UUID, **arguments: Any) -> Thread:
+    """Run a job in a thread of this process; the caller has committed the job row."""
+    thread = Thread(
+        target=run, kwargs={"job_id": job_id, **arguments}, name=f"job-{job_id}", daemon=True
+    )
+    thread.start()
+    return thread
+
+
 def launch(
     *,
     engine: Engine,
@@ -383,20 +402,14 @@ def launch(
     content: bytes,
     actor: Actor,
     limits: ImportLimits | None = None,
-) -> threading.Thread:
+) -> Thread:
     """Start the import in a thread of this process; the caller has committed the job row."""
-    thread = threading.Thread(
-        target=run_hsds_import,
-        kwargs={
-            "engine": engine,
-            "job_id": job_id,
-            "filename": filename,
-            "content": content,
-            "actor": actor,
-            "limits": limits,
-        },
-        name=f"import-{job_id}",
-        daemon=True,
+    return in_background(
+        run_hsds_import,
+        job_id=job_id,
+        engine=engine,
+        filename=filename,
+        content=content,
+        actor=actor,
+        limits=limits,
     )
-    thread.start()
-    return thread

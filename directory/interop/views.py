@@ -29,13 +29,8 @@ router = APIRouter(include_in_schema=False, prefix="/open-formats")
 
 Coordinator = Annotated[Principal, Depends(Access.allowed(Permission.edit_directory))]
 
-STATUS_LABELS: dict[ImportJobStatus, str] = {
-    ImportJobStatus.queued: i18n.N_("Queued"),
-    ImportJobStatus.running: i18n.N_("Running"),
-    ImportJobStatus.done: i18n.N_("Done"),
-    ImportJobStatus.failed: i18n.N_("Failed"),
-}
 ACCEPTED_SUFFIXES = (".json", ".zip")
+KIND = "hsds"
 
 
 def _limits(request: Request) -> ImportLimits:
@@ -43,7 +38,7 @@ def _limits(request: Request) -> ImportLimits:
 
 
 def _status_label(status: str) -> str:
-    return i18n.gettext(STATUS_LABELS[ImportJobStatus(status)])
+    return i18n.gettext(import_jobs.STATUS_LABELS[ImportJobStatus(status)])
 
 
 def _stage_label(stage: str) -> str:
@@ -68,7 +63,7 @@ def _overview(
         request,
         "directory/hsds/open_formats.html",
         {
-            "jobs": import_jobs.recent(session=session, user_id=principal.id),
+            "jobs": import_jobs.recent(session=session, user_id=principal.id, kind=KIND),
             "errors": errors or {},
             "rejected": rejected,
             "filename": filename,
@@ -192,7 +187,7 @@ def apply(request: Request, session: SessionDep, token: str, principal: Coordina
     root = import_jobs.upload_root()
     stored = import_jobs.load_upload(root=root, token=token, user_id=principal.id)
     job = import_jobs.create(
-        session=session, kind="hsds", user_id=principal.id, source_name=stored.filename
+        session=session, kind=KIND, user_id=principal.id, source_name=stored.filename
     )
     job_id = job.id
     session.commit()
@@ -220,7 +215,7 @@ def discard(request: Request, token: str, principal: Coordinator) -> Response:
 
 def _job_context(session: Session, job_id: uuid.UUID, principal: Principal) -> dict[str, Any]:
     """The principal's own import job, for its page and for the progress partial it polls."""
-    job = import_jobs.get(session=session, job_id=job_id, user_id=principal.id)
+    job = import_jobs.get(session=session, job_id=job_id, user_id=principal.id, kind=KIND)
     return {
         "job": job,
         "live": import_jobs.live_progress(job),

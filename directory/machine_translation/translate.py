@@ -19,6 +19,7 @@ from directory.upkeep.editing import (
     CONTENT_LANGUAGES,
     MODELS,
     Listing,
+    TranslationState,
     translation_overview,
     update,
 )
@@ -62,27 +63,67 @@ def listings_to_translate(
 ) -> list[tuple[ListingKind, uuid.UUID]]:
     """The listings (not archived) with a missing or outdated text in ``language``: the work
     list of a job that translates everything, listing by listing, committing after each."""
-    current: set[tuple[str, uuid.UUID, str, str | None]] = {
-        (row.entity_type, row.entity_id, row.field, row.source_hash)
+    return [
+        (item.kind, item.listing.id)
+        for item in coverage(session=session, language=language).open
+        if not set(item.states.values()).isdisjoint(TO_FILL)
+    ]
+
+
+@dataclass
+class ListingCoverage:
+    """One listing's texts in one language: each field's state (missing, outdated, machine,
+    done) for the translations page."""
+
+    kind: ListingKind
+    listing: Any
+    states: dict[str, str]
+
+
+@dataclass
+class Coverage:
+    """Every listing's texts in one language; ``open`` lists the listings with work left."""
+
+    language: str
+    counts: dict[str, int]
+    open: list[ListingCoverage]
+
+
+def coverage(*, session: Session, language: str) -> Coverage:
+    """Which listings' texts are missing, machine-made, reviewed or outdated in ``language``.
+    Archived listings are left out."""
+    found: dict[tuple[str, uuid.UUID, str], Translation] = {
+        (row.entity_type, row.entity_id, row.field): row
         for row in session.exec(select(Translation).where(Translation.language == language))
     }
-    todo: list[tuple[ListingKind, uuid.UUID]] = []
+    counts = {"missing": 0, "outdated": 0, "machine": 0, "done": 0}
+    open_listings: list[ListingCoverage] = []
     for kind in MODELS:
         model: Any = MODELS[kind]
-        fields = TRANSLATED_FIELDS[kind]
         listings = session.exec(
             select(model).where(col(model.archived_at).is_(None)).order_by(col(model.name))
         )
         for listing in listings:
-            for name in fields:
+            states: dict[str, str] = {}
+            for name in TRANSLATED_FIELDS[kind]:
                 source = getattr(listing, name) or ""
-                key = (kind.value, listing.id, name)
-                if source.strip() and {(*key, source_hash(source)), (*key, None)}.isdisjoint(
-                    current
-                ):
-                    todo.append((kind, listing.id))
-                    break
-    return todo
+                if not source.strip():
+                    continue
+                row = found.get((kind.value, listing.id, name))
+                state = TranslationState(
+                    field=name,
+                    language=language,
+                    text=row.text if row else None,
+                    kind=str(row.kind) if row else None,
+                    outdated=bool(
+                        row and row.source_hash and row.source_hash != source_hash(source)
+                    ),
+                ).state
+                states[name] = state
+                counts[state] += 1
+            if any(state != "done" for state in states.values()):
+                open_listings.append(ListingCoverage(kind=kind, listing=listing, states=states))
+    return Coverage(language=language, counts=counts, open=open_listings)
 
 
 def translate_listing(

@@ -42,6 +42,9 @@ from directory.geo import haversine_km
 from directory.hours import is_public_holiday
 from directory.textfold import fold, query_tokens, tokens, trigrams
 
+# The service texts search looks at, in German and in every translation.
+SEARCHED_FIELDS = ("name", "summary", "description", "eligibility_description")
+
 # Field weights: a word in the name counts most, then categories, provider, the rest.
 WEIGHT_NAME = 3.0
 WEIGHT_CATEGORY = 2.2
@@ -254,6 +257,25 @@ class Synonyms:
                 words[word] |= folded - {word}
         return cls(categories=categories, words={k: frozenset(v) for k, v in words.items()})
 
+    def bound_to(self, names: dict[str, list[str]]) -> dict[str, list[str]]:
+        """The category phrases for the taxonomy at hand, which need not be the demo's: an
+        entry of the table binds to the term with its code; where the taxonomy has no such
+        code, to every term one of whose names (in any language) is one of the entry's
+        phrases, so that "житло" finds an imported term named "Wohnen" or "Housing"."""
+        by_name: dict[str, set[str]] = defaultdict(set)
+        for code, term_names in names.items():
+            for name in term_names:
+                by_name[" ".join(tokens(name))].add(code)
+        bound: dict[str, list[str]] = defaultdict(list)
+        for key, phrases in self.categories.items():
+            targets = {key} if key in names else set()
+            if not targets:
+                for phrase in phrases:
+                    targets |= by_name.get(" ".join(tokens(phrase)), set())
+            for code in targets:
+                bound[code].extend(phrases)
+        return dict(bound)
+
 
 class CategoryMatcher:
     """Finds the categories a query asks for, from names and synonyms in any language.
@@ -264,12 +286,13 @@ class CategoryMatcher:
     """
 
     def __init__(self, synonyms: Synonyms, names: dict[str, list[str]]) -> None:
-        self.codes = sorted(set(synonyms.categories) | set(names))
+        phrases = synonyms.bound_to(names)
+        self.codes = sorted(set(phrases) | set(names))
         self.vocabulary = Vocabulary()
         self.phrases: list[list[list[str]]] = []
         docs = []
         for index, code in enumerate(self.codes):
-            texts = [*synonyms.categories.get(code, []), *names.get(code, [])]
+            texts = [*phrases.get(code, []), *names.get(code, [])]
             self.phrases.append([words for words in map(query_tokens, texts) if words])
             docs.append(
                 IndexDoc(

@@ -21,7 +21,7 @@ from directory import hours
 from directory.geo import Geocoder, Place, exact_distance_km
 from directory.listings import Page, service_loading
 from directory.models import Location, SearchLog, Service, ServiceStatus
-from directory.search.engine import Filters, SearchRequest, SearchResult
+from directory.search.engine import SEARCHED_FIELDS, Filters, SearchRequest, SearchResult
 from directory.search.indexing import SearchEngine
 from lotse.errors import LotseError
 from lotse.i18n import N_
@@ -314,7 +314,7 @@ def explain(
         rows = session.exec(
             select(Translation.entity_id, Translation.field, Translation.text).where(
                 col(Translation.entity_id).in_(ids),
-                col(Translation.field).in_(("name", "description")),
+                col(Translation.field).in_(SEARCHED_FIELDS),
             )
         ).all()
         for entity_id, field_name, text in rows:
@@ -322,8 +322,7 @@ def explain(
     result = {}
     for service in services:
         fields: list[tuple[str, str]] = [
-            ("name", service.name),
-            ("description", service.description),
+            (name, text) for name in SEARCHED_FIELDS if (text := getattr(service, name) or "")
         ]
         fields += texts.get(service.id, [])
         fields.append(("provider", service.organization.name))

@@ -30,6 +30,7 @@ from directory.models import (
     Translation,
 )
 from directory.search.engine import (
+    SEARCHED_FIELDS,
     WEIGHT_CATEGORY,
     WEIGHT_NAME,
     WEIGHT_PROVIDER,
@@ -110,7 +111,7 @@ def _translations(
         rows = session.exec(
             select(Translation.entity_id, Translation.field, Translation.text).where(
                 col(Translation.entity_type).in_(("service", "organization")),
-                col(Translation.field).in_(("name", "description")),
+                col(Translation.field).in_(SEARCHED_FIELDS),
                 col(Translation.entity_id).in_(id_list[start : start + BATCH]),
             )
         ).all()
@@ -125,10 +126,12 @@ def _document(
     parents: dict[str, str | None],
     translations: dict[uuid.UUID, list[tuple[str, str]]],
 ) -> IndexDoc:
-    texts: list[tuple[float, str]] = [
-        (WEIGHT_NAME, service.name),
-        (WEIGHT_TEXT, service.description),
-    ]
+    texts: list[tuple[float, str]] = [(WEIGHT_NAME, service.name)]
+    texts.extend(
+        (WEIGHT_TEXT, text)
+        for name in SEARCHED_FIELDS[1:]
+        if (text := getattr(service, name) or "")
+    )
     if service.alternate_name:
         texts.append((WEIGHT_NAME * 0.8, service.alternate_name))
     for field_name, text in translations.get(service.id, ()):

@@ -73,11 +73,14 @@ EDITABLE: dict[ListingKind, frozenset[str]] = {
 }
 
 REQUIRED_TEXT = {"name"}
+# A summary is a sentence or two, short enough for a search result card.
+SUMMARY_MAX_LENGTH = 400
 # Text columns that are NOT NULL and empty when not set.
 EMPTY_TEXT = {"description"}
 MAX_LENGTH = {
     "name": 300,
     "alternate_name": 300,
+    "summary": SUMMARY_MAX_LENGTH,
     "email": 300,
     "website": 500,
     "url": 500,
@@ -258,6 +261,32 @@ def translation_overview(
                 outdated=bool(row and row.source_hash and row.source_hash != source_hash(source)),
             )
     return overview
+
+
+def confirm_translations(
+    *, session: Session, listing: Listing, language: str, fields: list[str]
+) -> list[str]:
+    """A person checked these translations against the German text as it is now and found
+    them right as they are: they count as reviewed and current (flushes; the caller commits).
+    Returns the fields that changed state."""
+    kind = kind_of(listing)
+    confirmed = []
+    for row in session.exec(
+        select(Translation).where(
+            Translation.entity_type == kind.value,
+            Translation.entity_id == listing.id,
+            Translation.language == language,
+            col(Translation.field).in_(fields),
+        )
+    ):
+        source = getattr(listing, row.field) or ""
+        current = source_hash(source) if source else None
+        if row.source_hash != current or row.kind == TranslationKind.machine:
+            row.source_hash = current
+            row.kind = TranslationKind.human
+            confirmed.append(row.field)
+    session.flush()
+    return confirmed
 
 
 # --- validation ----------------------------------------------------------------------------

@@ -17,6 +17,7 @@ from lotse.i18n import N_, gettext
 LABELS = {
     "name": N_("Name"),
     "alternate_name": N_("Other name"),
+    "summary": N_("Summary"),
     "description": N_("Description"),
     "email": N_("Email"),
     "website": N_("Website"),

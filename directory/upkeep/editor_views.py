@@ -515,14 +515,17 @@ def editor_translations_save(
     overview = editing.translation_overview(session=session, listing=listing)
     states = overview.states.get(language, {})
     texts: dict[str, Any] = {}
+    approved_as_is: list[str] = []
     for field_name in TRANSLATED_FIELDS[kind]:
         if field_name not in states:
             continue
         state = states[field_name]
         text = str(form.get(f"translation_{field_name}", "")).strip()
         confirmed = form.get(f"confirm_{field_name}") == "true"
-        if text == (state.text or "") and not confirmed:
-            continue
+        if text == (state.text or ""):
+            if not confirmed:
+                continue
+            approved_as_is.append(field_name)
         texts[field_name] = {language: {"text": text, "kind": "human"} if text else None}
     try:
         editing.update(
@@ -530,6 +533,10 @@ def editor_translations_save(
             listing=listing,
             values={"translations": texts},
             author=Author.of(principal.user),
+        )
+        # An outdated translation approved as it is: the text did not change, its state does.
+        editing.confirm_translations(
+            session=session, listing=listing, language=language, fields=approved_as_is
         )
     except ListingInvalid as error:
         session.rollback()

@@ -22,6 +22,7 @@ from sqlmodel import Session, select
 
 from directory import versions
 from directory.interop import import_jobs
+from directory.machine_translation import jobs as translation_jobs
 from directory.models import ChangeSuggestion, SuggestionSource
 from directory.seed import stable_id
 from directory.upkeep import suggestions
@@ -224,6 +225,11 @@ EXPECTED: dict[tuple[str, str], dict[str, str]] = {
     ("POST", "/open-formats/uploads/{token}/discard"): COORDINATION,
     ("GET", "/open-formats/jobs/{job_id}"): COORDINATION,
     ("GET", "/open-formats/jobs/{job_id}/progress"): COORDINATION,
+    ("GET", "/translations"): COORDINATION,
+    ("POST", "/translations/{language}/all"): COORDINATION,
+    ("POST", "/translations/{language}/{kind}/{listing_id}"): COORDINATION,
+    ("GET", "/translations/jobs/{translation_job_id}"): COORDINATION,
+    ("GET", "/translations/jobs/{translation_job_id}/progress"): COORDINATION,
     # Findings: case managers and partners record and see their own (and partners those
     # forwarded to them); coordinators and admins work the board. A random finding is hidden
     # from everyone (tests/findings/test_permissions.py runs every role on real ones).
@@ -291,6 +297,12 @@ FOREIGN: dict[tuple[str, str], dict[str, str]] = {
     ),
     ("GET", "/open-formats/jobs/{job_id}"): hidden_for(COORDINATION, *COORDINATION_ROLES),
     ("GET", "/open-formats/jobs/{job_id}/progress"): hidden_for(COORDINATION, *COORDINATION_ROLES),
+    ("GET", "/translations/jobs/{translation_job_id}"): hidden_for(
+        COORDINATION, *COORDINATION_ROLES
+    ),
+    ("GET", "/translations/jobs/{translation_job_id}/progress"): hidden_for(
+        COORDINATION, *COORDINATION_ROLES
+    ),
 }
 # Path parameters that name a record someone owns; a route with one has a FOREIGN decision.
 OWNED = (
@@ -301,6 +313,7 @@ OWNED = (
     "{referral_id}",
     "{token}",
     "{job_id}",
+    "{translation_job_id}",
 )
 
 
@@ -371,6 +384,7 @@ def own_records(session: Session, role: str) -> dict[str, str]:
     )
     token, _ = auth.create_token(session=session, user=me, name="Matrix", valid_days=30)
     job = import_jobs.create(session=session, kind="hsds", user_id=me.id, source_name="a.json")
+    translation_job = translation_jobs.create(session=session, user_id=me.id, language="uk")
     kim = demo.kim(session)
     return {
         "service_id": str(kim.id),
@@ -391,6 +405,10 @@ def own_records(session: Session, role: str) -> dict[str, str]:
         "listing_id": str(kim.id),
         "suggestion_id": str(pending_suggestion(session, case_manager).id),
         "job_id": str(job.id),
+        "translation_job_id": str(translation_job.id),
+        # A language no listing is translated into: translating answers 422 before any job
+        # starts (tests/directory/machine_translation/test_views.py runs real jobs).
+        "language": "de",
         # A finding nobody may see: tests/findings/test_permissions.py runs every role on real ones.
         "finding_id": str(uuid.uuid4()),
     }
@@ -442,6 +460,7 @@ def foreign_records(session: Session) -> Iterator[dict[str, str]]:
     job = import_jobs.create(
         session=session, kind="hsds", user_id=stranger.id, source_name="fremd.json"
     )
+    translation_job = translation_jobs.create(session=session, user_id=stranger.id, language="ar")
     session.flush()
     root = import_jobs.upload_root()
     upload = import_jobs.store_upload(
@@ -456,6 +475,7 @@ def foreign_records(session: Session) -> Iterator[dict[str, str]]:
             "referral_id": str(referral.id),
             "token": upload,
             "job_id": str(job.id),
+            "translation_job_id": str(translation_job.id),
         }
     finally:
         import_jobs.discard_upload(root=root, token=upload)

@@ -318,6 +318,7 @@ def rows_for(
             "referral_required",
             "free_of_charge",
             "appointment_only",
+            "summary",
             "languages_note",
             "hours_note",
             "capacity_status",

@@ -70,6 +70,7 @@ EXTENSIONS: dict[str, tuple[str, ...]] = {
     "referral_required": ("service",),
     "free_of_charge": ("service",),
     "appointment_only": ("service",),
+    "summary": ("service",),
     "languages_note": ("service",),
     "hours_note": ("service",),
     "capacity_status": ("service",),

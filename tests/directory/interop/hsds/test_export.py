@@ -43,3 +43,35 @@ def test_json_and_csv_round_trip_into_an_empty_database(session, empty_engines):
         other.commit()
         assert csv_files(session=other) == files
         assert dump_json(export_document(session=other)) == exported
+
+
+def test_the_summary_and_its_translations_travel_as_lotse_attributes(session, empty_engines):
+    from directory.interop.hsds.mapping import EXTENSION_TERM_IDS
+    from directory.models import Service
+    from tests import demo
+
+    kim = demo.kim(session)
+    assert kim.summary
+    document = export_document(session=session)
+    attributes = [
+        attribute
+        for service in document["services"]
+        if service["id"] == str(kim.id)
+        for attribute in service["attributes"]
+    ]
+    summary = [a for a in attributes if a["taxonomy_term_id"] == str(EXTENSION_TERM_IDS["summary"])]
+    assert [json.loads(a["value"]) for a in summary] == [kim.summary]
+    translated = [
+        json.loads(a["value"])
+        for a in attributes
+        if a["taxonomy_term_id"] == str(EXTENSION_TERM_IDS["translation"])
+    ]
+    assert {"field": "summary", "language": "uk", "kind": "machine"}.items() <= next(
+        t for t in translated if t["field"] == "summary" and t["language"] == "uk"
+    ).items()
+
+    target = empty_engines("summary")
+    with Session(target) as other:
+        _import(other, parse_bytes(dump_json(document), filename="directory.json"))
+        other.commit()
+        assert other.get(Service, kim.id).summary == kim.summary
