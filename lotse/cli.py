@@ -175,11 +175,18 @@ def seed(
             from partners.demo import seed_demo_accounts
 
             region_dir = (seed_dir or settings.seed_dir) / (region or settings.region)
+            from findings.demo import seed_demo_findings
             from referrals.demo import seed_demo_referrals
 
             try:
                 demo = seed_demo_accounts(session=session, region_dir=region_dir)
                 seed_demo_referrals(session=session, base_url=settings.base_url)
+                seed_demo_findings(
+                    session=session,
+                    base_url=settings.base_url,
+                    seed_dir=seed_dir or settings.seed_dir,
+                    timezone=settings.timezone,
+                )
             except LotseError as error:
                 session.rollback()
                 _fail(f"the demo accounts could not be created, nothing was changed:\n{error}")

@@ -365,7 +365,8 @@ def drawing(coverage: Coverage, *, width: int = 640) -> Drawing:
             (round(c.column * cell, 2), round(height - (c.row + 1) * cell, 2), c)
             for c in coverage.cells
         ],
-        offers=[(x(o.longitude), y(o.latitude)) for o in coverage.offers],
+        # Several services at one address are one dot.
+        offers=list(dict.fromkeys((x(o.longitude), y(o.latitude)) for o in coverage.offers)),
         districts=[
             (x(d.longitude), y(d.latitude), round(4 + 12 * math.sqrt(d.findings / most), 1), d)
             for d in coverage.districts
