@@ -5,7 +5,7 @@ from datetime import date, timedelta
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, Form, Query, Request
+from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlmodel import Session
 
@@ -23,7 +23,6 @@ from lotse.templating import render
 router = APIRouter(include_in_schema=False)
 
 Coordinator = Annotated[Principal, Depends(Access.allowed(Permission.work_findings))]
-Text = Annotated[str, Query(max_length=80)]
 DEFAULT_DAYS = 90
 
 
@@ -134,30 +133,17 @@ def _page(
     )
 
 
+QUERY_FIELDS = ("start", "end", "topic", "target_group", "distance_km", "cell_km")
+
+
 def _raw(**fields: str | None) -> dict[str, str]:
     return {name: (value or "").strip() for name, value in fields.items()}
 
 
 @router.get("/findings/radar", name="finding_radar", response_class=HTMLResponse)
-def finding_radar(
-    request: Request,
-    session: SessionDep,
-    principal: Coordinator,
-    start: Text = "",
-    end: Text = "",
-    topic: Text = "",
-    target_group: Text = "",
-    distance_km: Text = "",
-    cell_km: Text = "",
-) -> HTMLResponse:
-    raw = _raw(
-        start=start,
-        end=end,
-        topic=topic,
-        target_group=target_group,
-        distance_km=distance_km,
-        cell_km=cell_km,
-    )
+def finding_radar(request: Request, session: SessionDep, principal: Coordinator) -> HTMLResponse:
+    # start, end, topic, target_group, distance_km, cell_km: text, checked by _parse.
+    raw = {name: request.query_params.get(name, "").strip()[:80] for name in QUERY_FIELDS}
     found, errors = _compute(request, session, raw)
     return _page(request, session, raw, found, errors=errors, status_code=422 if errors else 200)
 
@@ -214,24 +200,20 @@ def _decide(
 
 
 Field = Annotated[str, Form(max_length=80)]
+Key = Annotated[str, Form(max_length=200)]
+Hash = Annotated[str, Form(max_length=64)]
 
 
-@router.post("/findings/radar/accept", name="finding_radar_accept")
-def finding_radar_accept(
-    request: Request,
-    session: SessionDep,
-    principal: Coordinator,
-    key: Annotated[str, Form(max_length=200)] = "",
-    evidence_hash: Annotated[str, Form(max_length=64)] = "",
-    description: Annotated[str, Form(max_length=8000)] = "",
+def _query_form(
     start: Field = "",
     end: Field = "",
     topic: Field = "",
     target_group: Field = "",
     distance_km: Field = "",
     cell_km: Field = "",
-) -> Response:
-    raw = _raw(
+) -> dict[str, str]:
+    """The radar's query, sent back with a decision so that the proposal can be found again."""
+    return _raw(
         start=start,
         end=end,
         topic=topic,
@@ -239,6 +221,21 @@ def finding_radar_accept(
         distance_km=distance_km,
         cell_km=cell_km,
     )
+
+
+QueryForm = Annotated[dict[str, str], Depends(_query_form)]
+
+
+@router.post("/findings/radar/accept", name="finding_radar_accept")
+def finding_radar_accept(
+    request: Request,
+    session: SessionDep,
+    principal: Coordinator,
+    raw: QueryForm,
+    key: Key = "",
+    evidence_hash: Hash = "",
+    description: Annotated[str, Form(max_length=8000)] = "",
+) -> Response:
     return _decide(
         request,
         session,
@@ -255,29 +252,10 @@ def finding_radar_dismiss(
     request: Request,
     session: SessionDep,
     principal: Coordinator,
-    key: Annotated[str, Form(max_length=200)] = "",
-    evidence_hash: Annotated[str, Form(max_length=64)] = "",
-    start: Field = "",
-    end: Field = "",
-    topic: Field = "",
-    target_group: Field = "",
-    distance_km: Field = "",
-    cell_km: Field = "",
+    raw: QueryForm,
+    key: Key = "",
+    evidence_hash: Hash = "",
 ) -> Response:
-    raw = _raw(
-        start=start,
-        end=end,
-        topic=topic,
-        target_group=target_group,
-        distance_km=distance_km,
-        cell_km=cell_km,
-    )
     return _decide(
-        request,
-        session,
-        principal,
-        raw,
-        key=key,
-        evidence_hash=evidence_hash,
-        description=None,
+        request, session, principal, raw, key=key, evidence_hash=evidence_hash, description=None
     )

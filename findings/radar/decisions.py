@@ -2,7 +2,7 @@
 
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -217,17 +217,7 @@ def accept(
     for service_id in proposal.service_ids:
         session.add(FindingSubject(finding_id=finding.id, service_id=service_id))
     for item in proposal.evidence[:MAX_EVIDENCE]:
-        session.add(
-            FindingEvidence(
-                finding_id=finding.id,
-                source=item.source,
-                referral_id=item.referral_id,
-                referral_status=item.referral_status,
-                reason_code=item.reason_code,
-                service_id=item.service_id,
-                search_query=item.search_query,
-            )
-        )
+        session.add(FindingEvidence(finding_id=finding.id, **asdict(item)))
     for kind, to_state in (("recorded", FindingState.new), ("transition", FindingState.in_review)):
         session.add(
             FindingEvent(

@@ -174,6 +174,19 @@ def test_searches_cluster_by_meaning_across_languages(session, world, synonyms):
 
 # --- coverage --------------------------------------------------------------------------------
 
+
+def grid_for(session, target_group):
+    """The coverage of radar-cov on the fixture's 5 × 5 grid of 1 km cells, 1.5 km reach."""
+    return coverage.coverage(
+        session=session,
+        topic="radar-cov",
+        target_group=target_group,
+        distance_km=1.5,
+        cell_km=1.0,
+        bounds=fx.BOUNDS,
+    )
+
+
 RING = {(r, c) for r in range(5) for c in range(5)} - {(r, c) for r in (1, 2, 3) for c in (1, 2, 3)}
 
 
@@ -188,14 +201,7 @@ def test_coverage_cells_far_from_the_open_offers(session, world):
     1.41 km diagonally ≤ 1.5 km); the ring of 16 cells (2 km and more) is a gap. The inactive
     offer in the north-east corner does not count; the EU citizens' offer in the south-west
     corner counts only for EU citizens, and covers its corner and the two ring cells next to it."""
-    found = coverage.coverage(
-        session=session,
-        topic="radar-cov",
-        target_group="ukraine_24",
-        distance_km=1.5,
-        cell_km=1.0,
-        bounds=fx.BOUNDS,
-    )
+    found = grid_for(session, "ukraine_24")
     assert (found.rows, found.columns) == (5, 5)
     assert {(cell.row, cell.column) for cell in found.gap_cells} == RING
     assert [offer.service_id for offer in found.offers] == [world.services["middle"].id]
@@ -204,14 +210,7 @@ def test_coverage_cells_far_from_the_open_offers(session, world):
     beside = next(cell for cell in found.cells if (cell.row, cell.column) == (3, 2))
     assert beside.distance_km == pytest.approx(1.0, abs=1e-3)
 
-    for_eu = coverage.coverage(
-        session=session,
-        topic="radar-cov",
-        target_group="eu_citizens",
-        distance_km=1.5,
-        cell_km=1.0,
-        bounds=fx.BOUNDS,
-    )
+    for_eu = grid_for(session, "eu_citizens")
     assert {(c.row, c.column) for c in for_eu.gap_cells} == RING - {(0, 0), (0, 1), (1, 0)}
 
 
@@ -231,14 +230,7 @@ def test_coverage_districts_and_their_proposals(session, world):
                 description="Kein Angebot dieses Themas im Süden des Radarviertels.",
             ),
         )
-    found = coverage.coverage(
-        session=session,
-        topic="radar-cov",
-        target_group="ukraine_24",
-        distance_km=1.5,
-        cell_km=1.0,
-        bounds=fx.BOUNDS,
-    )
+    found = grid_for(session, "ukraine_24")
     mine = {d.code: d for d in found.districts if d.code.startswith("radar-")}
     assert not mine["radar-nord"].gap and mine["radar-nord"].findings == 0
     # The corner's centre is two cells from the middle in both directions: 2 × √2 km.
@@ -290,14 +282,7 @@ def proposals_bounds_of_size(km: float) -> coverage.Bounds:
 
 
 def test_the_drawing_puts_north_up(session, world):
-    found = coverage.coverage(
-        session=session,
-        topic="radar-cov",
-        target_group="ukraine_24",
-        distance_km=1.5,
-        cell_km=1.0,
-        bounds=fx.BOUNDS,
-    )
+    found = grid_for(session, "ukraine_24")
     drawing = coverage.drawing(found, width=500)
     assert (drawing.width, drawing.height, drawing.cell_width) == (500, 500, 100)
     by_cell = {(cell.row, cell.column): (x, y) for x, y, cell in drawing.cells}

@@ -60,6 +60,8 @@ def test_accepting_through_the_page_opens_the_new_finding(client, session):
     finding = session.get(Finding, uuid.UUID(finding_id))
     assert finding.state == FindingState.in_review
     assert finding.description.startswith("Im Radarviertel Nord")
+    detail = client.get(f"/findings/{finding.id}")
+    assert 'data-source="radar"' in detail.text
     # The same form again: the proposal is decided, the page says so and writes nothing.
     again = post(client, "/findings/radar/accept", form)
     assert again.status_code == 409
