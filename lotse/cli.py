@@ -44,7 +44,7 @@ def _register_domain_commands() -> None:
 
     def findings_due(session_factory: SessionFactory, settings: Settings) -> str:
         count = remind_overdue_findings(session_factory=session_factory, settings=settings)
-        return f"Findings past their due date, reminded: {count}."
+        return f"Findings past their due date, reminded: {count}." if count else ""
 
     EARLIER_JOBS["findings_due"] = findings_due
 

@@ -28,7 +28,7 @@ console = Console(stderr=True)
 
 # Scheduled work of the domains above this one, added by lotse/cli.py (which may import them;
 # referrals may not). Each runs before the referral jobs, whose last step delivers the outbox,
-# and answers with a line for the summary.
+# and answers with a line for the summary (empty when it did nothing).
 EarlierJob = Callable[[SessionFactory, Settings], str]
 EARLIER_JOBS: dict[str, EarlierJob] = {}
 
@@ -77,7 +77,7 @@ def run() -> None:
         f"emails sent: {delivery.sent}, failed: {delivery.failed}, pending: {delivery.pending}.",
         highlight=False,
     )
-    for summary in summaries:
+    for summary in filter(None, summaries):
         console.print(summary, highlight=False)
     if stale.organizations or stale.without_address:
         console.print(
