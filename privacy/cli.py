@@ -28,7 +28,7 @@ from lotse import migrate, pdf
 from lotse.audit import Actor
 from lotse.db import DatabaseError, make_engine, writing
 from lotse.errors import LotseError
-from lotse.metrics import counted_job
+from lotse.mailer import SessionFactory
 from lotse.settings import Settings, get_settings
 from lotse.timeutil import utcnow
 from privacy import access, erasure, restriction
@@ -138,13 +138,12 @@ def retention_table(report: "RetentionReport") -> Table:
     return table
 
 
-def scheduled_retention(config: Settings, engine: Engine) -> str:
+def scheduled_retention(session_factory: SessionFactory, config: Settings) -> str:
     """The retention run as a part of `lotse jobs run`: its line for the summary."""
     from privacy import retention as job
 
     _retention_periods(config)
-    with counted_job("retention"):
-        report = job.run(partial(Session, writing(engine)), config)
+    report = job.run(session_factory, config)
     done = [f"{key} {result.done}" for key, result in report.results.items() if result.done]
     return f"Retention: {', '.join(done)}." if done else "Retention: nothing was due."
 

@@ -10,12 +10,12 @@ from typing import NoReturn
 
 import typer
 from rich.console import Console
-from sqlalchemy import Engine
 from sqlmodel import Session
 
 from directory.upkeep.reminders import remind_stale_providers
 from lotse import migrate
 from lotse.db import DatabaseError, make_engine, writing
+from lotse.mailer import SessionFactory
 from lotse.metrics import counted_job
 from lotse.settings import Settings, get_settings
 from referrals.jobs import run_jobs
@@ -26,10 +26,14 @@ app = typer.Typer(
 )
 console = Console(stderr=True)
 
-# Scheduled work of the packages above this one, added by the entry point (lotse/cli.py), which
-# may import them: each gets the settings and the engine, runs once and returns a line for the
-# summary. They run after the referral jobs, in the order added.
-more_jobs: list[Callable[[Settings, Engine], str]] = []
+# Scheduled work of the domains above this one, added by lotse/cli.py (which may import them;
+# referrals may not). Each runs before the referral jobs, whose last step delivers the outbox,
+# and answers with a line for the summary (empty when it did nothing).
+JobStep = Callable[[SessionFactory, Settings], str]
+EARLIER_JOBS: dict[str, JobStep] = {}
+# Likewise after the referral jobs (the retention run of privacy/: it removes what the referral
+# jobs may just have made due).
+LATER_JOBS: dict[str, JobStep] = {}
 
 
 def _fail(message: str) -> NoReturn:
@@ -61,9 +65,15 @@ def run() -> None:
             stale = remind_stale_providers(
                 session_factory=partial(Session, writing(engine)), settings=settings
             )
+        summaries = []
+        for name, job in EARLIER_JOBS.items():
+            with counted_job(name):
+                summaries.append(job(partial(Session, writing(engine)), settings))
         with counted_job("referrals"):
             report = run_jobs(session_factory=partial(Session, writing(engine)), settings=settings)
-        more = [job(settings, engine) for job in more_jobs]
+        for name, job in LATER_JOBS.items():
+            with counted_job(name):
+                summaries.append(job(partial(Session, writing(engine)), settings))
     except DatabaseError as error:
         _fail(str(error))
     finally:
@@ -74,11 +84,11 @@ def run() -> None:
         f"emails sent: {delivery.sent}, failed: {delivery.failed}, pending: {delivery.pending}.",
         highlight=False,
     )
+    for summary in filter(None, summaries):
+        console.print(summary, highlight=False)
     if stale.organizations or stale.without_address:
         console.print(
             f"Stale listings: {stale.services} in reminders to {stale.organizations} "
             f"organisations; {stale.without_address} organisations have no email address.",
             highlight=False,
         )
-    for line in more:
-        console.print(line, highlight=False)
