@@ -48,6 +48,11 @@ def only(*roles: str) -> dict[str, str]:
 
 
 COORDINATION = only("coordinator", "admin")
+# The data protection officer reads the whole audit log, never case content or its figures.
+AUDIT_READERS = only("coordinator", "admin", "privacy_officer")
+# Everyone who works on cases or on the directory: reports and findings are theirs.
+WORK_ROLES = ("case_manager", "partner_staff", "partner_admin", "coordinator", "admin")
+WORKERS = only(*WORK_ROLES)
 ACCOUNT_MANAGERS = only("partner_admin", "coordinator", "admin")
 CASE_MANAGERS = only("case_manager")
 PARTNERS = only("partner_staff", "partner_admin")
@@ -110,10 +115,11 @@ EXPECTED: dict[tuple[str, str], dict[str, str]] = {
     ("GET", "/hsds/service_at_locations"): EVERYONE,
     ("GET", "/services/{service_id}/handout"): EVERYONE,
     ("GET", "/referrals/{referral_id}/handout"): CASE_MANAGERS,
-    # Gap reports: everyone signed in, each scoped to their own figures in the queries.
-    ("GET", "/reports"): SIGNED_IN,
-    ("GET", "/reports/{report}"): SIGNED_IN,
-    ("GET", "/reports/{report}.csv"): SIGNED_IN,
+    # Gap reports: everyone signed in who takes part in the casework or keeps the directory,
+    # each scoped to their own figures in the queries; not the data protection officer.
+    ("GET", "/reports"): WORKERS,
+    ("GET", "/reports/{report}"): WORKERS,
+    ("GET", "/reports/{report}.csv"): WORKERS,
     # Users and partners: coordinators and admins; partner admins their own staff only.
     ("GET", "/admin/organizations"): COORDINATION,
     ("GET", "/admin/organizations/new"): COORDINATION,
@@ -131,9 +137,10 @@ EXPECTED: dict[tuple[str, str], dict[str, str]] = {
     ("POST", "/admin/users/{user_id}"): only("partner_admin", "admin"),
     ("POST", "/admin/users/{user_id}/active"): only("partner_admin", "admin"),
     ("POST", "/admin/users/{user_id}/reset-password"): only("partner_admin", "admin"),
-    # Audit log: admins everything, coordinators the directory part.
-    ("GET", "/admin/audit"): COORDINATION,
-    ("GET", "/admin/audit.csv"): COORDINATION,
+    # Audit log: admins and the data protection officer everything, coordinators the
+    # directory part.
+    ("GET", "/admin/audit"): AUDIT_READERS,
+    ("GET", "/admin/audit.csv"): AUDIT_READERS,
     # Clients, consents and referring: case managers only (their own caseload).
     ("GET", "/clients"): CASE_MANAGERS,
     ("POST", "/clients"): CASE_MANAGERS,
@@ -211,18 +218,19 @@ EXPECTED: dict[tuple[str, str], dict[str, str]] = {
     ("GET", "/open-formats/jobs/{job_id}"): COORDINATION,
     ("GET", "/open-formats/jobs/{job_id}/progress"): COORDINATION,
     # Findings: case managers and partners record and see their own (and partners those
-    # forwarded to them); coordinators and admins work the board. A random finding is hidden
-    # from everyone (tests/findings/test_permissions.py runs every role on real ones).
+    # forwarded to them); coordinators and admins work the board; the data protection officer
+    # has none. A random finding is hidden from everyone else (tests/findings/test_permissions.py
+    # runs every role on real ones).
     ("GET", "/findings"): REFERRAL_PARTIES,
     ("GET", "/findings/new"): REFERRAL_PARTIES,
     ("POST", "/findings/new"): REFERRAL_PARTIES,
     ("GET", "/findings/board"): COORDINATION,
-    ("GET", "/findings/{finding_id}"): hidden_for(SIGNED_IN, *ALL_SIGNED_IN),
-    ("POST", "/findings/{finding_id}/transition"): hidden_for(SIGNED_IN, *ALL_SIGNED_IN),
-    ("GET", "/api/v1/findings"): SIGNED_IN,
+    ("GET", "/findings/{finding_id}"): hidden_for(WORKERS, *WORK_ROLES),
+    ("POST", "/findings/{finding_id}/transition"): hidden_for(WORKERS, *WORK_ROLES),
+    ("GET", "/api/v1/findings"): WORKERS,
     ("POST", "/api/v1/findings"): REFERRAL_PARTIES,
-    ("GET", "/api/v1/findings/{finding_id}"): hidden_for(SIGNED_IN, *ALL_SIGNED_IN),
-    ("POST", "/api/v1/findings/{finding_id}/transition"): hidden_for(SIGNED_IN, *ALL_SIGNED_IN),
+    ("GET", "/api/v1/findings/{finding_id}"): hidden_for(WORKERS, *WORK_ROLES),
+    ("POST", "/api/v1/findings/{finding_id}/transition"): hidden_for(WORKERS, *WORK_ROLES),
     # Installation settings: admins only.
     ("GET", "/admin/settings"): only("admin"),
     ("POST", "/admin/settings"): only("admin"),
