@@ -65,6 +65,12 @@ def run() -> None:
         f"emails sent: {delivery.sent}, failed: {delivery.failed}, pending: {delivery.pending}.",
         highlight=False,
     )
+    if report.consents_expired or report.cancelled_for_consent:
+        console.print(
+            f"Expired consents: {report.consents_expired}; referrals cancelled: "
+            f"{report.cancelled_for_consent}, put on hold: {report.held_for_consent}.",
+            highlight=False,
+        )
     if stale.organizations or stale.without_address:
         console.print(
             f"Stale listings: {stale.services} in reminders to {stale.organizations} "

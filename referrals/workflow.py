@@ -42,10 +42,17 @@ CANCEL_REASONS = (
     "need_changed",
     "sent_by_mistake",
     "consent_withdrawn",
+    "consent_expired",
     "other",
 )
+# Reasons only the system gives, when a consent ends; nobody chooses them on a form.
+SYSTEM_CANCEL_REASONS = ("consent_withdrawn", "consent_expired")
 OUTCOMES = ("need_met", "partly_met", "referred_on", "other")
 HOLD_KINDS = ("waitlist", "client_action")
+# The hold the system puts a referral in that was being worked on when its consent expired
+# (docs/design.md, "Consent expiry"); only a new consent lets the partner resume it.
+CONSENT_EXPIRED = "consent_expired"
+SYSTEM_HOLD_KINDS = (CONSENT_EXPIRED,)
 
 
 @dataclass(frozen=True)
@@ -69,7 +76,7 @@ def _step(
 _CANCEL = _step(
     S.cancelled, "sender", "receiver", "system", requires=("reason",), reasons=CANCEL_REASONS
 )
-_HOLD = _step(S.on_hold, "receiver", requires=("hold_kind",))
+_HOLD = _step(S.on_hold, "receiver", "system", requires=("hold_kind",))
 _COMPLETE = _step(S.completed, "receiver", requires=("outcome",))
 _NOT_COMPLETE = _step(
     S.not_completed, "receiver", requires=("reason", "note"), reasons=NOT_COMPLETED_REASONS
@@ -78,7 +85,9 @@ _NOT_COMPLETE = _step(
 TRANSITIONS: dict[ReferralStatus, dict[ReferralStatus, Step]] = {
     S.draft: {
         S.sent: _step(S.sent, "sender"),
-        S.cancelled: _step(S.cancelled, "sender", requires=("reason",), reasons=CANCEL_REASONS),
+        S.cancelled: _step(
+            S.cancelled, "sender", "system", requires=("reason",), reasons=CANCEL_REASONS
+        ),
     },
     S.sent: {
         S.accepted: _step(S.accepted, "receiver"),
@@ -256,7 +265,7 @@ def active_consent(*, session: Session, referral: Referral, today: date) -> Cons
     return next((consent for consent in consents if consent.is_active(today)), None)
 
 
-def _check_change(step: Step, change: Change) -> None:
+def _check_change(step: Step, change: Change, side: str) -> None:
     missing = []
     for name in step.requires:
         value = change.feedback if name == "feedback" else getattr(change, name)
@@ -275,7 +284,8 @@ def _check_change(step: Step, change: Change) -> None:
         raise InvalidReason()
     if "outcome" in step.requires and change.outcome not in OUTCOMES:
         raise InvalidReason()
-    if "hold_kind" in step.requires and change.hold_kind not in HOLD_KINDS:
+    hold_kinds = SYSTEM_HOLD_KINDS if side == "system" else HOLD_KINDS
+    if "hold_kind" in step.requires and change.hold_kind not in hold_kinds:
         raise InvalidReason()
 
 
@@ -298,7 +308,15 @@ def transition(
     step = TRANSITIONS.get(current, {}).get(target)
     if step is None or side not in step.sides:
         raise _illegal(current, status_label(target), side)
-    _check_change(step, change)
+    _check_change(step, change, side)
+    # A referral held because its consent expired resumes only under a new consent.
+    if (
+        current == S.on_hold
+        and target in (S.accepted, S.in_progress)
+        and referral.hold_kind == CONSENT_EXPIRED
+        and active_consent(session=session, referral=referral, today=now.date()) is None
+    ):
+        raise NoConsent()
     if target == S.sent:
         consent = active_consent(session=session, referral=referral, today=now.date())
         if consent is None:

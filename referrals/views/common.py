@@ -85,6 +85,7 @@ def referral_page(
             "decline_reasons": workflow.DECLINE_REASONS,
             "not_completed_reasons": workflow.NOT_COMPLETED_REASONS,
             "cancel_reasons": workflow.CANCEL_REASONS,
+            "system_cancel_reasons": workflow.SYSTEM_CANCEL_REASONS,
             "outcomes": workflow.OUTCOMES,
             "hold_kinds": workflow.HOLD_KINDS,
             "barriers": BARRIERS,
