@@ -11,7 +11,7 @@ from lotse import accounts, audit, auth, i18n, oidc
 from lotse.audit import Actor
 from lotse.db import SessionDep
 from lotse.errors import LotseError, NotFound
-from lotse.models import AuditCategory, User
+from lotse.models import AuditCategory, Role, User
 from lotse.permissions import Access
 from lotse.proxies import client_address as client_ip
 from lotse.templating import render
@@ -59,6 +59,16 @@ def _login_page(
     )
 
 
+# Where a role whose work is not the directory starts after logging in: the data protection
+# officer reads no case content, only the audit log and the record of processing activities.
+START_PAGES: dict[frozenset[Role], str] = {frozenset({Role.privacy_officer}): "audit_log"}
+
+
+def _start_page(request: Request, *, roles: frozenset[Role]) -> str:
+    route = START_PAGES.get(roles)
+    return request.app.url_path_for(route) if route else "/"
+
+
 def _signed_in(
     request: Request,
     session: SessionDep,
@@ -68,6 +78,8 @@ def _signed_in(
     id_token: str | None = None,
 ) -> Response:
     """A fresh session for this user, with its cookies, on the way to ``target``."""
+    if target == "/":
+        target = _start_page(request, roles=auth.roles_of(session=session, user_id=user.id))
     old = request.cookies.get(auth.SESSION_COOKIE)
     if old:
         auth.end_session(session=session, token=old)

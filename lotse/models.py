@@ -10,7 +10,17 @@ import uuid
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import Column, Index, String, Text, UniqueConstraint, Uuid, column, table
+from sqlalchemy import (
+    Column,
+    ForeignKey,
+    Index,
+    String,
+    Text,
+    UniqueConstraint,
+    Uuid,
+    column,
+    table,
+)
 from sqlmodel import Field, SQLModel
 
 from lotse.db import UTCDateTime
@@ -191,6 +201,20 @@ class AuditEvent(SQLModel, table=True):
     object_id: str | None = Field(default=None, max_length=64)
     ip_address: str | None = Field(default=None, max_length=64)
     details: str = Field(default="{}", sa_type=Text)
+
+
+class AuditEventClient(SQLModel, table=True):
+    """Which clients an audit entry is about: the client it concerns, the client whose consent or
+    referral it concerns, or every client a list showed. Lets the data protection officer find
+    every entry about one person; a client is named by id only (its table belongs to a domain).
+    """
+
+    __tablename__ = "audit_event_client"
+
+    event_id: uuid.UUID = Field(
+        sa_column=Column(Uuid(), ForeignKey("audit_event.id", ondelete="CASCADE"), primary_key=True)
+    )
+    client_id: uuid.UUID = Field(primary_key=True, index=True)
 
 
 class SiteSetting(SQLModel, table=True):

@@ -19,7 +19,7 @@ from lotse.errors import error_responses
 from lotse.models import Role
 from partners import capacity
 from partners.capacity import CapacityIn
-from referrals import sides, steps, thread, workflow
+from referrals import auditing, sides, steps, thread, workflow
 from referrals.dependencies import (
     PartnerReferralDep,
     PartnerStaff,
@@ -124,6 +124,13 @@ def list_referrals(
         )
     if principal.has_role(Role.partner_staff, Role.partner_admin):
         rows += sides.inbox(session=session, principal=principal, status=status)
+    auditing.record_referral_list(
+        session=session,
+        actor=actor_of(request, principal),
+        view="api",
+        referrals=[row.referral for row in rows],
+    )
+    session.commit()
     return [
         ReferralSummaryRead(
             **_summary(row.referral, "sender" if row.client else "receiver", row.service)

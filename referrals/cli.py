@@ -86,6 +86,12 @@ def run() -> None:
     )
     for summary in filter(None, summaries):
         console.print(summary, highlight=False)
+    if report.consents_expired or report.cancelled_for_consent:
+        console.print(
+            f"Expired consents: {report.consents_expired}; referrals cancelled: "
+            f"{report.cancelled_for_consent}, put on hold: {report.held_for_consent}.",
+            highlight=False,
+        )
     if stale.organizations or stale.without_address:
         console.print(
             f"Stale listings: {stale.services} in reminders to {stale.organizations} "

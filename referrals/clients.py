@@ -176,6 +176,19 @@ def record_consent(
     return consent
 
 
+def covered_referrals(*, session: Session, consent: Consent) -> list[Referral]:
+    """The client's drafts and open referrals to the consent's recipient: what ends with it."""
+    return list(
+        session.exec(
+            select(Referral).where(
+                Referral.client_id == consent.client_id,
+                Referral.recipient_organization_id == consent.recipient_organization_id,
+                col(Referral.status).in_([*workflow.OPEN, ReferralStatus.draft]),
+            )
+        ).all()
+    )
+
+
 def withdraw_consent(
     *, session: Session, consent: Consent, principal: Principal, actor: Actor, base_url: str
 ) -> list[Referral]:
@@ -186,15 +199,8 @@ def withdraw_consent(
     consent.withdrawn_by_id = principal.id
     session.add(consent)
     session.flush()
-    open_referrals = session.exec(
-        select(Referral).where(
-            Referral.client_id == consent.client_id,
-            Referral.recipient_organization_id == consent.recipient_organization_id,
-            col(Referral.status).in_([*workflow.OPEN, ReferralStatus.draft]),
-        )
-    ).all()
     cancelled = []
-    for referral in open_referrals:
+    for referral in covered_referrals(session=session, consent=consent):
         # A draft is the sender's own; a sent referral is cancelled on the system's authority.
         side = "sender" if referral.status == ReferralStatus.draft else "system"
         workflow.transition(

@@ -1,9 +1,11 @@
-"""Scheduled referral work: a reminder at half-time, expiry at the due time, then the outbox.
+"""Scheduled referral work: a reminder at half-time, expiry at the due time, the end of expired
+consents (``consent_expiry.py``), then the outbox.
 
 ``lotse jobs run`` calls ``run_jobs`` from cron or a systemd timer, possibly on several machines
 at the same moment. Each step is a conditional write that only one runner can win: a reminder
 is recorded with ``UPDATE ... WHERE reminded_at IS NULL``, an expiry goes through the workflow's
-compare-and-set, and the mailer claims every message before sending it. Each referral is
+compare-and-set, an expired consent is claimed with ``UPDATE ... WHERE expiry_handled_at IS
+NULL``, and the mailer claims every message before sending it. Each referral and each consent is
 committed on its own, so a failure on one keeps the work done on the others.
 """
 
@@ -17,7 +19,7 @@ from sqlmodel import col, select
 from lotse.mailer import DeliveryReport, SessionFactory, deliver_due
 from lotse.settings import Settings
 from lotse.timeutil import utcnow
-from referrals import notifications, workflow
+from referrals import consent_expiry, notifications, workflow
 from referrals.models import Referral, ReferralStatus
 
 
@@ -28,6 +30,10 @@ class JobReport:
     # Overdue referrals that another runner expired, or the partner answered, in the meantime.
     already_done: int
     delivery: DeliveryReport
+    # Consents whose expiry this run acted on, and what it did to the referrals they covered.
+    consents_expired: int = 0
+    cancelled_for_consent: int = 0
+    held_for_consent: int = 0
 
 
 def run_jobs(
@@ -52,10 +58,65 @@ def run_jobs(
             expired += 1
         else:
             already_done += 1
+    consents, cancelled, held = _end_expired_consents(
+        session_factory=session_factory, settings=settings, now=moment
+    )
     delivery = deliver_due(session_factory=session_factory, settings=settings, now=now)
     return JobReport(
-        reminded=reminded, expired=expired, already_done=already_done, delivery=delivery
+        reminded=reminded,
+        expired=expired,
+        already_done=already_done,
+        delivery=delivery,
+        consents_expired=consents,
+        cancelled_for_consent=cancelled,
+        held_for_consent=held,
     )
+
+
+def _end_expired_consents(
+    *, session_factory: SessionFactory, settings: Settings, now: datetime
+) -> tuple[int, int, int]:
+    """Expired consents' cascade, then referrals held too long for one. Returns the number
+    of consents handled, of referrals cancelled and of referrals put on hold."""
+    today = consent_expiry.local_today(now, settings.timezone)
+    with session_factory() as session:
+        due = consent_expiry.expired_unhandled(session=session, today=today)
+    consents = cancelled = held = 0
+    for consent_id in due:
+        with session_factory() as session:
+            consent = consent_expiry.claim(session=session, consent_id=consent_id, now=now)
+            if consent is None:
+                continue  # another runner took it
+            try:
+                expiry = consent_expiry.cascade(
+                    session=session,
+                    consent=consent,
+                    now=now,
+                    today=today,
+                    base_url=settings.base_url,
+                )
+            except workflow.ConcurrentChange:
+                # Someone changed one of its referrals at this moment: the claim is rolled
+                # back with the rest, and the next run takes the consent again.
+                continue
+            session.commit()
+        consents += 1
+        cancelled += len(expiry.cancelled)
+        held += len(expiry.held)
+    with session_factory() as session:
+        waiting = consent_expiry.held_too_long(session=session, now=now)
+    for referral_id in waiting:
+        with session_factory() as session:
+            if consent_expiry.cancel_held(
+                session=session,
+                referral_id=referral_id,
+                now=now,
+                today=today,
+                base_url=settings.base_url,
+            ):
+                session.commit()
+                cancelled += 1
+    return consents, cancelled, held
 
 
 def _due_for_reminder(*, session_factory: SessionFactory, now: datetime) -> list[uuid.UUID]:

@@ -94,6 +94,9 @@ class Consent(SQLModel, table=True):
     expires_on: date | None = None
     withdrawn_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     withdrawn_by_id: uuid.UUID | None = Field(default=None, foreign_key="user_account.id")
+    # When the scheduled work acted on this consent's expiry (referrals/jobs.py): set once, by
+    # whichever runner wins, so the cascade happens once.
+    expiry_handled_at: datetime | None = Field(default=None, sa_type=UTCDateTime, index=True)
 
     def is_active(self, today: date) -> bool:
         return self.withdrawn_at is None and (self.expires_on is None or today <= self.expires_on)

@@ -14,7 +14,7 @@ from lotse.models import User
 from lotse.outbox import OutboxMessage
 from partners.models import PartnerOrganization
 from referrals.labels import status_label
-from referrals.models import Referral, ReferralStatus
+from referrals.models import Client, Consent, Referral, ReferralStatus
 
 S = ReferralStatus
 
@@ -37,6 +37,7 @@ SUBJECTS = {
     "reminder": N_("Reminder: referral %(number)s is waiting for an answer"),
     "message": N_("New message on referral %(number)s"),
     "erased": N_("Referral %(number)s cancelled: the client's data was erased"),
+    "held_for_consent": N_("Referral %(number)s is on hold: the consent has expired"),
 }
 # What the receiving organisation is asked to do when a client's data is erased.
 ERASED_NOTICE = N_(
@@ -146,4 +147,46 @@ def new_message(
     )
     enqueue(
         session=session, kind="message", referral=referral, base_url=base_url, recipient=recipient
+    )
+
+
+def held_for_consent(*, session: Session, referral: Referral, base_url: str) -> None:
+    """To the partner: stop working on the referral until a new consent covers it."""
+    enqueue(
+        session=session,
+        kind="held_for_consent",
+        referral=referral,
+        base_url=base_url,
+        recipient=_receiver_email(session, referral),
+    )
+
+
+def consent_expired(
+    *, session: Session, consent: Consent, cancelled: int, held: int, base_url: str
+) -> OutboxMessage | None:
+    """To the client's case manager: what the expiry did, and where to record a new consent.
+    Like every email, without the client's data: counts and a link."""
+    client = session.get(Client, consent.client_id)
+    owner = session.get(User, client.case_manager_id) if client else None
+    if owner is None or not owner.is_active:
+        return None
+    subject = gettext("A consent of one of your clients has expired")
+    body = "\n\n".join(
+        (
+            subject,
+            gettext("Referrals cancelled: %(count)s", count=cancelled),
+            gettext("Referrals on hold until a new consent covers them: %(count)s", count=held),
+            gettext(
+                "Open the client in Lotse to record a new consent: %(link)s",
+                link=f"{base_url.rstrip('/')}/clients/{consent.client_id}",
+            ),
+            gettext("For data protection, this email contains no personal data."),
+        )
+    )
+    return outbox.enqueue(
+        session=session,
+        kind="consent_expired",
+        recipient=owner.email,
+        subject=subject,
+        body=body,
     )

@@ -10,7 +10,7 @@ else is 404.
 import uuid
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from sqlmodel import Session, col, select
 
@@ -319,6 +319,25 @@ def inbox(
             -(row.referral.sent_at or row.referral.created_at).timestamp(),
         ),
     )
+
+
+# How long a referral cancelled for an expired consent stays in the dashboard's notice.
+CONSENT_NOTICE_DAYS = 30
+
+
+def ended_by_consent_expiry(rows: list[Row], *, now: datetime) -> list[Row]:
+    """The sender's referrals that an expired consent put on hold, or cancelled lately."""
+    since = now - timedelta(days=CONSENT_NOTICE_DAYS)
+    return [
+        row
+        for row in rows
+        if (row.referral.status == S.on_hold and row.referral.hold_kind == workflow.CONSENT_EXPIRED)
+        or (
+            row.referral.status == S.cancelled
+            and row.referral.status_reason == workflow.CONSENT_EXPIRED
+            and row.referral.updated_at >= since
+        )
+    ]
 
 
 def status_counts(rows: list[Row]) -> Counter[str]:

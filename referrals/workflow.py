@@ -46,12 +46,18 @@ CANCEL_REASONS = (
     "sent_by_mistake",
     "consent_withdrawn",
     "data_erased",
+    "consent_expired",
     "other",
 )
-# Reasons only the system gives: a withdrawn consent, the client's data erased (Art. 17 GDPR).
-SYSTEM_CANCEL_REASONS = frozenset({"consent_withdrawn", "data_erased"})
+# Reasons only the system gives: a withdrawn or expired consent, the client's data erased
+# (Art. 17 GDPR); nobody chooses them on a form.
+SYSTEM_CANCEL_REASONS = frozenset({"consent_withdrawn", "consent_expired", "data_erased"})
 OUTCOMES = ("need_met", "partly_met", "referred_on", "other")
 HOLD_KINDS = ("waitlist", "client_action")
+# The hold the system puts a referral in that was being worked on when its consent expired
+# (docs/design.md, "Consent expiry"); only a new consent lets the partner resume it.
+CONSENT_EXPIRED = "consent_expired"
+SYSTEM_HOLD_KINDS = (CONSENT_EXPIRED,)
 
 
 @dataclass(frozen=True)
@@ -75,7 +81,7 @@ def _step(
 _CANCEL = _step(
     S.cancelled, "sender", "receiver", "system", requires=("reason",), reasons=CANCEL_REASONS
 )
-_HOLD = _step(S.on_hold, "receiver", requires=("hold_kind",))
+_HOLD = _step(S.on_hold, "receiver", "system", requires=("hold_kind",))
 _COMPLETE = _step(S.completed, "receiver", requires=("outcome",))
 _NOT_COMPLETE = _step(
     S.not_completed, "receiver", requires=("reason", "note"), reasons=NOT_COMPLETED_REASONS
@@ -84,7 +90,9 @@ _NOT_COMPLETE = _step(
 TRANSITIONS: dict[ReferralStatus, dict[ReferralStatus, Step]] = {
     S.draft: {
         S.sent: _step(S.sent, "sender"),
-        S.cancelled: _step(S.cancelled, "sender", requires=("reason",), reasons=CANCEL_REASONS),
+        S.cancelled: _step(
+            S.cancelled, "sender", "system", requires=("reason",), reasons=CANCEL_REASONS
+        ),
     },
     S.sent: {
         S.accepted: _step(S.accepted, "receiver"),
@@ -262,7 +270,7 @@ def active_consent(*, session: Session, referral: Referral, today: date) -> Cons
     return next((consent for consent in consents if consent.is_active(today)), None)
 
 
-def _check_change(step: Step, change: Change) -> None:
+def _check_change(step: Step, change: Change, side: str) -> None:
     missing = []
     for name in step.requires:
         value = change.feedback if name == "feedback" else getattr(change, name)
@@ -281,7 +289,8 @@ def _check_change(step: Step, change: Change) -> None:
         raise InvalidReason()
     if "outcome" in step.requires and change.outcome not in OUTCOMES:
         raise InvalidReason()
-    if "hold_kind" in step.requires and change.hold_kind not in HOLD_KINDS:
+    hold_kinds = SYSTEM_HOLD_KINDS if side == "system" else HOLD_KINDS
+    if "hold_kind" in step.requires and change.hold_kind not in hold_kinds:
         raise InvalidReason()
 
 
@@ -304,9 +313,17 @@ def transition(
     step = TRANSITIONS.get(current, {}).get(target)
     if step is None or side not in step.sides:
         raise _illegal(current, status_label(target), side)
-    _check_change(step, change)
+    _check_change(step, change, side)
     if side in ("sender", "receiver") and target not in STOPS_PROCESSING:
         ensure_client_processable(session=session, client_id=referral.client_id)
+    # A referral held because its consent expired resumes only under a new consent.
+    if (
+        current == S.on_hold
+        and target in (S.accepted, S.in_progress)
+        and referral.hold_kind == CONSENT_EXPIRED
+        and active_consent(session=session, referral=referral, today=now.date()) is None
+    ):
+        raise NoConsent()
     if target == S.sent:
         consent = active_consent(session=session, referral=referral, today=now.date())
         if consent is None:

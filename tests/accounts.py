@@ -12,8 +12,17 @@ PASSWORDS = {
     "other_partner": ("wohnen@demo.lotse.example.org", "Lotse-Miete-2026"),
     "coordinator": ("koordination@demo.lotse.example.org", "Lotse-Koord-2026"),
     "admin": ("admin@demo.lotse.example.org", "Lotse-Betrieb-2026"),
+    "privacy_officer": ("datenschutz@demo.lotse.example.org", "Lotse-Daten-2026"),
 }
-ROLES = ("anonymous", "case_manager", "partner_staff", "partner_admin", "coordinator", "admin")
+ROLES = (
+    "anonymous",
+    "case_manager",
+    "partner_staff",
+    "partner_admin",
+    "coordinator",
+    "admin",
+    "privacy_officer",
+)
 
 
 def csrf_token(client: TestClient) -> str:

@@ -14,7 +14,7 @@ from lotse.db import SessionDep
 from lotse.templating import render
 from partners.models import PartnerOrganization
 from partners.organizations import list_partners
-from referrals import clients, forms, sides
+from referrals import auditing, clients, forms, sides
 from referrals.dependencies import CaseManager, ClientDep, actor_of, team_wide
 from referrals.models import Client, DataCategory
 from referrals.views.common import page_context
@@ -35,6 +35,10 @@ def _client_list(
     found = clients.list_clients(
         session=session, principal=principal, team_wide=team_wide(request), search=q or None
     )
+    auditing.record_client_list(
+        session=session, actor=actor_of(request, principal), view="client_list", clients=found
+    )
+    session.commit()
     return render(
         request,
         "referrals/client_list.html",

@@ -11,7 +11,7 @@ from lotse.db import SessionDep
 from lotse.errors import LotseError
 from lotse.templating import render
 from partners import capacity
-from referrals import forms, sides, steps
+from referrals import auditing, forms, sides, steps
 from referrals.dependencies import PartnerReferralDep, PartnerStaff, actor_of
 from referrals.models import ReferralStatus
 from referrals.views.common import page_context, refused
@@ -28,6 +28,13 @@ def inbox(
 ) -> HTMLResponse:
     rows = sides.inbox(session=session, principal=principal, status=status or None)
     everything = rows if not status else sides.inbox(session=session, principal=principal)
+    auditing.record_referral_list(
+        session=session,
+        actor=actor_of(request, principal),
+        view="inbox",
+        referrals=[row.referral for row in rows],
+    )
+    session.commit()
     return render(
         request,
         "referrals/inbox.html",

@@ -15,8 +15,9 @@ from lotse.auth import Principal
 from lotse.db import SessionDep
 from lotse.errors import LotseError
 from lotse.templating import render
+from lotse.timeutil import utcnow
 from partners.models import PartnerOrganization
-from referrals import clients, drafts, forms, sides, steps, thread
+from referrals import auditing, clients, consent_expiry, drafts, forms, sides, steps, thread
 from referrals.dependencies import (
     CaseManager,
     ReferralDep,
@@ -50,6 +51,13 @@ def _refer_page(
     context = page_context(session)
     context["loc"].load([service, service.organization])
     recipient = drafts.recipient_of(session=session, service_id=service.id)
+    caseload = clients.list_clients(
+        session=session, principal=principal, team_wide=team_wide(request)
+    )
+    auditing.record_client_list(
+        session=session, actor=actor_of(request, principal), view="refer_form", clients=caseload
+    )
+    session.commit()
     return render(
         request,
         "referrals/refer_form.html",
@@ -57,9 +65,7 @@ def _refer_page(
             **context,
             "service": service,
             "recipient": session.get(PartnerOrganization, recipient) if recipient else None,
-            "clients": clients.list_clients(
-                session=session, principal=principal, team_wide=team_wide(request)
-            ),
+            "clients": caseload,
             "client_id": client_id,
             "previous": previous,
             "errors": errors or {},
@@ -163,12 +169,22 @@ def referral_dashboard(
         if not (status or q)
         else sides.dashboard(session=session, principal=principal, team_wide=everyone)
     )
+    consent_ended = sides.ended_by_consent_expiry(all_rows, now=utcnow())
+    auditing.record_referral_list(
+        session=session,
+        actor=actor_of(request, principal),
+        view="dashboard",
+        referrals=[row.referral for row in [*rows, *consent_ended]],
+    )
+    session.commit()
     return render(
         request,
         "referrals/dashboard.html",
         {
             **page_context(session),
             "rows": rows,
+            "consent_ended": consent_ended,
+            "hold_days": consent_expiry.HOLD_DAYS,
             "counts": sides.status_counts(all_rows),
             "status": status,
             "q": q,

@@ -3,9 +3,10 @@
 Who may act on whose account is written out here by hand from the rule in docs/security.md
 ("Accounts and login"), not derived from the code: admins every other account; coordinators
 only accounts with no rights beyond their own (other coordinators); partner administrators
-their own organisation's partner staff and partner administrators; nobody else any. Each
-forbidden action must leave the account exactly as it was: name, roles, status, password,
-sessions, tokens, reset links and emails.
+their own organisation's partner staff and partner administrators; nobody else any. The data
+protection officer reads every client's data through access exports, so only admins manage that
+account, and the officer manages none. Each forbidden action must leave the account exactly as
+it was: name, roles, status, password, sessions, tokens, reset links and emails.
 """
 
 from dataclasses import dataclass
@@ -26,6 +27,7 @@ CITY = stable_id("partner_organization", "kim-team")
 COORDINATION = stable_id("partner_organization", "koordination")
 VOLMETAL = stable_id("partner_organization", "volmetal")  # the demo partner admin's
 WOHNRAUMHILFE = stable_id("partner_organization", "wohnraumhilfe")
+DATENSCHUTZ = stable_id("partner_organization", "datenschutz")
 
 # target name → (role, organisation)
 TARGETS: dict[str, tuple[Role, object]] = {
@@ -35,6 +37,7 @@ TARGETS: dict[str, tuple[Role, object]] = {
     "partner_staff": (Role.partner_staff, VOLMETAL),
     "partner_admin": (Role.partner_admin, VOLMETAL),
     "other_partner_staff": (Role.partner_staff, WOHNRAUMHILFE),
+    "privacy_officer": (Role.privacy_officer, DATENSCHUTZ),
 }
 MANAGES: dict[str, set[str]] = {
     "anonymous": set(),
@@ -43,6 +46,7 @@ MANAGES: dict[str, set[str]] = {
     "partner_admin": {"partner_staff", "partner_admin"},
     "coordinator": {"coordinator"},
     "admin": set(TARGETS),
+    "privacy_officer": set(),
 }
 ACTIONS = ("edit", "change_roles", "disable", "enable", "reset_password", "create")
 _HASH = hash_password("Matrix-Passwort-2026")
@@ -107,6 +111,7 @@ NEW_ROLES: dict[str, Role] = {
     "partner_staff": Role.partner_admin,
     "partner_admin": Role.partner_staff,
     "other_partner_staff": Role.partner_admin,
+    "privacy_officer": Role.coordinator,
 }
 
 
@@ -313,3 +318,13 @@ def test_unused_reset_links_expire(client, session):
     with TestClient(client.app, headers={"Accept-Language": "en"}) as person:
         page = person.get(f"/account/reset/{secret}")
         assert page.status_code == 410 and "no longer valid" in page.text
+
+
+def test_only_admins_are_offered_the_data_protection_officers_role(app):
+    for actor, offered in (("admin", True), ("coordinator", False), ("partner_admin", False)):
+        with TestClient(app, headers={"Accept-Language": "en"}) as client:
+            login(client, actor)
+            form = client.get("/admin/users/new")
+            assert form.status_code == 200
+            assert ('value="privacy_officer"' in form.text) is offered, actor
+            assert ("Data protection officer" in form.text) is offered, actor

@@ -49,8 +49,16 @@ def only(*roles: str) -> dict[str, str]:
 
 
 COORDINATION = only("coordinator", "admin")
+# The data protection officer reads the whole audit log, never case content or its figures.
+AUDIT_READERS = only("coordinator", "admin", "privacy_officer")
+# Everyone who works on cases or on the directory: reports and findings are theirs.
+WORK_ROLES = ("case_manager", "partner_staff", "partner_admin", "coordinator", "admin")
+WORKERS = only(*WORK_ROLES)
 ACCOUNT_MANAGERS = only("partner_admin", "coordinator", "admin")
 CASE_MANAGERS = only("case_manager")
+# A data subject's rights (Art. 15, 17, 18): case managers for their own clients, the data
+# protection officer for every client.
+SUBJECT_RIGHTS = only("case_manager", "privacy_officer")
 PARTNERS = only("partner_staff", "partner_admin")
 REFERRAL_PARTIES = only("case_manager", "partner_staff", "partner_admin")
 COORDINATION_ROLES = ("coordinator", "admin")
@@ -111,10 +119,11 @@ EXPECTED: dict[tuple[str, str], dict[str, str]] = {
     ("GET", "/hsds/service_at_locations"): EVERYONE,
     ("GET", "/services/{service_id}/handout"): EVERYONE,
     ("GET", "/referrals/{referral_id}/handout"): CASE_MANAGERS,
-    # Gap reports: everyone signed in, each scoped to their own figures in the queries.
-    ("GET", "/reports"): SIGNED_IN,
-    ("GET", "/reports/{report}"): SIGNED_IN,
-    ("GET", "/reports/{report}.csv"): SIGNED_IN,
+    # Gap reports: everyone signed in who takes part in the casework or keeps the directory,
+    # each scoped to their own figures in the queries; not the data protection officer.
+    ("GET", "/reports"): WORKERS,
+    ("GET", "/reports/{report}"): WORKERS,
+    ("GET", "/reports/{report}.csv"): WORKERS,
     # Users and partners: coordinators and admins; partner admins their own staff only.
     ("GET", "/admin/organizations"): COORDINATION,
     ("GET", "/admin/organizations/new"): COORDINATION,
@@ -132,11 +141,12 @@ EXPECTED: dict[tuple[str, str], dict[str, str]] = {
     ("POST", "/admin/users/{user_id}"): only("partner_admin", "admin"),
     ("POST", "/admin/users/{user_id}/active"): only("partner_admin", "admin"),
     ("POST", "/admin/users/{user_id}/reset-password"): only("partner_admin", "admin"),
-    # Audit log: admins everything, coordinators the directory part.
-    ("GET", "/admin/audit"): COORDINATION,
-    ("GET", "/admin/audit.csv"): COORDINATION,
+    # Audit log: admins and the data protection officer everything, coordinators the
+    # directory part.
+    ("GET", "/admin/audit"): AUDIT_READERS,
+    ("GET", "/admin/audit.csv"): AUDIT_READERS,
     # The record of processing activities (Art. 30): administrators and the data protection
-    # officer (the officer's column comes with the role's accounts in the demo).
+    # officer.
     ("GET", "/privacy/record"): only("admin", "privacy_officer"),
     # Clients, consents and referring: case managers only (their own caseload).
     ("GET", "/clients"): CASE_MANAGERS,
@@ -148,14 +158,14 @@ EXPECTED: dict[tuple[str, str], dict[str, str]] = {
     # The data subject's rights (privacy/rights_views.py): case managers for their own clients
     # (the data protection officer for every client). Erasing and restricting without a reason
     # are answered 422, lifting a restriction that is not there 409: nothing changes here.
-    ("GET", "/privacy/clients/{client_id}"): CASE_MANAGERS,
-    ("GET", "/privacy/clients/{client_id}/export.json"): CASE_MANAGERS,
-    ("GET", "/privacy/clients/{client_id}/export"): CASE_MANAGERS,
-    ("GET", "/privacy/clients/{client_id}/export.pdf"): CASE_MANAGERS,
-    ("POST", "/privacy/clients/{client_id}/erase"): CASE_MANAGERS,
-    ("POST", "/privacy/clients/{client_id}/restrict"): CASE_MANAGERS,
-    ("POST", "/privacy/clients/{client_id}/lift"): CASE_MANAGERS,
-    ("GET", "/privacy/restricted"): CASE_MANAGERS,
+    ("GET", "/privacy/clients/{client_id}"): SUBJECT_RIGHTS,
+    ("GET", "/privacy/clients/{client_id}/export.json"): SUBJECT_RIGHTS,
+    ("GET", "/privacy/clients/{client_id}/export"): SUBJECT_RIGHTS,
+    ("GET", "/privacy/clients/{client_id}/export.pdf"): SUBJECT_RIGHTS,
+    ("POST", "/privacy/clients/{client_id}/erase"): SUBJECT_RIGHTS,
+    ("POST", "/privacy/clients/{client_id}/restrict"): SUBJECT_RIGHTS,
+    ("POST", "/privacy/clients/{client_id}/lift"): SUBJECT_RIGHTS,
+    ("GET", "/privacy/restricted"): SUBJECT_RIGHTS,
     ("GET", "/services/{service_id}/refer"): CASE_MANAGERS,
     ("POST", "/services/{service_id}/refer"): CASE_MANAGERS,
     ("GET", "/referrals"): CASE_MANAGERS,
@@ -231,8 +241,9 @@ EXPECTED: dict[tuple[str, str], dict[str, str]] = {
     ("GET", "/translations/jobs/{translation_job_id}"): COORDINATION,
     ("GET", "/translations/jobs/{translation_job_id}/progress"): COORDINATION,
     # Findings: case managers and partners record and see their own (and partners those
-    # forwarded to them); coordinators and admins work the board. A random finding is hidden
-    # from everyone (tests/findings/test_permissions.py runs every role on real ones).
+    # forwarded to them); coordinators and admins work the board; the data protection officer
+    # has none. A random finding is hidden from everyone else (tests/findings/test_permissions.py
+    # runs every role on real ones).
     ("GET", "/findings"): REFERRAL_PARTIES,
     ("GET", "/findings/new"): REFERRAL_PARTIES,
     ("POST", "/findings/new"): REFERRAL_PARTIES,
@@ -241,12 +252,12 @@ EXPECTED: dict[tuple[str, str], dict[str, str]] = {
     ("GET", "/findings/radar"): COORDINATION,
     ("POST", "/findings/radar/accept"): COORDINATION,
     ("POST", "/findings/radar/dismiss"): COORDINATION,
-    ("GET", "/findings/{finding_id}"): hidden_for(SIGNED_IN, *ALL_SIGNED_IN),
-    ("POST", "/findings/{finding_id}/transition"): hidden_for(SIGNED_IN, *ALL_SIGNED_IN),
-    ("GET", "/api/v1/findings"): SIGNED_IN,
+    ("GET", "/findings/{finding_id}"): hidden_for(WORKERS, *WORK_ROLES),
+    ("POST", "/findings/{finding_id}/transition"): hidden_for(WORKERS, *WORK_ROLES),
+    ("GET", "/api/v1/findings"): WORKERS,
     ("POST", "/api/v1/findings"): REFERRAL_PARTIES,
-    ("GET", "/api/v1/findings/{finding_id}"): hidden_for(SIGNED_IN, *ALL_SIGNED_IN),
-    ("POST", "/api/v1/findings/{finding_id}/transition"): hidden_for(SIGNED_IN, *ALL_SIGNED_IN),
+    ("GET", "/api/v1/findings/{finding_id}"): hidden_for(WORKERS, *WORK_ROLES),
+    ("POST", "/api/v1/findings/{finding_id}/transition"): hidden_for(WORKERS, *WORK_ROLES),
     # Installation settings: admins only.
     ("GET", "/admin/settings"): only("admin"),
     ("POST", "/admin/settings"): only("admin"),
@@ -272,13 +283,13 @@ FOREIGN: dict[tuple[str, str], dict[str, str]] = {
     ("GET", "/clients/{client_id}/consents/{consent_id}/print"): hidden_for(
         CASE_MANAGERS, "case_manager"
     ),
-    ("GET", "/privacy/clients/{client_id}"): hidden_for(CASE_MANAGERS, "case_manager"),
-    ("GET", "/privacy/clients/{client_id}/export.json"): hidden_for(CASE_MANAGERS, "case_manager"),
-    ("GET", "/privacy/clients/{client_id}/export"): hidden_for(CASE_MANAGERS, "case_manager"),
-    ("GET", "/privacy/clients/{client_id}/export.pdf"): hidden_for(CASE_MANAGERS, "case_manager"),
-    ("POST", "/privacy/clients/{client_id}/erase"): hidden_for(CASE_MANAGERS, "case_manager"),
-    ("POST", "/privacy/clients/{client_id}/restrict"): hidden_for(CASE_MANAGERS, "case_manager"),
-    ("POST", "/privacy/clients/{client_id}/lift"): hidden_for(CASE_MANAGERS, "case_manager"),
+    ("GET", "/privacy/clients/{client_id}"): hidden_for(SUBJECT_RIGHTS, "case_manager"),
+    ("GET", "/privacy/clients/{client_id}/export.json"): hidden_for(SUBJECT_RIGHTS, "case_manager"),
+    ("GET", "/privacy/clients/{client_id}/export"): hidden_for(SUBJECT_RIGHTS, "case_manager"),
+    ("GET", "/privacy/clients/{client_id}/export.pdf"): hidden_for(SUBJECT_RIGHTS, "case_manager"),
+    ("POST", "/privacy/clients/{client_id}/erase"): hidden_for(SUBJECT_RIGHTS, "case_manager"),
+    ("POST", "/privacy/clients/{client_id}/restrict"): hidden_for(SUBJECT_RIGHTS, "case_manager"),
+    ("POST", "/privacy/clients/{client_id}/lift"): hidden_for(SUBJECT_RIGHTS, "case_manager"),
     ("GET", "/referrals/{referral_id}/handout"): hidden_for(CASE_MANAGERS, "case_manager"),
     ("POST", "/referrals/{referral_id}/draft"): hidden_for(CASE_MANAGERS, "case_manager"),
     ("GET", "/referrals/{referral_id}/refer-elsewhere"): hidden_for(CASE_MANAGERS, "case_manager"),

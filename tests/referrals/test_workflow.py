@@ -43,18 +43,20 @@ REQUIRED = {
     S.closed: workflow.Change(feedback={"got_help": True, "helpful": "yes"}),
     S.entered_in_error: workflow.Change(note="falscher Klient"),
 }
+# The system holds a referral only for an expired consent (people: waitlist, client action).
+REQUIRED_OF_SIDE = {(S.on_hold, "system"): workflow.Change(hold_kind=workflow.CONSENT_EXPIRED)}
 # DESIGN.md's table, written out: (from, to) → the sides that may take the step.
 ALLOWED = {
     (S.draft, S.sent): {"sender"},
-    (S.draft, S.cancelled): {"sender"},
+    (S.draft, S.cancelled): {"sender", "system"},
     (S.sent, S.accepted): {"receiver"},
     (S.sent, S.declined): {"receiver"},
     (S.sent, S.expired): {"system"},
     (S.sent, S.cancelled): {"sender", "receiver", "system"},
     (S.accepted, S.in_progress): {"receiver"},
-    (S.accepted, S.on_hold): {"receiver"},
+    (S.accepted, S.on_hold): {"receiver", "system"},
     (S.accepted, S.cancelled): {"sender", "receiver", "system"},
-    (S.in_progress, S.on_hold): {"receiver"},
+    (S.in_progress, S.on_hold): {"receiver", "system"},
     (S.in_progress, S.completed): {"receiver"},
     (S.in_progress, S.not_completed): {"receiver"},
     (S.in_progress, S.cancelled): {"sender", "receiver", "system"},
@@ -121,7 +123,7 @@ def test_every_transition_for_every_side(session, referral_in, current, target):
     for side in SIDES:
         referral = referral_in(current)
         before = (referral.status, referral.version)
-        change = REQUIRED.get(target, workflow.Change())
+        change = REQUIRED_OF_SIDE.get((target, side)) or REQUIRED.get(target, workflow.Change())
         if side in allowed:
             step(session, referral, target, side, change)
             assert referral.status == target and referral.version == before[1] + 1
