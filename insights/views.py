@@ -16,13 +16,13 @@ from sqlmodel import Session
 from directory import listings
 from insights import reports
 from insights.reports.query import Period, ReportQuery, ScopeKind, scope_of
-from insights.reports.tables import Report
 from lotse import csvfile
 from lotse.auth import Principal
 from lotse.db import SessionDep
 from lotse.errors import LotseError, NotFound
 from lotse.i18n import N_, gettext
 from lotse.permissions import Access
+from lotse.report_tables import Report
 from lotse.settings import Settings
 from lotse.templating import render
 from lotse.timeutil import utcnow

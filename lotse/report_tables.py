@@ -1,10 +1,11 @@
-"""What a report answers: tables of figures that have passed suppression."""
+"""What a report answers: tables of figures that have passed suppression (the gap reports and
+the findings' planning conference pack draw them with the same macros)."""
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from insights.suppression import Figure
 from lotse.i18n import gettext
+from lotse.suppression import Figure
 
 
 @dataclass(frozen=True)
