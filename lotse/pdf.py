@@ -7,6 +7,7 @@ missing the import fails, and ``render`` says so with ``PdfUnavailable`` instead
 so the print view still works and only the download is refused.
 """
 
+import mimetypes
 from pathlib import Path
 
 from lotse.errors import LotseError
@@ -30,7 +31,19 @@ def render(html: str) -> bytes:
         import weasyprint
     except OSError as missing_library:  # WeasyPrint raises OSError when Pango cannot be loaded
         raise PdfUnavailable() from missing_library
-    return weasyprint.HTML(string=html, url_fetcher=_static_only).write_pdf()
+    from weasyprint.urls import URLFetcher, URLFetcherResponse
+
+    class StaticOnly(URLFetcher):
+        """WeasyPrint (since 66) asks a fetcher object, which answers with a response."""
+
+        def fetch(self, url: str, headers: object = None) -> URLFetcherResponse:
+            found = _static_only(url)
+            mime_type = mimetypes.guess_type(str(found["filename"]))[0]
+            return URLFetcherResponse(
+                url, body=found["string"], headers={"Content-Type": mime_type or "text/plain"}
+            )
+
+    return weasyprint.HTML(string=html, url_fetcher=StaticOnly()).write_pdf()
 
 
 def _static_only(url: str) -> dict[str, object]:
