@@ -169,6 +169,8 @@ def transition(
     if office is not None:
         finding.routed_to_id = office.id
         finding.due_on = step.due_on
+        # A new due date deserves its own reminder.
+        finding.due_reminded_at = None
     if step.target == S.resolved:
         finding.resolved_at = utcnow()
     session.add(finding)
@@ -240,11 +242,11 @@ def _merge(
     )
 
 
-def _link(base_url: str, finding: Finding) -> str:
+def link(base_url: str, finding: Finding) -> str:
     return f"{base_url.rstrip('/')}/findings/{finding.id}"
 
 
-def _send(
+def send_notice(
     *, session: Session, recipient: str, language: str, kind: str, subject: str, link: str
 ) -> None:
     with i18n.language(language):
@@ -259,12 +261,8 @@ def _send(
     outbox.enqueue(session=session, kind=kind, recipient=recipient, subject=title, body=body)
 
 
-def _tell_office(
-    *, session: Session, finding: Finding, office: PartnerOrganization, base_url: str
-) -> None:
-    """The office is told in the language its staff use (the first that set one)."""
-    if not office.notification_email:
-        return
+def office_language(*, session: Session, office: PartnerOrganization) -> str:
+    """The language an office is written to: the first its staff set, else the default."""
     staff_language = session.exec(
         select(User.language).where(
             User.organization_id == office.id,
@@ -272,13 +270,21 @@ def _tell_office(
             col(User.language).is_not(None),
         )
     ).first()
-    _send(
+    return staff_language or i18n.DEFAULT_LANGUAGE
+
+
+def _tell_office(
+    *, session: Session, finding: Finding, office: PartnerOrganization, base_url: str
+) -> None:
+    if not office.notification_email:
+        return
+    send_notice(
         session=session,
         recipient=office.notification_email,
-        language=staff_language or i18n.DEFAULT_LANGUAGE,
+        language=office_language(session=session, office=office),
         kind="finding_routed",
         subject=N_("A finding was forwarded to your organisation"),
-        link=_link(base_url, finding),
+        link=link(base_url, finding),
     )
 
 
@@ -290,11 +296,11 @@ def _tell_reporters(*, session: Session, finding: Finding, base_url: str) -> Non
     for user in session.exec(
         select(User).where(col(User.id).in_(reporter_ids), col(User.is_active).is_(True))
     ).all():
-        _send(
+        send_notice(
             session=session,
             recipient=user.email,
             language=user.language or i18n.DEFAULT_LANGUAGE,
             kind="finding_resolved",
             subject=N_("A finding you reported is resolved"),
-            link=_link(base_url, finding),
+            link=link(base_url, finding),
         )

@@ -9,10 +9,11 @@ client, the consent or the notes is copied). Its history is append-only.
 import uuid
 from datetime import date, datetime
 from enum import StrEnum
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 from pydantic import Field as PydanticField
-from sqlalchemy import Column, String, Text
+from sqlalchemy import JSON, Column, String, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from directory.models import ListingKind
@@ -122,6 +123,8 @@ class Finding(FindingBase, table=True):
     created_at: datetime = Field(default_factory=_now, sa_type=UTCDateTime, index=True)
     updated_at: datetime = Field(default_factory=_now, sa_type=UTCDateTime)
     resolved_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # Set once by the job that reminds of a passed due date; forwarding again clears it.
+    due_reminded_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 class FindingSubject(SQLModel, table=True):
@@ -168,6 +171,24 @@ class FindingEvent(SQLModel, table=True):
     to_state: str | None = Field(default=None, max_length=20)
     note: str | None = Field(default=None, sa_type=Text)
     other_finding_id: uuid.UUID | None = Field(default=None, foreign_key="finding.id")
+
+
+class RadarDecision(SQLModel, table=True):
+    """A coordinator's answer to one of the gap radar's proposals: accepted as a finding, or
+    dismissed. A proposal with the same subject and the same evidence is not made again."""
+
+    __tablename__ = "radar_decision"
+    __table_args__ = (UniqueConstraint("proposal_key", "evidence_hash"),)
+
+    id: uuid.UUID = Field(default_factory=_id, primary_key=True)
+    proposal_key: str = Field(max_length=200, index=True)
+    evidence_hash: str = Field(max_length=64)
+    decision: str = Field(max_length=10)  # accepted | dismissed
+    finding_id: uuid.UUID | None = Field(default=None, foreign_key="finding.id", index=True)
+    # The figures the proposal showed, kept as they were when it was decided.
+    figures: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    decided_by_id: uuid.UUID = Field(foreign_key="user_account.id")
+    decided_at: datetime = Field(default_factory=_now, sa_type=UTCDateTime)
 
 
 # --- input and output shapes (shared by the pages and the JSON API) ---------------------------

@@ -24,6 +24,7 @@ from findings.models import (
     FindingKind,
     FindingState,
     FindingTransition,
+    RadarDecision,
 )
 from lotse import i18n
 from lotse.auth import Principal
@@ -453,6 +454,9 @@ def _detail_page(
                     )
                 ).all()
             },
+            "radar_decision": session.exec(
+                select(RadarDecision).where(RadarDecision.finding_id == finding.id)
+            ).first(),
             "targets": board.legal_targets(finding=finding, principal=principal),
             "suggestions": similarity.similar(session=session, finding=finding)
             if coordinating

@@ -100,7 +100,7 @@ def create_app(
     from directory.interop.hsds import api as hsds_api
     from directory.upkeep import editor_views, maintenance_views
     from findings import api as finding_api
-    from findings import conference_views
+    from findings import conference_views, radar_views
     from findings import views as finding_views
     from insights import views as insight_views
     from lotse import account_views, admin_views
@@ -128,6 +128,7 @@ def create_app(
         open_format_views,
         insight_views,
         conference_views,
+        radar_views,
         finding_views,
         finding_api,
         directory_views,

@@ -16,6 +16,7 @@ from sqlmodel import Session
 
 from lotse import migrate
 from lotse.db import DatabaseError, check_connection, describe_url, make_engine
+from lotse.mailer import SessionFactory
 from lotse.settings import Settings, get_settings
 
 app = typer.Typer(
@@ -35,9 +36,17 @@ app.add_typer(db_app, name="db")
 
 
 def _register_domain_commands() -> None:
+    from findings.reminders import remind_overdue_findings
+    from referrals.cli import EARLIER_JOBS
     from referrals.cli import app as jobs_app
 
     app.add_typer(jobs_app, name="jobs")
+
+    def findings_due(session_factory: SessionFactory, settings: Settings) -> str:
+        count = remind_overdue_findings(session_factory=session_factory, settings=settings)
+        return f"Findings past their due date, reminded: {count}."
+
+    EARLIER_JOBS["findings_due"] = findings_due
 
     from directory.cli import export_app, import_app
 
@@ -166,11 +175,18 @@ def seed(
             from partners.demo import seed_demo_accounts
 
             region_dir = (seed_dir or settings.seed_dir) / (region or settings.region)
+            from findings.demo import seed_demo_findings
             from referrals.demo import seed_demo_referrals
 
             try:
                 demo = seed_demo_accounts(session=session, region_dir=region_dir)
                 seed_demo_referrals(session=session, base_url=settings.base_url)
+                seed_demo_findings(
+                    session=session,
+                    base_url=settings.base_url,
+                    seed_dir=seed_dir or settings.seed_dir,
+                    timezone=settings.timezone,
+                )
             except LotseError as error:
                 session.rollback()
                 _fail(f"the demo accounts could not be created, nothing was changed:\n{error}")

@@ -4,6 +4,7 @@ Registered in ``lotse/cli.py`` as the sub-command ``jobs``.
 """
 
 import logging
+from collections.abc import Callable
 from functools import partial
 from typing import NoReturn
 
@@ -14,8 +15,9 @@ from sqlmodel import Session
 from directory.upkeep.reminders import remind_stale_providers
 from lotse import migrate
 from lotse.db import DatabaseError, make_engine, writing
+from lotse.mailer import SessionFactory
 from lotse.metrics import counted_job
-from lotse.settings import get_settings
+from lotse.settings import Settings, get_settings
 from referrals.jobs import run_jobs
 
 app = typer.Typer(
@@ -23,6 +25,12 @@ app = typer.Typer(
     no_args_is_help=True,
 )
 console = Console(stderr=True)
+
+# Scheduled work of the domains above this one, added by lotse/cli.py (which may import them;
+# referrals may not). Each runs before the referral jobs, whose last step delivers the outbox,
+# and answers with a line for the summary.
+EarlierJob = Callable[[SessionFactory, Settings], str]
+EARLIER_JOBS: dict[str, EarlierJob] = {}
 
 
 def _fail(message: str) -> NoReturn:
@@ -53,6 +61,10 @@ def run() -> None:
             stale = remind_stale_providers(
                 session_factory=partial(Session, writing(engine)), settings=settings
             )
+        summaries = []
+        for name, job in EARLIER_JOBS.items():
+            with counted_job(name):
+                summaries.append(job(partial(Session, writing(engine)), settings))
         with counted_job("referrals"):
             report = run_jobs(session_factory=partial(Session, writing(engine)), settings=settings)
     except DatabaseError as error:
@@ -65,6 +77,8 @@ def run() -> None:
         f"emails sent: {delivery.sent}, failed: {delivery.failed}, pending: {delivery.pending}.",
         highlight=False,
     )
+    for summary in summaries:
+        console.print(summary, highlight=False)
     if stale.organizations or stale.without_address:
         console.print(
             f"Stale listings: {stale.services} in reminders to {stale.organizations} "

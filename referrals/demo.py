@@ -174,9 +174,15 @@ RECEIVER_STEPS = {S.accepted, S.declined, S.in_progress, S.on_hold, S.completed,
 
 
 def seed_demo_referrals(
-    *, session: Session, base_url: str = "", now: datetime | None = None
+    *,
+    session: Session,
+    base_url: str = "",
+    now: datetime | None = None,
+    stories: list[tuple] = STORIES,
+    first_number: int = 1,
 ) -> int:
-    """Create the demo stories once; returns how many referrals were created."""
+    """Create the demo stories once; returns how many referrals were created. Other domains'
+    demos add stories of their own, numbered from ``first_number``."""
     case_manager = session.exec(select(User).where(User.email == CASE_MANAGER)).first()
     partner = session.exec(select(User).where(User.email == PARTNER)).first()
     if case_manager is None or partner is None:
@@ -184,7 +190,7 @@ def seed_demo_referrals(
     now = now or utcnow()
     created = 0
     for number, (alias, year, languages, needs, group, service_key, path, days_ago) in enumerate(
-        STORIES, start=1
+        stories, start=first_number
     ):
         if session.exec(select(Client).where(Client.alias == alias)).first() is not None:
             continue

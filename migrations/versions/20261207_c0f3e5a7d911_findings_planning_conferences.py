@@ -1,7 +1,7 @@
 """findings: the planning conferences that took place
 
 Revision ID: c0f3e5a7d911
-Revises: 42d6f8459b8c
+Revises: 7ad4c0e1f5b2
 Create Date: 2026-12-07 20:20:00
 """
 
@@ -14,7 +14,7 @@ import lotse.db
 
 
 revision: str = 'c0f3e5a7d911'
-down_revision: str | None = '42d6f8459b8c'
+down_revision: str | None = '7ad4c0e1f5b2'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -223,6 +223,10 @@ EXPECTED: dict[tuple[str, str], dict[str, str]] = {
     ("GET", "/findings/conference.pdf"): COORDINATION,
     ("GET", "/findings/conference.zip"): COORDINATION,
     ("POST", "/findings/conference/held"): COORDINATION,
+    # The gap radar reads every organisation's figures and writes findings: coordination only.
+    ("GET", "/findings/radar"): COORDINATION,
+    ("POST", "/findings/radar/accept"): COORDINATION,
+    ("POST", "/findings/radar/dismiss"): COORDINATION,
     ("GET", "/findings/{finding_id}"): hidden_for(SIGNED_IN, *ALL_SIGNED_IN),
     ("POST", "/findings/{finding_id}/transition"): hidden_for(SIGNED_IN, *ALL_SIGNED_IN),
     ("GET", "/api/v1/findings"): SIGNED_IN,
