@@ -32,12 +32,14 @@ from findings.models import (
     FindingKind,
     FindingState,
 )
+from findings.radar.decisions import Radar
+from findings.radar.proposals import PROPOSAL_LABELS, Proposal, ProposalKind
 from lotse import csvfile, i18n
 from lotse.errors import LotseError
 from lotse.i18n import N_, gettext
-from lotse.report_tables import Row, Table, build_table
+from lotse.report_tables import Cell, Row, Status, Table, build_table
 from lotse.report_tables import to_csv as tables_csv
-from lotse.suppression import Figure, count, total
+from lotse.suppression import Figure, count, statistic, total
 from lotse.timeutil import Period, utcnow
 from partners.models import PartnerOrganization
 
@@ -95,10 +97,11 @@ class Pack:
     changes: Table  # since the last conference
     changed: tuple[Change, ...]
     open_questions: tuple[OpenQuestion, ...]
+    radar: tuple[Table, ...] = ()  # the gap radar's evidence for the period
 
     def csv_files(self) -> dict[str, str]:
         """The CSV set: one file per table and per list, figures exactly as the document."""
-        files = {f"{table.key}.csv": tables_csv([table]) for table in self.tables}
+        files = {f"{table.key}.csv": tables_csv([table]) for table in (*self.tables, *self.radar)}
         files[f"{self.changes.key}.csv"] = tables_csv([self.changes])
         files["changed_findings.csv"] = csvfile.to_csv(
             ["finding_id", "kind", "topic", "district", "from_state", "to_state", "on"],
@@ -433,6 +436,93 @@ def _open_questions(session: Session, today: date) -> list[OpenQuestion]:
     ]
 
 
+# --- the gap radar's evidence ----------------------------------------------------------------
+
+# Per kind of proposal: the figures shown, as (key in Proposal.figures, label, how it is shown).
+# A count passes suppression; a median is a statistic over the count named with it.
+RADAR_COLUMNS: dict[ProposalKind, tuple[tuple[str, str], ...]] = {
+    ProposalKind.pressure: (
+        ("referrals", N_("Referrals sent")),
+        ("under_pressure", N_("Declined for lack of capacity, waiting or expired")),
+        ("no_capacity", N_("Declined: no capacity")),
+        ("waitlist", N_("On a waiting list")),
+        ("expired", N_("Expired")),
+    ),
+    ProposalKind.searches: (
+        ("searches", N_("Searches")),
+        ("spellings", N_("Spellings")),
+        ("languages", N_("Languages")),
+    ),
+    ProposalKind.slow_service: (
+        ("answers", N_("Answers")),
+        ("median_days", N_("Median days to answer")),
+        ("peer_answers", N_("Answers of the other services")),
+        ("peer_median_days", N_("Their median days")),
+    ),
+}
+RADAR_CHARTS = {
+    ProposalKind.pressure: "under_pressure",
+    ProposalKind.searches: "searches",
+    ProposalKind.slow_service: "median_days",
+}
+
+
+def _radar_cells(kind: ProposalKind, proposal: Proposal) -> tuple[Figure, ...]:
+    figures = proposal.figures
+    if kind == ProposalKind.pressure:
+        parts = [figures["no_capacity"], figures["waitlist"], figures["expired"]]
+        return (
+            count(figures["referrals"]),
+            total(figures["under_pressure"], parts),
+            *(count(part) for part in parts),
+        )
+    if kind == ProposalKind.searches:
+        return (
+            count(figures["searches"]),
+            count(figures["spellings"]),
+            count(len(figures["languages"])),
+        )
+    return (
+        count(figures["answers"]),
+        statistic(figures["median_days"], figures["answers"]),
+        count(figures["peer_answers"]),
+        statistic(figures["peer_median_days"], figures["peer_answers"]),
+    )
+
+
+def radar_tables(radar: Radar) -> tuple[Table, ...]:
+    """One table per kind of proposal (coverage needs a topic: it stays on the radar page),
+    each proposal with its figures and whether it became a finding."""
+    tables = []
+    for kind, columns in RADAR_COLUMNS.items():
+        rows = []
+        for proposal in radar.proposals.get(kind, []):
+            decided = radar.decided.get(proposal.key)
+            decision: Cell = Status(
+                decided.decision if decided else "open",
+                gettext("accepted as a finding")
+                if decided and decided.decision == "accepted"
+                else gettext("dismissed")
+                if decided
+                else gettext("not decided yet"),
+            )
+            rows.append(
+                Row(proposal.key, proposal.title, (*_radar_cells(kind, proposal), decision))
+            )
+        tables.append(
+            build_table(
+                f"radar_{kind.value}",
+                gettext(PROPOSAL_LABELS[kind]),
+                gettext("Proposal"),
+                [(key, gettext(label)) for key, label in columns]
+                + [("decision", gettext("Decision"))],
+                rows,
+                chart_column=RADAR_CHARTS[kind],
+            )
+        )
+    return tuple(tables)
+
+
 def build(
     *,
     session: Session,
@@ -441,6 +531,7 @@ def build(
     last_conference: date | None,
     timezone: str,
     today: date,
+    radar: Radar | None = None,
 ) -> Pack:
     findings = _in_period(session, period, timezone)
     names = _names(session, findings)
@@ -474,4 +565,5 @@ def build(
         changes=changes,
         changed=tuple(changed),
         open_questions=tuple(_open_questions(session, today)),
+        radar=radar_tables(radar) if radar is not None else (),
     )

@@ -11,6 +11,7 @@ from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from findings import conference
+from findings.radar import decisions, proposals
 from lotse import i18n, pdf
 from lotse.auth import Principal
 from lotse.db import SessionDep
@@ -69,13 +70,21 @@ def _pack(
         )
     except conference.InvalidConference as invalid:
         return None, values, {invalid.field: invalid.translated()}
+    timezone = request.app.state.settings.timezone
+    radar = decisions.run(
+        session=session,
+        query=decisions.RadarQuery(period=proposals.Period(start=period.start, end=period.end)),
+        timezone=timezone,
+        synonyms=request.app.state.search_engine.synonyms,
+    )
     pack = conference.build(
         session=session,
         period=period,
         since=since_day,
         last_conference=held,
-        timezone=request.app.state.settings.timezone,
+        timezone=timezone,
         today=today,
+        radar=radar,
     )
     values = {
         "start": period.start.isoformat(),

@@ -167,6 +167,39 @@ def test_open_questions_are_the_forwarded_findings_without_an_answer(session, ma
     assert questions[waiting.id].overdue
 
 
+def test_the_radar_evidence_is_suppressed_like_every_figure(session):
+    """The radar's pressure world (tests/findings/test_radar.py): in radar-a in radar-nord 4 of
+    5 referrals were under pressure — 2 declined for lack of capacity, 1 waiting, 1 expired."""
+    from findings.radar import decisions
+    from findings.radar.proposals import Period as RadarPeriod
+    from lotse.settings import get_settings
+    from tests.findings import radar_fixture
+    from tests.findings.test_radar import pressure_world
+
+    pressure_world(session, radar_fixture.build(session))
+    radar = decisions.run(
+        session=session,
+        query=decisions.RadarQuery(period=RadarPeriod(date(2021, 3, 1), date(2021, 3, 31))),
+        timezone="Europe/Berlin",
+        synonyms=decisions.load_synonyms(get_settings().seed_dir),
+    )
+    pack = conference.build(
+        session=session,
+        period=Period(date(2021, 3, 1), date(2021, 3, 31)),
+        since=date(2021, 3, 1),
+        last_conference=None,
+        timezone="Europe/Berlin",
+        today=date(2021, 4, 1),
+        radar=radar,
+    )
+    pressure = next(table for table in pack.radar if table.key == "radar_pressure")
+    assert _cells(pressure) == {
+        "pressure:radar-a:radar-nord": ["5", "< 5", "< 5", "< 5", "< 5", "open"]
+    }
+    assert "radar_pressure.csv" in pack.csv_files()
+    assert ",< 5\r\n" in pack.csv_files()["radar_pressure.csv"]
+
+
 def test_the_csv_set_shows_the_same_figures(client, session, march):
     login(client, "coordinator")
     response = client.get(f"/findings/conference.zip?{QUERY}", headers=EN)
@@ -180,6 +213,9 @@ def test_the_csv_set_shows_the_same_figures(client, session, march):
         "changes_since.csv",
         "changed_findings.csv",
         "open_questions.csv",
+        "radar_pressure.csv",
+        "radar_searches.csv",
+        "radar_slow_service.csv",
     }
     rows = list(csv.DictReader(io.StringIO(archive.read("findings_by_status.csv").decode())))
     values = {(row["row_key"], row["column_key"]): row["value"] for row in rows}
