@@ -145,68 +145,49 @@ def _print_page(request: Request, pack: conference.Pack) -> HTMLResponse:
     return render(request, "findings/conference_print.html", {"pack": pack, "back_url": back_url})
 
 
-def _pack_or_refusal(
-    request: Request, session: SessionDep, start: str, end: str, since: str
+def _required_pack(
+    request: Request,
+    session: SessionDep,
+    principal: Coordinator,
+    start: DateText = "",
+    end: DateText = "",
+    since: DateText = "",
 ) -> conference.Pack:
+    """The pack for the print view, the PDF and the CSV set; a bad period is refused (422)."""
     pack, _, errors = _pack(request, session, start, end, since)
     if pack is None:
         raise InvalidPeriod(problems=" ".join(errors.values()))
     return pack
 
 
+PackDep = Annotated[conference.Pack, Depends(_required_pack)]
+
+
 @router.get(
     "/findings/conference/print", name="finding_conference_print", response_class=HTMLResponse
 )
-def conference_print(
-    request: Request,
-    session: SessionDep,
-    principal: Coordinator,
-    start: DateText = "",
-    end: DateText = "",
-    since: DateText = "",
-) -> HTMLResponse:
-    pack = _pack_or_refusal(request, session, start, end, since)
+def conference_print(request: Request, pack: PackDep) -> HTMLResponse:
     return _print_page(request, pack)
 
 
-def _filename(pack: conference.Pack, suffix: str) -> str:
-    return (
-        f"lotse-conference-{pack.period.start.isoformat()}-{pack.period.end.isoformat()}.{suffix}"
+def _download(content: bytes, media_type: str, pack: conference.Pack, suffix: str) -> Response:
+    name = f"lotse-conference-{pack.period.start.isoformat()}-{pack.period.end.isoformat()}"
+    return Response(
+        content,
+        media_type=media_type,
+        headers={"Content-Disposition": f'attachment; filename="{name}.{suffix}"'},
     )
 
 
 @router.get("/findings/conference.pdf", name="finding_conference_pdf")
-def conference_pdf(
-    request: Request,
-    session: SessionDep,
-    principal: Coordinator,
-    start: DateText = "",
-    end: DateText = "",
-    since: DateText = "",
-) -> Response:
-    pack = _pack_or_refusal(request, session, start, end, since)
-    return Response(
-        pdf.render(bytes(_print_page(request, pack).body).decode()),
-        media_type="application/pdf",
-        headers={"Content-Disposition": f'attachment; filename="{_filename(pack, "pdf")}"'},
-    )
+def conference_pdf(request: Request, pack: PackDep) -> Response:
+    html = bytes(_print_page(request, pack).body).decode()
+    return _download(pdf.render(html), "application/pdf", pack, "pdf")
 
 
 @router.get("/findings/conference.zip", name="finding_conference_csv")
-def conference_csv(
-    request: Request,
-    session: SessionDep,
-    principal: Coordinator,
-    start: DateText = "",
-    end: DateText = "",
-    since: DateText = "",
-) -> Response:
-    pack = _pack_or_refusal(request, session, start, end, since)
-    return Response(
-        pack.csv_zip(),
-        media_type="application/zip",
-        headers={"Content-Disposition": f'attachment; filename="{_filename(pack, "zip")}"'},
-    )
+def conference_csv(pack: PackDep) -> Response:
+    return _download(pack.csv_zip(), "application/zip", pack, "zip")
 
 
 @router.post("/findings/conference/held", name="finding_conference_held")

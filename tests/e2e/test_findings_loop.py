@@ -8,8 +8,8 @@ from sqlmodel import Session
 
 from findings.models import FindingKind
 from referrals.models import ReferralStatus
-from tests.accounts import PASSWORDS
 from tests.e2e.axe import violations
+from tests.e2e.steps import log_in, log_out
 from tests.findings.factories import INTEGRATION_COURSE_GAP, make_finding
 from tests.referrals.factories import make_referral
 
@@ -17,20 +17,6 @@ SIMILAR = (
     "Im Integrationskurs am Abend gibt es keinen freien Platz, die Warteliste ist lang, "
     "seit drei Monaten."
 )
-
-
-def log_in(page: Page, role: str) -> None:
-    email, password = PASSWORDS[role]
-    page.goto("/login")
-    page.get_by_label("E-Mail-Adresse").fill(email)
-    page.get_by_label("Passwort").fill(password)
-    page.get_by_role("button", name="Anmelden").click()
-    expect(page.get_by_role("button", name="Abmelden")).to_be_visible()
-
-
-def log_out(page: Page) -> None:
-    page.get_by_role("button", name="Abmelden").click()
-    expect(page.get_by_role("link", name="Anmelden")).to_be_visible()
 
 
 def clean(page: Page) -> None:
