@@ -261,3 +261,14 @@ keepers.attach(
 keepers.attach(
     keepers.Attached("finding_evidence", ListingKind.service, FindingEvidence.service_id)
 )
+
+
+class FindingConference(SQLModel, table=True):
+    """A planning conference that took place: the next pack shows what changed since."""
+
+    __tablename__ = "finding_conference"
+
+    id: uuid.UUID = Field(default_factory=_id, primary_key=True)
+    held_on: date = Field(index=True)
+    recorded_by_id: uuid.UUID = Field(foreign_key="user_account.id")
+    created_at: datetime = Field(default_factory=_now, sa_type=UTCDateTime)

@@ -233,9 +233,9 @@ def list_visible(
     principal: Principal,
     state: FindingState | None = None,
     kind: FindingKind | None = None,
-    limit: int = 200,
+    limit: int | None = 200,
 ) -> list[Finding]:
-    """Findings this person may see, newest change first."""
+    """Findings this person may see, newest change first (all of them without a limit)."""
     query = select(Finding)
     if not principal.has_role(*COORDINATING):
         query = query.where(_visible_clause(principal))
@@ -243,7 +243,10 @@ def list_visible(
         query = query.where(Finding.state == state)
     if kind is not None:
         query = query.where(Finding.kind == kind)
-    return list(session.exec(query.order_by(col(Finding.updated_at).desc()).limit(limit)).all())
+    query = query.order_by(col(Finding.updated_at).desc())
+    if limit is not None:
+        query = query.limit(limit)
+    return list(session.exec(query).all())
 
 
 def get_visible(*, session: Session, principal: Principal, finding_id: uuid.UUID) -> Finding:

@@ -13,7 +13,7 @@ from sqlmodel import Session, col, select
 from directory import listings
 from directory.models import District, Organization, Service, TargetGroup, TaxonomyTerm
 from directory.translations import Localizer
-from findings import board, personal_data, recording, similarity
+from findings import board, export, personal_data, recording, similarity
 from findings.models import (
     BARRIER_LABELS,
     KIND_LABELS,
@@ -343,6 +343,17 @@ def finding_list(request: Request, session: SessionDep, principal: Reporter) -> 
         request,
         "findings/finding_list.html",
         {**_choices(session), "findings": findings, "names": _names(session, findings)},
+    )
+
+
+@router.get("/findings/export.csv", name="finding_export_csv")
+def finding_export_csv(session: SessionDep, principal: Participant) -> Response:
+    """Every finding this person may see, as CSV (coordinators: all of them)."""
+    findings = recording.list_visible(session=session, principal=principal, limit=None)
+    return Response(
+        export.to_csv(session=session, findings=findings),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": 'attachment; filename="lotse-findings.csv"'},
     )
 
 

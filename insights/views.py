@@ -16,8 +16,7 @@ from sqlmodel import Session
 from directory import listings
 from insights import reports
 from insights.reports.query import Period, ReportQuery, ScopeKind, scope_of
-from insights.reports.tables import Report
-from lotse import csvfile
+from lotse import report_tables
 from lotse.auth import Principal
 from lotse.db import SessionDep
 from lotse.errors import LotseError, NotFound
@@ -135,19 +134,6 @@ def report_index(request: Request, context: ReportContext) -> HTMLResponse:
     )
 
 
-def to_csv(report: Report) -> str:
-    """Every figure of a report, one per line, exactly as the page shows it."""
-    return csvfile.to_csv(
-        ["table", "row_key", "row", "column_key", "column", "value"],
-        (
-            [table.key, row.key, row.label, column.key, column.label, cell.text]
-            for table in report.tables
-            for row in table.rows
-            for column, cell in zip(table.columns, row.cells, strict=True)
-        ),
-    )
-
-
 # The CSV route comes first: "/reports/needs.csv" would otherwise be taken for a report name.
 @router.get("/{report}.csv", name="report_csv")
 def report_csv(session: SessionDep, report: str, context: ReportContext) -> Response:
@@ -160,7 +146,7 @@ def report_csv(session: SessionDep, report: str, context: ReportContext) -> Resp
     if query.district:
         name += f"-{query.district}"
     return Response(
-        to_csv(result),
+        report_tables.to_csv(result.tables),
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="{name}.csv"'},
     )

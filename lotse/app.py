@@ -105,7 +105,7 @@ def create_app(
     from directory.machine_translation import views as translation_views
     from directory.upkeep import editor_views, maintenance_views
     from findings import api as finding_api
-    from findings import radar_views
+    from findings import conference_views, radar_views
     from findings import views as finding_views
     from insights import views as insight_views
     from lotse import account_views, admin_views
@@ -135,6 +135,7 @@ def create_app(
         open_format_views,
         translation_views,
         insight_views,
+        conference_views,
         radar_views,
         finding_views,
         finding_api,

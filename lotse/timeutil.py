@@ -1,8 +1,10 @@
 """Time helpers: everything is stored in UTC and shown in the configured local zone."""
 
 import re
-from datetime import UTC, date, datetime, time
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Annotated
+from zoneinfo import ZoneInfo
 
 from pydantic import BeforeValidator, WithJsonSchema
 from pydantic_core import PydanticCustomError
@@ -10,6 +12,25 @@ from pydantic_core import PydanticCustomError
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class Period:
+    """From ``start`` to ``end``, both days included, in the installation's local time."""
+
+    start: date
+    end: date
+
+    @classmethod
+    def last_days(cls, days: int, *, today: date) -> "Period":
+        return cls(today - timedelta(days=days - 1), today)
+
+    def bounds(self, timezone: str) -> tuple[datetime, datetime]:
+        zone = ZoneInfo(timezone)
+        return (
+            datetime.combine(self.start, time(0), tzinfo=zone),
+            datetime.combine(self.end + timedelta(days=1), time(0), tzinfo=zone),
+        )
 
 
 # --- times and dates the API takes ----------------------------------------------------------

@@ -2,7 +2,7 @@
 
 Each report is a plain function over a session and a ``ReportQuery`` (period, district, scope)
 and returns a ``Report``: tables of figures that have already passed small-number
-suppression (``insights.suppression``), so pages, charts and CSV exports cannot show more
+suppression (``lotse.suppression``), so pages, charts and CSV exports cannot show more
 than they may. Nothing here writes.
 
 What counts (shown on the pages too, see ``DEFINITIONS``):
@@ -26,8 +26,8 @@ What counts (shown on the pages too, see ``DEFINITIONS``):
 from collections.abc import Callable
 
 from insights.reports import capacity, directory_health, flows, needs, outcomes, response_times
-from insights.reports.tables import Report
 from lotse.i18n import N_
+from lotse.report_tables import Report
 
 ReportFunction = Callable[..., Report]
 REPORTS: dict[str, tuple[str, ReportFunction]] = {

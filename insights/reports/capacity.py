@@ -14,10 +14,11 @@ from directory.models import (
 )
 from insights.reports import lookups
 from insights.reports.lookups import S
-from insights.reports.query import Period, ReportQuery
-from insights.reports.tables import Cell, Report, Row, Status, build_table
-from insights.suppression import count
+from insights.reports.query import ReportQuery
 from lotse.i18n import gettext
+from lotse.report_tables import Cell, Report, Row, Status, build_table
+from lotse.suppression import count
+from lotse.timeutil import Period
 from referrals.models import ReferralEvent
 
 

@@ -15,9 +15,9 @@ from directory.translations import source_hash
 from directory.versions import TRANSLATED_FIELDS
 from insights.reports import lookups
 from insights.reports.query import ReportQuery, ScopeKind
-from insights.reports.tables import Report, Row, build_table, translated
-from insights.suppression import count
 from lotse.i18n import N_, gettext
+from lotse.report_tables import Report, Row, build_table, translated
+from lotse.suppression import count
 
 # Languages whose translations the directory health report checks (German is the source).
 TRANSLATION_LANGUAGES = ("en", "uk", "ar", "tr", "ru", "ro", "bg", "pl", "el")

@@ -8,9 +8,9 @@ from sqlmodel import Session
 from insights.reports import lookups
 from insights.reports.lookups import S
 from insights.reports.query import ReportQuery
-from insights.reports.tables import Report, Row, build_table, translated
-from insights.suppression import count
 from lotse.i18n import N_, gettext
+from lotse.report_tables import Report, Row, build_table, translated
+from lotse.suppression import count
 
 COLUMNS = (
     ("referrals", N_("Referrals")),

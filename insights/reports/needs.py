@@ -10,9 +10,9 @@ from directory.models import SearchLog
 from insights.reports import lookups
 from insights.reports.lookups import NOT_RECORDED
 from insights.reports.query import ReportQuery, ScopeKind
-from insights.reports.tables import Report, Row, build_table
-from insights.suppression import THRESHOLD, Figure, count
 from lotse.i18n import gettext
+from lotse.report_tables import Report, Row, build_table
+from lotse.suppression import THRESHOLD, Figure, count
 from referrals.models import Client
 
 

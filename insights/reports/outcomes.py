@@ -7,9 +7,9 @@ from sqlmodel import Session
 from insights.reports import lookups
 from insights.reports.lookups import OPEN, OUTCOMES, S
 from insights.reports.query import ReportQuery
-from insights.reports.tables import Report, Row, Table, build_table
-from insights.suppression import count, total
 from lotse.i18n import gettext
+from lotse.report_tables import Report, Row, Table, build_table
+from lotse.suppression import count, total
 from referrals.labels import reason_label
 from referrals.workflow import DECLINE_REASONS, status_label
 

@@ -2,35 +2,15 @@
 
 import uuid
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import datetime
 from enum import StrEnum
-from zoneinfo import ZoneInfo
 
 from lotse.auth import Principal
 from lotse.models import Role
 from lotse.permissions import Forbidden
-from lotse.timeutil import utcnow
+from lotse.timeutil import Period, utcnow
 
 # --- what a report is asked for ---------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Period:
-    """From ``start`` to ``end``, both days included, in the installation's local time."""
-
-    start: date
-    end: date
-
-    @classmethod
-    def last_days(cls, days: int, *, today: date) -> "Period":
-        return cls(today - timedelta(days=days - 1), today)
-
-    def bounds(self, timezone: str) -> tuple[datetime, datetime]:
-        zone = ZoneInfo(timezone)
-        return (
-            datetime.combine(self.start, time(0), tzinfo=zone),
-            datetime.combine(self.end + timedelta(days=1), time(0), tzinfo=zone),
-        )
 
 
 class ScopeKind(StrEnum):

@@ -11,9 +11,9 @@ from sqlmodel import Session
 from insights.reports import lookups
 from insights.reports.lookups import S
 from insights.reports.query import ReportQuery
-from insights.reports.tables import Report, Row, build_table
-from insights.suppression import Figure, count, statistic
 from lotse.i18n import N_, gettext
+from lotse.report_tables import Report, Row, build_table
+from lotse.suppression import Figure, count, statistic
 from referrals.models import ReferralEvent
 
 

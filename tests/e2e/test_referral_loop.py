@@ -5,22 +5,8 @@ import re
 
 from playwright.sync_api import Page, expect
 
-from tests.accounts import PASSWORDS
 from tests.e2e.axe import violations
-
-
-def log_in(page: Page, role: str) -> None:
-    email, password = PASSWORDS[role]
-    page.goto("/login")
-    page.get_by_label("E-Mail-Adresse").fill(email)
-    page.get_by_label("Passwort").fill(password)
-    page.get_by_role("button", name="Anmelden").click()
-    expect(page.get_by_role("button", name="Abmelden")).to_be_visible()
-
-
-def log_out(page: Page) -> None:
-    page.get_by_role("button", name="Abmelden").click()
-    expect(page.get_by_role("link", name="Anmelden")).to_be_visible()
+from tests.e2e.steps import log_in, log_out
 
 
 def test_closed_loop_with_demo_users(page: Page):

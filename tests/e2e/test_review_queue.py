@@ -8,7 +8,7 @@ import time
 from playwright.sync_api import Page, expect
 
 from tests.e2e.axe import violations
-from tests.e2e.test_referral_loop import log_in, log_out
+from tests.e2e.steps import log_in, log_out
 
 WORD = "Volmefuchs"
 

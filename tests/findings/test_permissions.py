@@ -36,6 +36,12 @@ PAGES = [
     ("GET", "/findings/new", None, expect(LOGIN, 200, DENIED)),
     ("POST", "/findings/new", NEW, expect(LOGIN, 303, DENIED)),
     ("GET", "/findings/board", None, expect(LOGIN, DENIED, 200)),
+    ("GET", "/findings/export.csv", None, expect(LOGIN, 200, 200)),
+    ("GET", "/findings/conference", None, expect(LOGIN, DENIED, 200)),
+    ("GET", "/findings/conference/print", None, expect(LOGIN, DENIED, 200)),
+    ("GET", "/findings/conference.pdf", None, expect(LOGIN, DENIED, 200)),
+    ("GET", "/findings/conference.zip", None, expect(LOGIN, DENIED, 200)),
+    ("POST", "/findings/conference/held", {"held_on": "2026-01-05"}, expect(LOGIN, DENIED, 303)),
     ("GET", "/findings/{own}", None, expect(LOGIN, HIDDEN, 200, case_manager=200)),
     ("GET", "/findings/{routed}", None, expect(LOGIN, 200, 200, case_manager=HIDDEN)),
     (

@@ -48,9 +48,9 @@ from directory.models import (
 from directory.seed import stable_id
 from directory.translations import source_hash
 from insights.reports.query import Period, ReportQuery, Scope
-from insights.reports.tables import Report
-from insights.suppression import SUPPRESSED, Figure
 from lotse.models import Role, User, UserRole
+from lotse.report_tables import Report
+from lotse.suppression import SUPPRESSED, Figure
 from partners.models import ReferralService
 from referrals.models import Client, Referral, ReferralEvent, ReferralStatus
 from tests.referrals.factories import KIM_TEAM, VOLMETAL, case_manager

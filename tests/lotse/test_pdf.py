@@ -54,3 +54,13 @@ def test_a_page_with_the_print_stylesheet_renders() -> None:
     )
     reader = PdfReader(io.BytesIO(pdf.render(page)))
     assert "Auskunft" in reader.pages[0].extract_text()
+def test_static_stylesheets_and_images_are_used() -> None:
+    page = (
+        '<html><head><link rel="stylesheet" href="http://testserver/static/css/print.css">'
+        "<style>p { font-size: 30pt }</style></head><body>"
+        '<img src="http://testserver/static/vendor/leaflet/images/layers.png" alt="">'
+        "<p>Lotse</p></body></html>"
+    )
+    reader = PdfReader(io.BytesIO(pdf.render(page)))
+    assert "Lotse" in reader.pages[0].extract_text()
+    assert reader.pages[0]["/Resources"].get("/XObject"), "the static image is drawn"

@@ -248,6 +248,12 @@ EXPECTED: dict[tuple[str, str], dict[str, str]] = {
     ("GET", "/findings/new"): REFERRAL_PARTIES,
     ("POST", "/findings/new"): REFERRAL_PARTIES,
     ("GET", "/findings/board"): COORDINATION,
+    ("GET", "/findings/export.csv"): SIGNED_IN,
+    ("GET", "/findings/conference"): COORDINATION,
+    ("GET", "/findings/conference/print"): COORDINATION,
+    ("GET", "/findings/conference.pdf"): COORDINATION,
+    ("GET", "/findings/conference.zip"): COORDINATION,
+    ("POST", "/findings/conference/held"): COORDINATION,
     # The gap radar reads every organisation's figures and writes findings: coordination only.
     ("GET", "/findings/radar"): COORDINATION,
     ("POST", "/findings/radar/accept"): COORDINATION,

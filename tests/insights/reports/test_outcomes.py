@@ -2,7 +2,7 @@
 
 from insights.reports import flows, outcomes
 from insights.reports.query import Scope
-from insights.suppression import WITHHELD
+from lotse.suppression import WITHHELD
 from tests.insights.scenario import LT5, WOHNRAUM, query, table
 from tests.referrals.factories import KIM_TEAM, VOLMETAL
 

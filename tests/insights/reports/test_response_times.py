@@ -4,7 +4,7 @@ from datetime import date
 
 from insights.reports import response_times
 from insights.reports.query import Period, ReportQuery, Scope
-from insights.suppression import TOO_FEW
+from lotse.suppression import TOO_FEW
 from tests.insights.scenario import DISTRICT, LT5, WOHNRAUM, query, table
 from tests.referrals.factories import VOLMETAL
 

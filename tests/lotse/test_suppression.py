@@ -1,6 +1,6 @@
 """Small-number suppression: what a report may show."""
 
-from insights.suppression import TOO_FEW, WITHHELD, count, statistic, total
+from lotse.suppression import TOO_FEW, WITHHELD, count, statistic, total
 from tests.insights.scenario import LT5
 
 

@@ -1,4 +1,5 @@
-"""Small-number suppression: the one place that decides what a report may show.
+"""Small-number suppression: the one place that decides what a report may show (the gap
+reports and the findings' planning conference pack).
 
 Every figure of a gap report is built here, so pages, charts and CSV exports show the same
 thing and none of them can see a number it must not show:

@@ -1,10 +1,12 @@
-"""What a report answers: tables of figures that have passed suppression."""
+"""What a report answers: tables of figures that have passed suppression (the gap reports and
+the findings' planning conference pack draw them with the same macros)."""
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from insights.suppression import Figure
+from lotse import csvfile
 from lotse.i18n import gettext
+from lotse.suppression import Figure
 
 
 @dataclass(frozen=True)
@@ -87,6 +89,19 @@ def build_table(
         rows=tuple(rows),
         chart_column=chart_column,
         note=note,
+    )
+
+
+def to_csv(tables: Iterable[Table]) -> str:
+    """Every figure of some tables, one per line, exactly as the page shows it."""
+    return csvfile.to_csv(
+        ["table", "row_key", "row", "column_key", "column", "value"],
+        (
+            [table.key, row.key, row.label, column.key, column.label, cell.text]
+            for table in tables
+            for row in table.rows
+            for column, cell in zip(table.columns, row.cells, strict=True)
+        ),
     )
 
 
