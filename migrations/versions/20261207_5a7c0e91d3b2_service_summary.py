@@ -5,7 +5,7 @@ from alembic import op
 
 
 revision: str = '5a7c0e91d3b2'
-down_revision: str | None = '42d6f8459b8c'
+down_revision: str | None = 'a7c3e5d10b42'
 
 
 def upgrade() -> None:

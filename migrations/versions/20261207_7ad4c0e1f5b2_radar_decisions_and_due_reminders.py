@@ -1,7 +1,7 @@
 """findings: the gap radar's decisions, and when a passed due date was reminded of
 
 Revision ID: 7ad4c0e1f5b2
-Revises: 42d6f8459b8c
+Revises: 5a7c0e91d3b2
 Create Date: 2026-12-07 20:25:00
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 from lotse import ddl
 
 revision: str = "7ad4c0e1f5b2"
-down_revision: str | None = "42d6f8459b8c"
+down_revision: str | None = "5a7c0e91d3b2"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,7 +1,7 @@
 """audit entries linked to the clients they are about; consent expiry handled once
 
 Revision ID: a7c3e5d10b42
-Revises: 42d6f8459b8c
+Revises: 5e1ec7ed18a0
 Create Date: 2026-12-07 20:45:00
 """
 
@@ -14,7 +14,7 @@ from alembic import op
 from lotse.ddl import create_indexes, drop_indexes, moment, uuid
 
 revision: str = 'a7c3e5d10b42'
-down_revision: str | None = '42d6f8459b8c'
+down_revision: str | None = '5e1ec7ed18a0'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
