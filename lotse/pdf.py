@@ -7,6 +7,7 @@ missing the import fails, and ``render`` says so with ``PdfUnavailable`` instead
 so the print view still works and only the download is refused.
 """
 
+import mimetypes
 from pathlib import Path
 
 from lotse.errors import LotseError
@@ -30,7 +31,21 @@ def render(html: str) -> bytes:
         import weasyprint
     except OSError as missing_library:  # WeasyPrint raises OSError when Pango cannot be loaded
         raise PdfUnavailable() from missing_library
-    return weasyprint.HTML(string=html, url_fetcher=_static_only).write_pdf()
+    from weasyprint.urls import URLFetcher, URLFetcherResponse
+
+    class StaticFetcher(URLFetcher):
+        # WeasyPrint 70 takes a fetcher object; anything it cannot fetch is left out with a
+        # warning (a missing font falls back to the next in the CSS font stack).
+        def fetch(self, url: str, headers: object = None) -> URLFetcherResponse:
+            found = _static_only(url)
+            content_type = mimetypes.guess_type(str(found["filename"]))[0]
+            return URLFetcherResponse(
+                url,
+                body=found["string"],
+                headers={"Content-Type": content_type or "application/octet-stream"},
+            )
+
+    return bytes(weasyprint.HTML(string=html, url_fetcher=StaticFetcher()).write_pdf())
 
 
 def _static_only(url: str) -> dict[str, object]:

@@ -9,9 +9,9 @@ from babel.numbers import format_decimal
 from fastapi import Request
 from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, FileSystemLoader, select_autoescape
-from starlette.responses import HTMLResponse
+from starlette.responses import HTMLResponse, Response
 
-from lotse import PROJECT_ROOT, i18n
+from lotse import PROJECT_ROOT, i18n, pdf
 from lotse.links import safe_link
 from lotse.models import ROLE_LABELS, Role
 from lotse.permissions import permissions_of
@@ -121,6 +121,7 @@ def render(
         name,
         {
             "lang": language,
+            "html_lang": info.html_lang,
             "dir": info.direction,
             "principal": principal,
             "can": lambda permission: permission in granted,
@@ -130,5 +131,21 @@ def render(
         },
         status_code=status_code,
     )
-    response.headers["Content-Language"] = language
+    response.headers["Content-Language"] = info.html_lang
     return response
+
+
+def render_pdf(
+    request: Request, name: str, context: dict[str, Any] | None = None, *, filename: str
+) -> Response:
+    """The page ``render`` makes, as a PDF download: the same template, laid out for paper."""
+    page = render(request, name, context)
+    document = pdf.render(bytes(page.body).decode())
+    return Response(
+        document,
+        media_type="application/pdf",
+        headers={
+            "Content-Disposition": f'attachment; filename="{filename}"',
+            "Content-Language": page.headers["content-language"],
+        },
+    )

@@ -110,6 +110,8 @@ EXPECTED: dict[tuple[str, str], dict[str, str]] = {
     ("GET", "/hsds/service_at_locations"): EVERYONE,
     ("GET", "/services/{service_id}/handout"): EVERYONE,
     ("GET", "/referrals/{referral_id}/handout"): CASE_MANAGERS,
+    ("GET", "/services/{service_id}/handout.pdf"): EVERYONE,
+    ("GET", "/referrals/{referral_id}/handout.pdf"): CASE_MANAGERS,
     # Gap reports: everyone signed in, each scoped to their own figures in the queries.
     ("GET", "/reports"): SIGNED_IN,
     ("GET", "/reports/{report}"): SIGNED_IN,
@@ -141,6 +143,7 @@ EXPECTED: dict[tuple[str, str], dict[str, str]] = {
     ("POST", "/clients/{client_id}/consents"): CASE_MANAGERS,
     ("POST", "/clients/{client_id}/consents/{consent_id}/withdraw"): CASE_MANAGERS,
     ("GET", "/clients/{client_id}/consents/{consent_id}/print"): CASE_MANAGERS,
+    ("GET", "/clients/{client_id}/consents/{consent_id}/print.pdf"): CASE_MANAGERS,
     ("GET", "/services/{service_id}/refer"): CASE_MANAGERS,
     ("POST", "/services/{service_id}/refer"): CASE_MANAGERS,
     ("GET", "/referrals"): CASE_MANAGERS,
@@ -248,7 +251,11 @@ FOREIGN: dict[tuple[str, str], dict[str, str]] = {
     ("GET", "/clients/{client_id}/consents/{consent_id}/print"): hidden_for(
         CASE_MANAGERS, "case_manager"
     ),
+    ("GET", "/clients/{client_id}/consents/{consent_id}/print.pdf"): hidden_for(
+        CASE_MANAGERS, "case_manager"
+    ),
     ("GET", "/referrals/{referral_id}/handout"): hidden_for(CASE_MANAGERS, "case_manager"),
+    ("GET", "/referrals/{referral_id}/handout.pdf"): hidden_for(CASE_MANAGERS, "case_manager"),
     ("POST", "/referrals/{referral_id}/draft"): hidden_for(CASE_MANAGERS, "case_manager"),
     ("GET", "/referrals/{referral_id}/refer-elsewhere"): hidden_for(CASE_MANAGERS, "case_manager"),
     ("POST", "/referrals/{referral_id}/appointment"): hidden_for(PARTNERS, *PARTNERS_ROLES),
