@@ -9,6 +9,7 @@ from babel.numbers import format_decimal
 from fastapi import Request
 from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, FileSystemLoader, select_autoescape
+from markupsafe import Markup, escape
 from starlette.responses import HTMLResponse, Response
 
 from lotse import PROJECT_ROOT, i18n, pdf
@@ -68,6 +69,21 @@ def _weekday_name(
     return str(get_day_names(width, locale=i18n.babel_locale())[iso_weekday - 1])
 
 
+def isolate(value: object, direction: str = "ltr", lang: str | None = None) -> Markup:
+    """``value`` in a ``<bdi>``: a phone number, postcode, address, code, time or German text
+    keeps its own order inside a right-to-left page ("02331 991000" does not become
+    "991000 02331", a full stop stays at the end). ``direction="auto"`` for text typed by
+    people, which may be in either direction."""
+    if value is None or value == "":
+        return Markup("")
+    language = Markup(' lang="{}"').format(lang) if lang and lang != i18n.get_language() else ""
+    return Markup('<bdi dir="{}"{}>{}</bdi>').format(direction, language, escape(value))
+
+
+def _isolate_auto(value: object) -> Markup:
+    return isolate(value, "auto")
+
+
 def _role_label(role: str) -> str:
     return i18n.gettext(ROLE_LABELS[Role(role)])
 
@@ -94,6 +110,8 @@ def _build() -> Jinja2Templates:
         weekday_name=_weekday_name,
         language_name=i18n.language_name,
         safe_link=safe_link,
+        ltr=isolate,
+        bdi=_isolate_auto,
     )
     env.globals.update(
         settings=get_settings(),
