@@ -12,7 +12,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup, escape
 from starlette.responses import HTMLResponse, Response
 
-from lotse import PROJECT_ROOT, i18n, pdf
+from lotse import PROJECT_ROOT, i18n, languages, pdf
 from lotse.links import safe_link
 from lotse.models import ROLE_LABELS, Role
 from lotse.permissions import permissions_of
@@ -118,6 +118,9 @@ def _build() -> Jinja2Templates:
         ui_languages=i18n.ui_languages,
         language_info=i18n.language_info,
         current_language=i18n.get_language,
+        language_options=languages.picker_options,
+        spoken_language_name=languages.display_name,
+        is_spoken_language=languages.is_valid,
         role_label=_role_label,
     )
     return Jinja2Templates(env=env)
