@@ -22,6 +22,12 @@ DEFAULT_LANGUAGE = "de"
 # Message ids in code and templates are English; its catalog repeats them.
 SOURCE_LANGUAGE = "en"
 LANGUAGE_COOKIE = "lotse_lang"
+# Leichte Sprache: a German variant with its own texts for the public pages and the handout.
+# Its catalog has a name of its own (Babel's tools cannot parse the private-use tag as a
+# locale, and ``make messages`` must not fill it with every message of the application);
+# whatever it does not say falls back to the German catalog.
+EASY_GERMAN = "de-x-ls"
+EASY_GERMAN_CATALOG = LOCALE_DIR / EASY_GERMAN / "LC_MESSAGES" / "leichte_sprache.po"
 
 
 @dataclass(frozen=True)
@@ -29,6 +35,12 @@ class LanguageInfo:
     code: str
     native_name: str
     direction: str = "ltr"
+
+    @property
+    def html_lang(self) -> str:
+        """The page's ``lang``: Leichte Sprache is German to browsers, screen readers and
+        hyphenation; only Lotse's texts differ."""
+        return "de" if self.code == EASY_GERMAN else self.code
 
 
 # Every language Lotse knows (DESIGN.md); the interface offers those with a catalog.
@@ -53,17 +65,26 @@ KNOWN_LANGUAGES: dict[str, LanguageInfo] = {
 }
 
 
+def _compiled(po_path: Path, locale: str) -> Translations:
+    with po_path.open("rb") as po_file:
+        catalog = read_po(po_file, locale=locale)
+    buffer = BytesIO()
+    write_mo(buffer, catalog)
+    buffer.seek(0)
+    return Translations(buffer)
+
+
 @cache
 def _catalogs() -> dict[str, NullTranslations]:
     catalogs: dict[str, NullTranslations] = {SOURCE_LANGUAGE: NullTranslations()}
     for po_path in sorted(LOCALE_DIR.glob("*/LC_MESSAGES/messages.po")):
         code = po_path.parent.parent.name
-        with po_path.open("rb") as po_file:
-            catalog = read_po(po_file, locale=code.split("-")[0])
-        buffer = BytesIO()
-        write_mo(buffer, catalog)
-        buffer.seek(0)
-        catalogs[code] = Translations(buffer)
+        catalogs[code] = _compiled(po_path, code.split("-")[0])
+    german = catalogs.get(DEFAULT_LANGUAGE)
+    if EASY_GERMAN_CATALOG.is_file() and isinstance(german, Translations):
+        easy = _compiled(EASY_GERMAN_CATALOG, DEFAULT_LANGUAGE)
+        easy.add_fallback(german)
+        catalogs[EASY_GERMAN] = easy
     return catalogs
 
 

@@ -27,7 +27,7 @@ from lotse.i18n import KNOWN_LANGUAGES, N_, get_language, gettext
 # Language columns hold at most this many characters.
 MAX_LENGTH = 12
 # Lotse's private-use tag for Leichte Sprache, the only private-use tag accepted.
-EASY_GERMAN = "de-x-ls"
+EASY_GERMAN = i18n.EASY_GERMAN
 # Babel's entries that name no language a person speaks.
 NOT_LANGUAGES = frozenset({"und", "zxx", "mul", "root", "mis"})
 # Lotse's own aliases, before CLDR's (kmr is Lotse's ku, not CLDR's ku-Latn-TR).

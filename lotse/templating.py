@@ -9,9 +9,10 @@ from babel.numbers import format_decimal
 from fastapi import Request
 from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, FileSystemLoader, select_autoescape
-from starlette.responses import HTMLResponse
+from markupsafe import Markup, escape
+from starlette.responses import HTMLResponse, Response
 
-from lotse import PROJECT_ROOT, i18n
+from lotse import PROJECT_ROOT, i18n, languages, pdf
 from lotse.links import safe_link
 from lotse.models import ROLE_LABELS, Role
 from lotse.permissions import permissions_of
@@ -68,6 +69,21 @@ def _weekday_name(
     return str(get_day_names(width, locale=i18n.babel_locale())[iso_weekday - 1])
 
 
+def isolate(value: object, direction: str = "ltr", lang: str | None = None) -> Markup:
+    """``value`` in a ``<bdi>``: a phone number, postcode, address, code, time or German text
+    keeps its own order inside a right-to-left page ("02331 991000" does not become
+    "991000 02331", a full stop stays at the end). ``direction="auto"`` for text typed by
+    people, which may be in either direction."""
+    if value is None or value == "":
+        return Markup("")
+    language = Markup(' lang="{}"').format(lang) if lang and lang != i18n.get_language() else ""
+    return Markup('<bdi dir="{}"{}>{}</bdi>').format(direction, language, escape(value))
+
+
+def _isolate_auto(value: object) -> Markup:
+    return isolate(value, "auto")
+
+
 def _role_label(role: str) -> str:
     return i18n.gettext(ROLE_LABELS[Role(role)])
 
@@ -94,12 +110,17 @@ def _build() -> Jinja2Templates:
         weekday_name=_weekday_name,
         language_name=i18n.language_name,
         safe_link=safe_link,
+        ltr=isolate,
+        bdi=_isolate_auto,
     )
     env.globals.update(
         settings=get_settings(),
         ui_languages=i18n.ui_languages,
         language_info=i18n.language_info,
         current_language=i18n.get_language,
+        language_options=languages.picker_options,
+        spoken_language_name=languages.display_name,
+        is_spoken_language=languages.is_valid,
         role_label=_role_label,
     )
     return Jinja2Templates(env=env)
@@ -121,6 +142,7 @@ def render(
         name,
         {
             "lang": language,
+            "html_lang": info.html_lang,
             "dir": info.direction,
             "principal": principal,
             "can": lambda permission: permission in granted,
@@ -130,5 +152,21 @@ def render(
         },
         status_code=status_code,
     )
-    response.headers["Content-Language"] = language
+    response.headers["Content-Language"] = info.html_lang
     return response
+
+
+def render_pdf(
+    request: Request, name: str, context: dict[str, Any] | None = None, *, filename: str
+) -> Response:
+    """The page ``render`` makes, as a PDF download: the same template, laid out for paper."""
+    page = render(request, name, context)
+    document = pdf.render(bytes(page.body).decode())
+    return Response(
+        document,
+        media_type="application/pdf",
+        headers={
+            "Content-Disposition": f'attachment; filename="{filename}"',
+            "Content-Language": page.headers["content-language"],
+        },
+    )

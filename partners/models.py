@@ -24,6 +24,8 @@ def _now() -> datetime:
 class PartnerOrganizationBase(SQLModel):
     name: str = Field(max_length=300, min_length=2)
     notification_email: str | None = Field(default=None, max_length=254)
+    # The language of the emails to that address (an interface language); None: German.
+    notification_language: str | None = Field(default=None, max_length=12)
     directory_organization_id: uuid.UUID | None = Field(
         default=None, foreign_key="organization.id", index=True
     )

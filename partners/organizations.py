@@ -31,6 +31,7 @@ class PartnerIn:
     notification_email: str | None
     directory_organization_id: uuid.UUID | None
     referral_service_ids: frozenset[uuid.UUID] = frozenset()
+    notification_language: str | None = None
 
 
 def list_partners(*, session: Session, include_inactive: bool = True) -> list[PartnerOrganization]:
@@ -77,6 +78,7 @@ def directory_organizations(*, session: Session) -> list[Organization]:
 def _apply(session: Session, partner: PartnerOrganization, partner_in: PartnerIn) -> None:
     partner.name = partner_in.name.strip()
     partner.notification_email = (partner_in.notification_email or "").strip().lower() or None
+    partner.notification_language = partner_in.notification_language
     partner.directory_organization_id = partner_in.directory_organization_id
     partner.updated_at = utcnow()
     session.add(partner)
@@ -119,6 +121,7 @@ def differs(*, session: Session, partner: PartnerOrganization, partner_in: Partn
         partner.name != partner_in.name.strip()
         or partner.notification_email
         != ((partner_in.notification_email or "").strip().lower() or None)
+        or partner.notification_language != partner_in.notification_language
         or partner.directory_organization_id != partner_in.directory_organization_id
         or referral_service_ids(session=session, partner_id=partner.id)
         != set(partner_in.referral_service_ids)
@@ -131,6 +134,7 @@ def update_partner(
     before = {
         "name": partner.name,
         "notification_email": partner.notification_email,
+        "notification_language": partner.notification_language,
         "directory_organization_id": partner.directory_organization_id,
         "referral_services": sorted(
             map(str, referral_service_ids(session=session, partner_id=partner.id))
@@ -140,6 +144,7 @@ def update_partner(
     after = {
         "name": partner.name,
         "notification_email": partner.notification_email,
+        "notification_language": partner.notification_language,
         "directory_organization_id": partner.directory_organization_id,
         "referral_services": sorted(map(str, partner_in.referral_service_ids)),
     }

@@ -91,6 +91,7 @@ def _partner_form(
             ),
             "chosen_services": chosen,
             "directory_id": directory_id,
+            "email_languages": list(email_languages().items()),
         },
         status_code=status_code,
     )
@@ -102,9 +103,15 @@ def partner_new(request: Request, session: SessionDep, principal: ManagesPartner
 
 
 def _partner_in(
-    name: str, notification_email: str, directory_organization_id: str, referral_services: list[str]
+    name: str,
+    notification_email: str,
+    directory_organization_id: str,
+    referral_services: list[str],
+    notification_language: str = "",
 ) -> tuple[PartnerIn, dict[str, str]]:
     errors: dict[str, str] = {}
+    if notification_language and notification_language not in email_languages():
+        errors["notification_language"] = i18n.gettext("Please choose a language from the list.")
     if len(name.strip()) < 2:
         errors["name"] = i18n.gettext("Please enter the organisation's name.")
     email = notification_email.strip()
@@ -122,7 +129,16 @@ def _partner_in(
         notification_email=email or None,
         directory_organization_id=listing,
         referral_service_ids=services,
+        notification_language=notification_language or None,
     ), errors
+
+
+def email_languages() -> dict[str, str]:
+    """The languages emails are written in: the interface's, by their own names (Leichte
+    Sprache covers only the public pages and the handout, not emails)."""
+    return {
+        info.code: info.native_name for info in i18n.ui_languages() if info.code != i18n.EASY_GERMAN
+    }
 
 
 @router.post("/organizations/new", name="partner_create")
@@ -134,9 +150,14 @@ def partner_create(
     notification_email: Annotated[str, Form(max_length=254)] = "",
     directory_organization_id: Annotated[str, Form(max_length=40)] = "",
     referral_services: Annotated[list[str] | None, Form()] = None,
+    notification_language: Annotated[str, Form(max_length=12)] = "",
 ) -> Response:
     partner_in, errors = _partner_in(
-        name, notification_email, directory_organization_id, referral_services or []
+        name,
+        notification_email,
+        directory_organization_id,
+        referral_services or [],
+        notification_language,
     )
     if not errors:
         try:
@@ -170,10 +191,15 @@ def partner_update(
     notification_email: Annotated[str, Form(max_length=254)] = "",
     directory_organization_id: Annotated[str, Form(max_length=40)] = "",
     referral_services: Annotated[list[str] | None, Form()] = None,
+    notification_language: Annotated[str, Form(max_length=12)] = "",
 ) -> Response:
     partner = organizations.get_partner(session=session, partner_id=partner_id)
     partner_in, errors = _partner_in(
-        name, notification_email, directory_organization_id, referral_services or []
+        name,
+        notification_email,
+        directory_organization_id,
+        referral_services or [],
+        notification_language,
     )
     if not errors:
         try:

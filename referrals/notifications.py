@@ -2,13 +2,17 @@
 
 No client data ever goes into an email: the referral's number, what happened, and a link.
 ``lotse/mailer.py`` delivers the outbox (``lotse/outbox.py``).
+
+Each email is written in its recipient's language, never in the language of whoever caused
+it: a case manager's in the language of their account, an organisation's notification address
+in the language set for that address (German by default).
 """
 
 import uuid
 
 from sqlmodel import Session
 
-from lotse import outbox
+from lotse import i18n, outbox
 from lotse.i18n import N_, gettext
 from lotse.models import User
 from lotse.outbox import OutboxMessage
@@ -54,40 +58,52 @@ def enqueue(
     *,
     session: Session,
     kind: str,
-    recipient: str | None,
+    recipient: "Recipient | None",
     referral: Referral,
     base_url: str,
-    status: str = "",
+    status: ReferralStatus | None = None,
 ) -> OutboxMessage | None:
     if not recipient:
         return None
-    subject = gettext(SUBJECTS[kind], number=referral.number, status=status)
-    body = "\n\n".join(
-        (
-            subject,
-            *([gettext(ERASED_NOTICE)] if kind == "erased" else []),
-            gettext("Open the referral in Lotse: %(link)s", link=link(base_url, referral)),
-            gettext("For data protection, this email contains no personal data."),
+    address, language = recipient
+    with i18n.language(language):
+        subject = gettext(
+            SUBJECTS[kind], number=referral.number, status=status_label(status) if status else ""
         )
-    )
+        body = "\n\n".join(
+            (
+                subject,
+                *([gettext(ERASED_NOTICE)] if kind == "erased" else []),
+                gettext("Open the referral in Lotse: %(link)s", link=link(base_url, referral)),
+                gettext("For data protection, this email contains no personal data."),
+            )
+        )
     return outbox.enqueue(
         session=session,
         kind=kind,
-        recipient=recipient,
+        recipient=address,
         subject=subject,
         body=body,
         referral_id=referral.id,
     )
 
 
-def _sender_email(session: Session, referral: Referral) -> str | None:
+# An address and the language its emails are written in.
+Recipient = tuple[str, str]
+
+
+def _sender_email(session: Session, referral: Referral) -> Recipient | None:
     sender = session.get(User, referral.sender_id)
-    return sender.email if sender and sender.is_active else None
+    if not sender or not sender.is_active:
+        return None
+    return sender.email, sender.language or i18n.DEFAULT_LANGUAGE
 
 
-def _receiver_email(session: Session, referral: Referral) -> str | None:
+def _receiver_email(session: Session, referral: Referral) -> Recipient | None:
     partner = session.get(PartnerOrganization, referral.recipient_organization_id)
-    return partner.notification_email if partner and partner.is_active else None
+    if not partner or not partner.is_active or not partner.notification_email:
+        return None
+    return partner.notification_email, partner.notification_language or i18n.DEFAULT_LANGUAGE
 
 
 def status_changed(
@@ -123,7 +139,7 @@ def status_changed(
             kind="status_changed",
             referral=referral,
             base_url=base_url,
-            status=status_label(status),
+            status=status,
             recipient=recipient,
         )
 
@@ -170,19 +186,20 @@ def consent_expired(
     owner = session.get(User, client.case_manager_id) if client else None
     if owner is None or not owner.is_active:
         return None
-    subject = gettext("A consent of one of your clients has expired")
-    body = "\n\n".join(
-        (
-            subject,
-            gettext("Referrals cancelled: %(count)s", count=cancelled),
-            gettext("Referrals on hold until a new consent covers them: %(count)s", count=held),
-            gettext(
-                "Open the client in Lotse to record a new consent: %(link)s",
-                link=f"{base_url.rstrip('/')}/clients/{consent.client_id}",
-            ),
-            gettext("For data protection, this email contains no personal data."),
+    with i18n.language(owner.language or i18n.DEFAULT_LANGUAGE):
+        subject = gettext("A consent of one of your clients has expired")
+        body = "\n\n".join(
+            (
+                subject,
+                gettext("Referrals cancelled: %(count)s", count=cancelled),
+                gettext("Referrals on hold until a new consent covers them: %(count)s", count=held),
+                gettext(
+                    "Open the client in Lotse to record a new consent: %(link)s",
+                    link=f"{base_url.rstrip('/')}/clients/{consent.client_id}",
+                ),
+                gettext("For data protection, this email contains no personal data."),
+            )
         )
-    )
     return outbox.enqueue(
         session=session,
         kind="consent_expired",

@@ -11,7 +11,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from lotse import i18n
 from lotse.db import SessionDep
-from lotse.templating import render
+from lotse.templating import render, render_pdf
 from partners.models import PartnerOrganization
 from partners.organizations import list_partners
 from referrals import auditing, clients, forms, sides
@@ -181,6 +181,31 @@ def consent_withdraw(
     return RedirectResponse(target.include_query_params(withdrawn=len(cancelled)), status_code=303)
 
 
+def _consent_sheet(
+    request: Request,
+    session: SessionDep,
+    principal: CaseManager,
+    client: Client,
+    consent_id: uuid.UUID,
+) -> tuple[str, dict[str, Any]]:
+    """The consent form's language and what it shows; the view is recorded, not committed."""
+    consent = clients.get_consent(session=session, client=client, consent_id=consent_id)
+    clients.record_view(session=session, client=client, actor=actor_of(request, principal))
+    partner = session.get(PartnerOrganization, consent.recipient_organization_id)
+    # The consent text is shown in the language the client reads, where a catalog exists.
+    language = consent.text_language if i18n.is_ui_language(consent.text_language) else "de"
+    return language, {
+        "client": client,
+        "consent": consent,
+        "partner": partner,
+        "data_categories": list(DataCategory),
+        "fallback": language != consent.text_language,
+        "pdf_url": request.app.url_path_for(
+            "consent_pdf", client_id=str(client.id), consent_id=str(consent.id)
+        ),
+    }
+
+
 @router.get(
     "/clients/{client_id}/consents/{consent_id}/print",
     name="consent_print",
@@ -193,21 +218,28 @@ def consent_print(
     client: ClientDep,
     consent_id: uuid.UUID,
 ) -> HTMLResponse:
-    consent = clients.get_consent(session=session, client=client, consent_id=consent_id)
-    clients.record_view(session=session, client=client, actor=actor_of(request, principal))
-    partner = session.get(PartnerOrganization, consent.recipient_organization_id)
+    language, context = _consent_sheet(request, session, principal, client, consent_id)
     session.commit()
-    # The consent text is shown in the language the client reads, where a catalog exists.
-    language = consent.text_language if i18n.is_ui_language(consent.text_language) else "de"
     with i18n.language(language):
-        return render(
+        return render(request, "referrals/consent_print.html", context)
+
+
+@router.get("/clients/{client_id}/consents/{consent_id}/print.pdf", name="consent_pdf")
+def consent_pdf(
+    request: Request,
+    session: SessionDep,
+    principal: CaseManager,
+    client: ClientDep,
+    consent_id: uuid.UUID,
+) -> Response:
+    language, context = _consent_sheet(request, session, principal, client, consent_id)
+    with i18n.language(language):
+        response = render_pdf(
             request,
             "referrals/consent_print.html",
-            {
-                "client": client,
-                "consent": consent,
-                "partner": partner,
-                "data_categories": list(DataCategory),
-                "fallback": language != consent.text_language,
-            },
+            context,
+            filename=f"consent-{consent_id}-{language}.pdf",
         )
+    session.commit()
+    response.headers["Cache-Control"] = "no-store"
+    return response

@@ -119,6 +119,8 @@ EXPECTED: dict[tuple[str, str], dict[str, str]] = {
     ("GET", "/hsds/service_at_locations"): EVERYONE,
     ("GET", "/services/{service_id}/handout"): EVERYONE,
     ("GET", "/referrals/{referral_id}/handout"): CASE_MANAGERS,
+    ("GET", "/services/{service_id}/handout.pdf"): EVERYONE,
+    ("GET", "/referrals/{referral_id}/handout.pdf"): CASE_MANAGERS,
     # Gap reports: everyone signed in who takes part in the casework or keeps the directory,
     # each scoped to their own figures in the queries; not the data protection officer.
     ("GET", "/reports"): WORKERS,
@@ -166,6 +168,7 @@ EXPECTED: dict[tuple[str, str], dict[str, str]] = {
     ("POST", "/privacy/clients/{client_id}/restrict"): SUBJECT_RIGHTS,
     ("POST", "/privacy/clients/{client_id}/lift"): SUBJECT_RIGHTS,
     ("GET", "/privacy/restricted"): SUBJECT_RIGHTS,
+    ("GET", "/clients/{client_id}/consents/{consent_id}/print.pdf"): CASE_MANAGERS,
     ("GET", "/services/{service_id}/refer"): CASE_MANAGERS,
     ("POST", "/services/{service_id}/refer"): CASE_MANAGERS,
     ("GET", "/referrals"): CASE_MANAGERS,
@@ -296,7 +299,11 @@ FOREIGN: dict[tuple[str, str], dict[str, str]] = {
     ("POST", "/privacy/clients/{client_id}/erase"): hidden_for(SUBJECT_RIGHTS, "case_manager"),
     ("POST", "/privacy/clients/{client_id}/restrict"): hidden_for(SUBJECT_RIGHTS, "case_manager"),
     ("POST", "/privacy/clients/{client_id}/lift"): hidden_for(SUBJECT_RIGHTS, "case_manager"),
+    ("GET", "/clients/{client_id}/consents/{consent_id}/print.pdf"): hidden_for(
+        CASE_MANAGERS, "case_manager"
+    ),
     ("GET", "/referrals/{referral_id}/handout"): hidden_for(CASE_MANAGERS, "case_manager"),
+    ("GET", "/referrals/{referral_id}/handout.pdf"): hidden_for(CASE_MANAGERS, "case_manager"),
     ("POST", "/referrals/{referral_id}/draft"): hidden_for(CASE_MANAGERS, "case_manager"),
     ("GET", "/referrals/{referral_id}/refer-elsewhere"): hidden_for(CASE_MANAGERS, "case_manager"),
     ("POST", "/referrals/{referral_id}/appointment"): hidden_for(PARTNERS, *PARTNERS_ROLES),

@@ -295,3 +295,27 @@ def test_coordinators_see_every_organisations_accounts(person, session):
     listing = as_(person, "coordinator").get("/admin/users")
     for who in ("case_manager", "partner_staff", "other_partner", "admin"):
         assert PASSWORDS[who][0] in listing.text, who
+
+
+# --- the language of the notification address -------------------------------------------------
+
+
+def test_the_notification_address_gets_its_own_language(person, session):
+    response = coordinator_edits_volmetal(person, session, notification_language="tr")
+    assert response.status_code == 303
+    session.expire_all()
+    partner = organizations.get_partner(session=session, partner_id=VOLMETAL)
+    assert partner.notification_language == "tr"
+    page = person.get(f"/admin/organizations/{VOLMETAL}").text
+    assert '<option value="tr" lang="tr" selected>Türkçe</option>' in page
+
+
+@pytest.mark.parametrize("code", ["xx", "de-x-ls", "prs"])
+def test_an_email_language_lotse_cannot_write_is_refused_next_to_the_field(person, session, code):
+    response = coordinator_edits_volmetal(person, session, notification_language=code)
+    assert response.status_code == 422
+    assert 'id="notification_language-error"' in response.text
+    assert "Please choose a language from the list." in response.text
+    session.expire_all()
+    partner = organizations.get_partner(session=session, partner_id=VOLMETAL)
+    assert partner.notification_language is None

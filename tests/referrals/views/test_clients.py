@@ -1,5 +1,6 @@
 """The case manager's client pages: caseload, a client, consents, and the way back to referring."""
 
+import re
 import uuid
 
 from fastapi.testclient import TestClient
@@ -118,3 +119,23 @@ def test_a_client_speaks_any_language_and_a_made_up_code_is_refused(client, sess
     assert refused.status_code == 422
     assert 'href="#languages"' in refused.text and "klingon" in refused.text
     assert len(session.exec(select(Client)).all()) == before
+
+
+def test_the_language_picker_suggests_every_language_by_name_without_script(client, session):
+    """A field with a datalist: the browser filters the names as one types; the code is sent.
+    A language already chosen that is not among the common boxes stays a ticked box."""
+    login(client, "case_manager")
+    client.cookies.set("lotse_lang", "de")
+    page = client.get("/clients").text
+    assert 'list="languages-options"' in page
+    assert '<label for="languages-more">' in page
+    assert '<option value="prs">Dari · دری</option>' in page
+    assert '<option value="ti">Tigrinya' in page
+    assert "<script" not in page.split('id="languages-options"')[1].split("</datalist>")[0]
+    refused = post(client, "/clients", {"alias": "Grüne Jacke", "languages": ["uk", "prs", "zz"]})
+    assert refused.status_code == 422
+    # The ticked languages stay ticked, Dari among them although it has no box of its own.
+    assert (
+        re.search(r'value="prs"\s+checked', refused.text) or 'value="prs" checked' in refused.text
+    )
+    assert 'aria-invalid="true"' in refused.text.split('id="languages-more"')[1].split(">")[0]
