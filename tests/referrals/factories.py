@@ -28,6 +28,7 @@ from referrals.models import (
     DataCategory,
     Referral,
     ReferralEvent,
+    ReferralMessage,
     ReferralStatus,
 )
 
@@ -166,7 +167,7 @@ def make_outbox_message(
 
 
 # Children before parents, so that deleting respects the foreign keys.
-_TABLES = (OutboxMessage, ReferralEvent, Referral, Consent, Client)
+_TABLES = (OutboxMessage, ReferralEvent, ReferralMessage, Referral, Consent, Client)
 
 
 @contextmanager
