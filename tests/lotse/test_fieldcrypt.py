@@ -6,9 +6,9 @@ from sqlalchemy import text
 
 from lotse.datakeys import DEFAULT_DATA_KEY, new_key
 from lotse.fieldcrypt import KeyRing, UnreadableData, is_encrypted
-from referrals.models import Referral, ReferralMessage
+from referrals.models import Referral
 from tests.accounts import login
-from tests.referrals.factories import make_referral
+from tests.referrals.factories import make_message, make_referral
 
 NOTE = "Depression seit der Flucht, Termin bei Dr. Sommer"
 
@@ -71,13 +71,8 @@ def test_the_database_holds_only_ciphertext_and_the_models_read_plain_text(sessi
     referral.note = "Abendkurs, Frau Ö. arbeitet tagsüber"
     referral.health_note = NOTE
     referral.contact_detail = "0170 1234567"
-    session.add(
-        ReferralMessage(
-            referral_id=referral.id,
-            author_id=referral.sender_id,
-            author_organization_id=referral.sender_organization_id,
-            body="Bitte den Bescheid vom Jobcenter mitbringen",
-        )
+    make_message(
+        session=session, referral=referral, body="Bitte den Bescheid vom Jobcenter mitbringen"
     )
     session.flush()
     raw = (

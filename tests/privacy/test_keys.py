@@ -13,7 +13,7 @@ from lotse.settings import get_settings
 from privacy.keys import census, encrypted_tables, rotate
 from referrals.models import Referral, ReferralMessage
 from tests.lotse.test_cli import run
-from tests.referrals.factories import make_referral
+from tests.referrals.factories import make_message, make_referral
 
 SECRETS = ("Panikattacken seit März", "Telefon 0171 5550101", "Nachricht: Befund liegt vor")
 
@@ -39,14 +39,7 @@ def _referral_with_secrets(session_factory) -> tuple:
         referral = make_referral(session=session)
         referral.health_note = SECRETS[0]
         referral.contact_detail = SECRETS[1]
-        session.add(
-            ReferralMessage(
-                referral_id=referral.id,
-                author_id=referral.sender_id,
-                author_organization_id=referral.sender_organization_id,
-                body=SECRETS[2],
-            )
-        )
+        make_message(session=session, referral=referral, body=SECRETS[2])
         session.commit()
         return referral.id, referral.number
 
