@@ -442,13 +442,14 @@ def doctor() -> None:
     must be fixed)."""
     from directory.search.indexing import doctor_check
     from lotse import doctor as checks
+    from privacy.keys import doctor_check as encryption_check
 
     try:
         settings = get_settings()
     except ValueError as error:
         _fail(f"invalid configuration:\n{error}")
     failed = False
-    for result in checks.run_all(settings, installation_checks=[doctor_check]):
+    for result in checks.run_all(settings, installation_checks=[doctor_check, encryption_check]):
         style = {"ok": "green", "warn": "yellow", "fail": "bold red"}[result.level]
         label = f"{result.level.upper():<4}"
         console.print(

@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
+from lotse.datakeys import DEFAULT_DATA_KEY, key_id, parse_keys
 from lotse.db import DatabaseError, check_connection, describe_url, make_engine
 from lotse.migrate import current_revision, head_revision
 from lotse.settings import DEFAULT_SECRET, Settings
@@ -77,6 +78,28 @@ def check_secret(settings: Settings) -> Result:
         problem,
         'Set it to a random value, e.g. python3 -c "import secrets; print(secrets.token_urlsafe(48))".',
     )
+
+
+def check_data_keys(settings: Settings) -> Result:
+    keys = parse_keys(settings.data_keys.get_secret_value())
+    development = parse_keys(DEFAULT_DATA_KEY)[0]
+    rotate = "then run lotse privacy rotate-key and remove the development key."
+    if not keys or keys[0] == development:
+        return Result(
+            "data key",
+            _serious(settings),
+            "LOTSE_DATA_KEYS is the built-in development key: client notes and messages are "
+            "encrypted with a key that is published with the source code.",
+            "Put a key of your own first (lotse privacy new-key) in LOTSE_DATA_KEYS, " + rotate,
+        )
+    if development in keys:
+        return Result(
+            "data key",
+            "warn",
+            "LOTSE_DATA_KEYS still holds the development key behind your own.",
+            "Re-encrypt with your key first: " + rotate,
+        )
+    return Result("data key", "ok", f"{len(keys)} key(s), encrypting with {key_id(keys[0])}")
 
 
 def check_database(engine: Engine) -> Result:
@@ -229,6 +252,7 @@ def run_all(
     """Every check, the ones that need the database only when it is reachable and current."""
     yield check_settings(settings)
     yield check_secret(settings)
+    yield check_data_keys(settings)
     yield check_backup_key(settings)
     own_engine = engine is None
     engine = engine or make_engine(settings.database_url)

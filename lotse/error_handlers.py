@@ -35,10 +35,19 @@ def _error_response(
         if details:
             body["error"]["details"] = details
         return JSONResponse(body, status_code=status_code)
+    # The language links lead back here, but not to an address that found nothing, nor with its
+    # query: either may hold what someone typed, a client's alias among it.
+    back = "/" if status_code in (404, 405, 422) else request.url.path
     return render(
         request,
         "errors/error.html",
-        {"status_code": status_code, "code": code, "message": message, "details": details or []},
+        {
+            "status_code": status_code,
+            "code": code,
+            "message": message,
+            "details": details or [],
+            "language_next": back,
+        },
         status_code=status_code,
     )
 

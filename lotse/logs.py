@@ -1,9 +1,10 @@
 """Server logs an IT department can read: a request id on every line, JSON on request, no client data.
 
-Client data reaches a log in three ways, each closed here: a query string in the access log
-(a search for a client's alias), the values of a failed row in a database error (SQLAlchemy's
-parameters are hidden by the engine; PostgreSQL's ``DETAIL`` lines are removed here), and the
-input of a failed validation (pydantic's ``input_value``).
+Client data reaches a log in three ways, each closed here: a query string or a path that found
+nothing in the access log (a search for a client's alias, an alias typed into the address bar),
+the values of a failed row in a database error (SQLAlchemy's parameters are hidden by the
+engine; PostgreSQL's ``DETAIL`` lines are removed here), and the input of a failed validation
+(pydantic's ``input_value``).
 """
 
 import json
@@ -144,6 +145,7 @@ def protect_uvicorn_access_log() -> None:
 
 
 _SECRET_PARAMETER = re.compile(r"\{(secret|token)[^}]*\}")
+_UNRESOLVED = (404, 405, 422)
 
 
 def _route_template(scope: Scope, path: str) -> str:
@@ -210,8 +212,11 @@ class RequestMiddleware:
         finally:
             seconds = time.perf_counter() - started
             template = _route_template(scope, path)
-            # A secret in the path (a password link, a client's pass) stays out of the log.
-            logged_path = template if _SECRET_PARAMETER.search(template) else path
+            # A secret in the path (a password link, a client's pass) stays out of the log, and
+            # so does a path that found nothing: it may hold whatever someone typed into the
+            # address bar, a client's alias among it.
+            hide = _SECRET_PARAMETER.search(template) or status in _UNRESOLVED
+            logged_path = template if hide else path
             if self.observe is not None:
                 self.observe(method, template, status, seconds)
             if self.access_log:

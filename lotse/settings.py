@@ -9,6 +9,7 @@ from pydantic import Field, SecretStr, ValidationInfo, field_validator, model_va
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from lotse import PROJECT_ROOT
+from lotse.datakeys import DEFAULT_DATA_KEY, parse_keys
 from lotse.proxies import Network, parse_networks
 
 # The roles of lotse.models.Role, named here because settings sit below the models.
@@ -29,6 +30,9 @@ class Settings(BaseSettings):
     environment: Literal["development", "demo", "production"] = "development"
     database_url: str = f"sqlite:///{PROJECT_ROOT / 'lotse.db'}"
     secret_key: SecretStr = SecretStr(DEFAULT_SECRET)
+    # Keys for client free text encrypted at rest (lotse/fieldcrypt.py): comma-separated,
+    # newest first; the first encrypts, all decrypt. `lotse privacy new-key` makes one.
+    data_keys: SecretStr = SecretStr(DEFAULT_DATA_KEY)
     base_url: str = "http://127.0.0.1:8000"
 
     default_language: str = "de"
@@ -136,6 +140,16 @@ class Settings(BaseSettings):
             value = "postgresql+psycopg://" + value.removeprefix("postgresql://")
         return value
 
+    @field_validator("data_keys")
+    @classmethod
+    def _valid_data_keys(cls, value: SecretStr) -> SecretStr:
+        if not parse_keys(value.get_secret_value()):
+            raise ValueError(
+                "LOTSE_DATA_KEYS is empty: leave it unset for the development key, or give a "
+                "key of your own (`lotse privacy new-key`)"
+            )
+        return value
+
     @field_validator("trusted_proxies", "metrics_networks")
     @classmethod
     def _valid_networks(cls, value: str, info: ValidationInfo) -> str:
@@ -175,6 +189,20 @@ class Settings(BaseSettings):
             raise ValueError(
                 "LOTSE_SECRET_KEY must be set to a long random value when "
                 "LOTSE_ENVIRONMENT=production"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _data_key_in_production(self) -> "Settings":
+        if self.environment != "production":
+            return self
+        keys = parse_keys(self.data_keys.get_secret_value())
+        if not keys or keys[0] == parse_keys(DEFAULT_DATA_KEY)[0]:
+            raise ValueError(
+                "LOTSE_DATA_KEYS must start with a key of your own when "
+                "LOTSE_ENVIRONMENT=production: client notes and messages are encrypted with "
+                "it (make one with `lotse privacy new-key`; docs/operations.md, "
+                "'Encryption at rest')"
             )
         return self
 

@@ -297,3 +297,58 @@ def restrict(
             fail(error.translated())
         session.commit()
     console.print("Restriction lifted." if lift else "Restricted.", highlight=False)
+
+
+@app.command("new-key")
+def new_key_command() -> None:
+    """Print a new random data key for LOTSE_DATA_KEYS (put it first; keep the old ones)."""
+    from lotse.datakeys import new_key
+
+    print(new_key())
+
+
+@app.command("rotate-key")
+def rotate_key_command(
+    batch_size: Annotated[int, typer.Option(min=1, help="Rows per transaction.")] = 500,
+) -> None:
+    """Re-encrypt every encrypted text with the newest key of LOTSE_DATA_KEYS.
+
+    Also encrypts values written before encryption existed. Safe to stop and run again; a
+    second run changes nothing. Afterwards the older keys can be removed from LOTSE_DATA_KEYS.
+    """
+    from lotse.fieldcrypt import active_ring
+    from privacy.keys import census, rotate
+
+    current = settings()
+    engine = current_engine(current)
+    ring = active_ring()
+    console.print(f"Encrypting with key {ring.newest_id}", highlight=False)
+
+    def progress(table: str, done: int, total: int) -> None:
+        console.print(f"  {table}: {done}/{total} rows", highlight=False)
+
+    try:
+        result = rotate(engine=engine, ring=ring, batch_size=batch_size, progress=progress)
+        left = census(engine=engine)
+    finally:
+        engine.dispose()
+    rewritten = ", ".join(f"{count} from {origin}" for origin, count in result.rewritten.items())
+    console.print(
+        f"{result.rows} rows checked, {sum(result.rewritten.values())} values re-encrypted"
+        + (f" ({rewritten})" if rewritten else ""),
+        highlight=False,
+    )
+    if result.unreadable:
+        fail(
+            f"{len(result.unreadable)} values cannot be decrypted with the configured keys and "
+            "were left as they are (tampered with, or their key is missing):\n  "
+            + "\n  ".join(result.unreadable)
+        )
+    others = sorted(kid for kid in left if kid != ring.newest_id)
+    if others:
+        fail(f"values under other keys remain ({', '.join(others)}); run the command again")
+    console.print(
+        f"Every encrypted value uses key {ring.newest_id}; older keys may be removed from "
+        "LOTSE_DATA_KEYS.",
+        highlight=False,
+    )

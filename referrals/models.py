@@ -15,6 +15,7 @@ from sqlmodel import Field, SQLModel
 from directory.models import ListingKind
 from directory.upkeep import keepers
 from lotse.db import UTCDateTime
+from lotse.fieldcrypt import EncryptedText
 from lotse.timeutil import utcnow
 
 
@@ -84,7 +85,7 @@ class Consent(SQLModel, table=True):
     id: uuid.UUID = Field(default_factory=_id, primary_key=True)
     client_id: uuid.UUID = Field(foreign_key="client.id", index=True)
     recipient_organization_id: uuid.UUID = Field(foreign_key="partner_organization.id", index=True)
-    purpose: str = Field(sa_type=Text)
+    purpose: str = Field(sa_type=EncryptedText("consent.purpose"))
     categories: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     includes_health: bool = False
     form: str = Field(default="written", max_length=20)  # written | electronic
@@ -124,15 +125,21 @@ class Referral(SQLModel, table=True):
 
     need: str | None = Field(default=None, max_length=80)
     urgency: Urgency = Field(default=Urgency.normal, sa_column=Column(String(10), nullable=False))
-    note: str = Field(default="", sa_type=Text, description="For the partner")
+    note: str = Field(
+        default="", sa_type=EncryptedText("referral.note"), description="For the partner"
+    )
     health_note: str = Field(
-        default="", sa_type=Text, description="Shared only with health consent"
+        default="",
+        sa_type=EncryptedText("referral.health_note"),
+        description="Shared only with health consent",
     )
     shared_categories: list[str] = Field(
         default_factory=list, sa_column=Column(JSON, nullable=False)
     )
     contact_preference: str | None = Field(default=None, max_length=30)
-    contact_detail: str | None = Field(default=None, max_length=200)
+    contact_detail: str | None = Field(
+        default=None, max_length=200, sa_type=EncryptedText("referral.contact_detail")
+    )
 
     status: ReferralStatus = Field(
         default=ReferralStatus.draft, sa_column=Column(String(20), nullable=False, index=True)
@@ -140,21 +147,21 @@ class Referral(SQLModel, table=True):
     # Bumped by every change: two people acting at once cannot both win.
     version: int = 1
     status_reason: str | None = Field(default=None, max_length=40)
-    status_note: str | None = Field(default=None, sa_type=Text)
+    status_note: str | None = Field(default=None, sa_type=EncryptedText("referral.status_note"))
     hold_kind: str | None = Field(default=None, max_length=30)  # waitlist | client_action
     waitlist_position: int | None = None
     waitlist_until: date | None = None
     appointment_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     appointment_place: str | None = Field(default=None, max_length=200)
     outcome: str | None = Field(default=None, max_length=40)
-    outcome_note: str | None = Field(default=None, sa_type=Text)
+    outcome_note: str | None = Field(default=None, sa_type=EncryptedText("referral.outcome_note"))
 
     feedback_got_help: bool | None = None
     feedback_helpful: str | None = Field(default=None, max_length=10)  # yes | partly | no
     feedback_barriers: list[str] = Field(
         default_factory=list, sa_column=Column(JSON, nullable=False)
     )
-    feedback_note: str | None = Field(default=None, sa_type=Text)
+    feedback_note: str | None = Field(default=None, sa_type=EncryptedText("referral.feedback_note"))
 
     created_at: datetime = Field(default_factory=_now, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=_now, sa_type=UTCDateTime)
@@ -181,7 +188,7 @@ class ReferralEvent(SQLModel, table=True):
     from_status: str | None = Field(default=None, max_length=20)
     to_status: str | None = Field(default=None, max_length=20)
     reason: str | None = Field(default=None, max_length=40)
-    note: str | None = Field(default=None, sa_type=Text)
+    note: str | None = Field(default=None, sa_type=EncryptedText("referral_event.note"))
 
 
 class ReferralMessage(SQLModel, table=True):
@@ -191,7 +198,7 @@ class ReferralMessage(SQLModel, table=True):
     referral_id: uuid.UUID = Field(foreign_key="referral.id", index=True)
     author_id: uuid.UUID = Field(foreign_key="user_account.id")
     author_organization_id: uuid.UUID = Field(foreign_key="partner_organization.id")
-    body: str = Field(sa_type=Text)
+    body: str = Field(sa_type=EncryptedText("referral_message.body"))
     created_at: datetime = Field(default_factory=_now, sa_type=UTCDateTime)
 
 

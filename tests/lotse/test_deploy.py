@@ -26,6 +26,7 @@ import pytest
 from sqlmodel import Session, col, select
 
 from lotse import PROJECT_ROOT
+from lotse.datakeys import new_key
 from lotse.models import AuditEvent
 from tests.accounts import PASSWORDS, login
 from tests.conftest import _free_port
@@ -165,6 +166,7 @@ def deployment(tmp_path_factory) -> Iterator[Deployment]:
             "LOTSE_DATABASE_URL": engine.url.render_as_string(hide_password=False),
             "LOTSE_ENVIRONMENT": "production",
             "LOTSE_SECRET_KEY": secrets.token_urlsafe(48),
+            "LOTSE_DATA_KEYS": new_key(),
             "LOTSE_BASE_URL": f"https://127.0.0.1:{https}",
             "LOTSE_LOG_FORMAT": "json",
             "LOTSE_TRUST_REQUEST_ID": "true",

@@ -14,10 +14,13 @@ from pydantic import SecretStr
 
 from directory.search.indexing import doctor_check
 from lotse import doctor
+from lotse.datakeys import DEFAULT_DATA_KEY, new_key
 from lotse.settings import get_settings
+from privacy.keys import doctor_check as encryption_check
 from tests.conftest import _free_port
 
 STRONG = "k3Jx9Qm2LpV8rT5wZ1yB4nC7dF0gH6sA-strong-secret"
+OWN_DATA_KEY = new_key()
 
 
 def sound_settings(**changes):
@@ -27,6 +30,7 @@ def sound_settings(**changes):
             "secret_key": SecretStr(STRONG),
             "base_url": "https://lotse.example.org",
             "backup_key": SecretStr("another-long-random-backup-key"),
+            "data_keys": SecretStr(OWN_DATA_KEY),
             **changes,
         }
     )
@@ -99,6 +103,7 @@ def test_a_sound_installation_passes_every_check(engine, monkeypatch):
     assert {name: r.level for name, r in found.items()} == {
         "settings": "ok",
         "secret key": "ok",
+        "data key": "ok",
         "backups": "ok",
         "database": "ok",
         "migrations": "ok",
@@ -119,6 +124,7 @@ def test_each_problem_is_named_with_what_to_fix(engine, monkeypatch):
                 secret_key=SecretStr("short"),
                 base_url="http://lotse.example.org",
                 backup_key=None,
+                data_keys=SecretStr(DEFAULT_DATA_KEY),
                 smtp_host="127.0.0.1",
                 smtp_port=closed_port,
                 timezone="Europe/Hagen",
@@ -129,6 +135,7 @@ def test_each_problem_is_named_with_what_to_fix(engine, monkeypatch):
         "settings": "LOTSE_BASE_URL",
         "secret key": "secrets.token_urlsafe",
         "backups": "LOTSE_BACKUP_KEY",
+        "data key": "lotse privacy new-key",
         "smtp": "LOTSE_SMTP_HOST",
         "single sign-on": "LOTSE_OIDC_ISSUER",
         "clock": "Europe/Berlin",
@@ -136,6 +143,19 @@ def test_each_problem_is_named_with_what_to_fix(engine, monkeypatch):
         assert found[name].level == "fail", (name, found[name])
         assert words in found[name].message + found[name].fix, (name, found[name])
     assert found["database"].level == "ok"
+
+
+def test_the_development_data_key_is_named_and_a_missing_key_fails(engine):
+    development_behind = sound_settings(data_keys=SecretStr(f"{OWN_DATA_KEY},{DEFAULT_DATA_KEY}"))
+    assert doctor.check_data_keys(development_behind).level == "warn"
+    assert doctor.check_data_keys(get_settings()).level == "warn"  # development mode
+
+    # The demo data was written with the development key.
+    assert encryption_check(engine, get_settings()).level == "ok"
+    behind = encryption_check(engine, development_behind)
+    assert behind.level == "warn" and "rotate-key" in behind.fix
+    lost = encryption_check(engine, sound_settings())
+    assert lost.level == "fail" and "cannot be read" in lost.message
 
 
 def test_the_command_fails_on_an_unreachable_database():

@@ -77,6 +77,21 @@ def test_a_secret_in_the_path_stays_out_of_the_access_log(client):
     assert secret not in text.getvalue() and secret not in lines.getvalue()
 
 
+def test_a_path_that_found_nothing_stays_out_of_the_access_log_and_the_error_page(client):
+    typed = "Rote Mütze aus Eilpe"  # an alias typed into the address bar
+    with captured_logs() as (text, lines):
+        malformed = client.get(f"/services/{typed}")
+        unknown = client.get(f"/{typed}")
+    assert (malformed.status_code, unknown.status_code) == (422, 404)
+    access = [json.loads(line) for line in lines.getvalue().splitlines()]
+    assert [e["path"] for e in access if e["logger"] == "lotse.access"] == [
+        "/services/{service_id}",
+        "unmatched",
+    ]
+    for page in (malformed.text, unknown.text, text.getvalue(), lines.getvalue()):
+        assert "Rote" not in page and "Eilpe" not in page
+
+
 def test_a_proxy_request_id_is_taken_only_when_allowed(engine):
     given = {"X-Request-ID": "proxy-4f9c2a"}
     untrusting = create_app(get_settings(), engine=engine)

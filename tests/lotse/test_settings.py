@@ -1,6 +1,7 @@
 import pytest
 from pydantic import ValidationError
 
+from lotse.datakeys import DEFAULT_DATA_KEY, new_key
 from lotse.models import Role
 from lotse.settings import ROLE_NAMES, Settings
 
@@ -10,9 +11,25 @@ def test_production_refuses_the_default_secret():
         Settings(environment="production")
 
 
-def test_production_starts_with_a_real_secret():
-    settings = Settings(environment="production", secret_key="x" * 40)
+def test_production_starts_with_a_real_secret_and_data_key():
+    settings = Settings(environment="production", secret_key="x" * 40, data_keys=new_key())
     assert settings.environment == "production"
+
+
+def test_production_refuses_to_start_without_a_data_key_of_its_own():
+    with pytest.raises(ValidationError, match="LOTSE_DATA_KEYS must start with a key of your own"):
+        Settings(environment="production", secret_key="x" * 40)
+    # The development key may stay behind a new one until `lotse privacy rotate-key` ran.
+    Settings(
+        environment="production", secret_key="x" * 40, data_keys=f"{new_key()},{DEFAULT_DATA_KEY}"
+    )
+
+
+def test_a_malformed_or_empty_data_key_is_explained():
+    with pytest.raises(ValidationError, match="key 2 is not 32 bytes"):
+        Settings(data_keys=f"{new_key()},tooshort")
+    with pytest.raises(ValidationError, match="LOTSE_DATA_KEYS is empty"):
+        Settings(data_keys=" , ")
 
 
 def test_unknown_database_driver_is_explained():

@@ -28,6 +28,7 @@ from referrals.models import (
     DataCategory,
     Referral,
     ReferralEvent,
+    ReferralMessage,
     ReferralStatus,
 )
 
@@ -141,6 +142,19 @@ def send_referral(
     )
 
 
+def make_message(*, session: Session, referral: Referral, body: str) -> ReferralMessage:
+    """A message from the referral's sender, written straight to the table."""
+    message = ReferralMessage(
+        referral_id=referral.id,
+        author_id=referral.sender_id,
+        author_organization_id=referral.sender_organization_id,
+        body=body,
+    )
+    session.add(message)
+    session.flush()
+    return message
+
+
 def make_outbox_message(
     *,
     session: Session,
@@ -166,7 +180,7 @@ def make_outbox_message(
 
 
 # Children before parents, so that deleting respects the foreign keys.
-_TABLES = (OutboxMessage, ReferralEvent, Referral, Consent, Client)
+_TABLES = (OutboxMessage, ReferralEvent, ReferralMessage, Referral, Consent, Client)
 
 
 @contextmanager
