@@ -5,7 +5,7 @@ Registered in ``lotse/cli.py`` as the sub-command ``privacy``.
 """
 
 from functools import partial
-from typing import TYPE_CHECKING, Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -21,10 +21,11 @@ from rich.table import Table
 from sqlalchemy import Engine
 from sqlmodel import Session
 
-from lotse import migrate
-from lotse.db import DatabaseError, make_engine, writing
+from lotse.commands import console, current_engine, fail
+from lotse.commands import load_settings as settings
+from lotse.db import DatabaseError, writing
 from lotse.metrics import counted_job
-from lotse.settings import Settings, get_settings
+from lotse.settings import Settings
 
 if TYPE_CHECKING:
     from privacy.retention import RetentionReport
@@ -34,29 +35,6 @@ app = typer.Typer(
     "(Art. 30 GDPR) and the data subject's rights.",
     no_args_is_help=True,
 )
-console = Console(stderr=True)
-
-
-def fail(message: str) -> NoReturn:
-    console.print(f"[bold red]Error:[/] {message}", highlight=False)
-    raise typer.Exit(code=1)
-
-
-def settings() -> Settings:
-    try:
-        return get_settings()
-    except ValueError as error:
-        fail(f"invalid configuration:\n{error}")
-
-
-def current_engine(settings: Settings) -> Engine:
-    """An engine on the configured database; the command stops unless its schema is current."""
-    engine = make_engine(settings.database_url)
-    try:
-        migrate.ensure_current(engine)
-    except DatabaseError as error:
-        fail(str(error))
-    return engine
 
 
 def _retention_periods(settings: Settings) -> None:

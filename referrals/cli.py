@@ -6,15 +6,14 @@ Registered in ``lotse/cli.py`` as the sub-command ``jobs``.
 import logging
 from collections.abc import Callable
 from functools import partial
-from typing import NoReturn
 
 import typer
-from rich.console import Console
 from sqlalchemy import Engine
 from sqlmodel import Session
 
 from directory.upkeep.reminders import remind_stale_providers
-from lotse import migrate
+from lotse import commands, migrate
+from lotse.commands import console
 from lotse.db import DatabaseError, make_engine, writing
 from lotse.metrics import counted_job
 from lotse.settings import Settings, get_settings
@@ -24,7 +23,6 @@ app = typer.Typer(
     help="Scheduled work: referral reminders and expiry, stale-listing reminders, email delivery.",
     no_args_is_help=True,
 )
-console = Console(stderr=True)
 
 # Scheduled work of the packages above this one, added by the entry point (lotse/cli.py), which
 # may import them: each gets the settings and the engine, runs once and returns a line for the
@@ -32,9 +30,7 @@ console = Console(stderr=True)
 more_jobs: list[Callable[[Settings, Engine], str]] = []
 
 
-def _fail(message: str) -> NoReturn:
-    console.print(f"[bold red]Error:[/] {message}", highlight=False)
-    raise typer.Exit(code=1)
+_fail = commands.fail
 
 
 @app.command("run")
