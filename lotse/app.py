@@ -110,6 +110,7 @@ def create_app(
     from lotse import views as lotse_views
     from partners import views as partner_views
     from privacy import record_views as privacy_record_views
+    from privacy import rights_views as privacy_rights_views
     from referrals import api as referral_api
     from referrals import views as referral_views
 
@@ -134,6 +135,7 @@ def create_app(
         finding_views,
         finding_api,
         privacy_record_views,
+        privacy_rights_views,
         directory_views,
     ):
         app.include_router(module.router)

@@ -7,7 +7,9 @@ missing the import fails, and ``render`` says so with ``PdfUnavailable`` instead
 so the print view still works and only the download is refused.
 """
 
+import mimetypes
 from pathlib import Path
+from typing import Any
 
 from lotse.errors import LotseError
 from lotse.i18n import N_
@@ -30,7 +32,29 @@ def render(html: str) -> bytes:
         import weasyprint
     except OSError as missing_library:  # WeasyPrint raises OSError when Pango cannot be loaded
         raise PdfUnavailable() from missing_library
-    return weasyprint.HTML(string=html, url_fetcher=_static_only).write_pdf()
+    return weasyprint.HTML(string=html, url_fetcher=_fetcher()).write_pdf()
+
+
+def _fetcher() -> Any:
+    """``_static_only`` in the shape the installed WeasyPrint calls: from version 67 on a
+    ``URLFetcher`` whose ``fetch`` answers a ``URLFetcherResponse`` (a plain function returning
+    a dict fails as soon as a page links a stylesheet), before that the function itself."""
+    try:
+        from weasyprint.urls import URLFetcher, URLFetcherResponse
+    except ImportError:
+        return _static_only
+
+    class StaticOnly(URLFetcher):
+        def fetch(self, url: str, headers: Any = None) -> Any:
+            found = _static_only(url)
+            mime_type = mimetypes.guess_type(str(found["filename"]))[0]
+            return URLFetcherResponse(
+                url,
+                body=found["string"],
+                headers={"Content-Type": mime_type or "application/octet-stream"},
+            )
+
+    return StaticOnly()
 
 
 def _static_only(url: str) -> dict[str, object]:

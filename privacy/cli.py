@@ -4,7 +4,10 @@ activities, the data subject's rights, key rotation).
 Registered in ``lotse/cli.py`` as the sub-command ``privacy``.
 """
 
+import sys
+import uuid
 from functools import partial
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -21,11 +24,18 @@ from rich.table import Table
 from sqlalchemy import Engine
 from sqlmodel import Session
 
+from lotse import pdf
+from lotse.audit import Actor
 from lotse.commands import console, current_engine, fail
 from lotse.commands import load_settings as settings
 from lotse.db import DatabaseError, writing
+from lotse.errors import LotseError
 from lotse.metrics import counted_job
 from lotse.settings import Settings
+from lotse.timeutil import utcnow
+from privacy import access, erasure, restriction
+from privacy.forget import UnknownClient
+from referrals.models import Client
 
 if TYPE_CHECKING:
     from privacy.retention import RetentionReport
@@ -145,3 +155,125 @@ def processing_record(
         config = settings()
         _retention_periods(config)
         typer.echo(record.to_markdown(record.build(config)), nl=False)
+
+
+# --- the data subject's rights (Art. 15, 17, 18 GDPR) ----------------------------------------
+
+ClientOption = Annotated[uuid.UUID, typer.Option("--client", help="The client's id")]
+
+
+def _subject(session: Session, client_id: uuid.UUID) -> Client:
+    client = session.get(Client, client_id)
+    if client is None:
+        fail(UnknownClient().translated())
+    return client
+
+
+def _actor() -> Actor:
+    """Whoever runs the command on the server: the audit log names the command line."""
+    return Actor(id=None, email="lotse privacy (command line)")
+
+
+@app.command("export")
+def export(
+    client_id: ClientOption,
+    output_format: Annotated[
+        str, typer.Option("--format", help="json (for machines) or pdf (for the person)")
+    ] = "json",
+    output: Annotated[
+        Path | None, typer.Option("--output", help="Write to this file (default: standard output)")
+    ] = None,
+) -> None:
+    """Everything Lotse holds about one client (Art. 15 GDPR), with who received and read it."""
+    if output_format not in ("json", "pdf"):
+        fail(f"--format must be json or pdf, not {output_format!r}")
+    if output_format == "pdf" and output is None:
+        fail("a PDF needs --output PATH")
+    config = settings()
+    engine = current_engine(config)
+    with Session(writing(engine)) as session:
+        client = _subject(session, client_id)
+        content = access.gather(session=session, client=client, now=utcnow())
+        if output_format == "json":
+            data = access.to_json(content).encode()
+        else:
+            html = access.document(
+                content,
+                language=access.document_language(client),
+                stylesheet="/static/css/print.css",
+            )
+            try:
+                data = pdf.render(html)
+            except pdf.PdfUnavailable as error:
+                fail(error.translated())
+        access.record_export(
+            session=session, client=client, actor=_actor(), output=f"cli-{output_format}"
+        )
+        session.commit()
+    if output is None:
+        sys.stdout.buffer.write(data)
+        sys.stdout.buffer.flush()
+    else:
+        output.write_bytes(data)
+        console.print(f"Written: {output}", highlight=False)
+
+
+@app.command("erase")
+def erase(
+    client_id: ClientOption,
+    reason: Annotated[str, typer.Option("--reason", help="Why (the request); never the name")],
+    yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation")] = False,
+) -> None:
+    """Erase a client's data (Art. 17 GDPR): open referrals are cancelled with a notice to the
+    partner, the anonymous statistics stay, the audit log records the erasure without whom."""
+    config = settings()
+    engine = current_engine(config)
+    with Session(writing(engine)) as session:
+        client = _subject(session, client_id)
+        if client.anonymised_at is not None:
+            fail(restriction.ClientErased().translated())
+        if not yes and not typer.confirm(
+            "Erase this client's data? This cannot be undone.", default=False
+        ):
+            fail("nothing was erased")
+        try:
+            result = erasure.erase(
+                session=session,
+                client=client,
+                reason=reason,
+                actor=_actor(),
+                now=utcnow(),
+                base_url=config.base_url,
+            )
+        except LotseError as error:
+            fail(error.translated())
+        session.commit()
+    erasure.wipe_free_space(engine)
+    console.print(
+        f"Erased. Referrals cancelled with a notice to the partner: {len(result.cancelled)}",
+        highlight=False,
+    )
+
+
+@app.command("restrict")
+def restrict(
+    client_id: ClientOption,
+    reason: Annotated[str, typer.Option("--reason", help="Why (required to restrict)")] = "",
+    lift: Annotated[bool, typer.Option("--lift", help="Lift the restriction")] = False,
+) -> None:
+    """Restrict the processing of a client's data (Art. 18 GDPR), or lift the restriction."""
+    config = settings()
+    engine = current_engine(config)
+    with Session(writing(engine)) as session:
+        client = _subject(session, client_id)
+        try:
+            if lift:
+                restriction.lift(session=session, client=client, actor=_actor())
+            else:
+                restriction.restrict(
+                    session=session, client=client, reason=reason, actor=_actor(), now=utcnow()
+                )
+        except LotseError as error:
+            fail(error.translated())
+        session.commit()
+    console.print("Restriction lifted." if lift else "Restricted.", highlight=False)

@@ -36,6 +36,20 @@ from referrals.models import (
     ReferralRead,
 )
 
+# Every table that references a client, directly or through a referral, and what happens to it.
+HANDLED: dict[str, str] = {
+    "client": "alias, birth year, further languages, interpreter, residence group, restriction "
+    "cleared; coded needs, first language and dates kept",
+    "consent": "purpose cleared; recipient, categories and dates kept",
+    "referral": "notes, health note, contact, appointment place, comments, feedback text "
+    "cleared; status, reasons, outcome, need, service and dates kept",
+    "referral_event": "notes cleared; the transitions and their times kept",
+    "referral_message": "deleted",
+    "referral_read": "deleted",
+    "outbox_message": "deleted once delivered",
+    "finding_evidence": "nothing: it never held more than a referral's id, status and coded reason",
+}
+
 
 class UnknownClient(NotFound):
     code = "unknown_client"
@@ -82,6 +96,7 @@ def forget_client(session: Session, client_id: uuid.UUID, *, now: datetime) -> F
         or len(client.languages) > 1
         or client.interpreter_needed
         or client.residence_group is not None
+        or client.restriction_reason is not None
         or client.anonymised_at is None
     )
     if client_changed:
@@ -90,6 +105,9 @@ def forget_client(session: Session, client_id: uuid.UUID, *, now: datetime) -> F
         client.languages = client.languages[:1]
         client.interpreter_needed = False
         client.residence_group = None
+        # Nothing is processed any more: a restriction has nothing left to hold back.
+        client.restricted_at = None
+        client.restriction_reason = None
         client.anonymised_at = report.anonymised_at
         client.updated_at = now
         session.add(client)

@@ -19,6 +19,7 @@ from lotse.i18n import N_
 from lotse.timeutil import utcnow
 from referrals import auditing, workflow
 from referrals.models import Client, Consent, DataCategory, Referral, ReferralStatus
+from referrals.restriction import ensure_processable
 
 
 class ClientNotFound(NotFound):
@@ -56,8 +57,11 @@ class ConsentIn:
 
 
 def _in_scope(principal: Principal, client: Client, team_wide: bool) -> bool:
-    if client.anonymised_at is not None:
-        return False
+    return client.anonymised_at is None and in_caseload(principal, client, team_wide)
+
+
+def in_caseload(principal: Principal, client: Client, team_wide: bool) -> bool:
+    """Whether ``client`` is (or, once anonymised, was) in the principal's caseload."""
     if team_wide:
         return client.organization_id == principal.organization_id
     return client.case_manager_id == principal.id
@@ -90,6 +94,7 @@ def create_client(
 
 
 def update_client(*, session: Session, client: Client, client_in: ClientIn, actor: Actor) -> None:
+    ensure_processable(client)
     client.sqlmodel_update(_client_fields(client_in))
     client.updated_at = utcnow()
     session.add(client)
@@ -144,6 +149,7 @@ def get_consent(*, session: Session, client: Client, consent_id: uuid.UUID) -> C
 def record_consent(
     *, session: Session, client: Client, consent_in: ConsentIn, principal: Principal, actor: Actor
 ) -> Consent:
+    ensure_processable(client)
     consent = Consent(
         client_id=client.id,
         recipient_organization_id=consent_in.recipient_organization_id,

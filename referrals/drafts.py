@@ -23,6 +23,7 @@ from referrals.models import (
     ReferralStatus,
     Urgency,
 )
+from referrals.restriction import ensure_client_processable, ensure_processable
 
 S = ReferralStatus
 
@@ -86,6 +87,7 @@ def create_draft(
     actor: Actor,
     previous: Referral | None = None,
 ) -> Referral:
+    ensure_processable(client)
     recipient = recipient_of(session=session, service_id=service.id)
     if recipient is None:
         raise workflow.NotAcceptingReferrals()
@@ -136,6 +138,7 @@ def _apply_draft(referral: Referral, draft_in: DraftIn) -> None:
 def update_draft(*, session: Session, referral: Referral, draft_in: DraftIn, actor: Actor) -> None:
     if referral.status != S.draft:
         raise NotEditable()
+    ensure_client_processable(session=session, client_id=referral.client_id)
     _apply_draft(referral, draft_in)
     referral.version += 1
     session.add(referral)

@@ -51,6 +51,7 @@ REASON_LABELS = {
     "need_changed": N_("Need has changed"),
     "sent_by_mistake": N_("Sent by mistake"),
     "consent_withdrawn": N_("Consent withdrawn"),
+    "data_erased": N_("The client's data was erased"),
     "need_met": N_("Need met"),
     "partly_met": N_("Need partly met"),
     "referred_on": N_("Referred on"),

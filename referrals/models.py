@@ -71,6 +71,13 @@ class Client(SQLModel, table=True):
     created_at: datetime = Field(default_factory=_now, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=_now, sa_type=UTCDateTime)
     anonymised_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # Art. 18 GDPR: a restricted client is frozen (kept, not processed further) until lifted.
+    restricted_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    restriction_reason: str | None = Field(default=None, sa_type=Text)
+
+    @property
+    def is_restricted(self) -> bool:
+        return self.restricted_at is not None
 
 
 class Consent(SQLModel, table=True):

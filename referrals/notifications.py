@@ -36,7 +36,13 @@ SUBJECTS = {
     "status_changed": N_("Referral %(number)s: %(status)s"),
     "reminder": N_("Reminder: referral %(number)s is waiting for an answer"),
     "message": N_("New message on referral %(number)s"),
+    "erased": N_("Referral %(number)s cancelled: the client's data was erased"),
 }
+# What the receiving organisation is asked to do when a client's data is erased.
+ERASED_NOTICE = N_(
+    "The client asked for their data to be erased (Art. 17 GDPR). Please delete any copies of "
+    "the client's data that your organisation holds (Art. 19 GDPR)."
+)
 
 
 def link(base_url: str, referral: Referral) -> str:
@@ -58,6 +64,7 @@ def enqueue(
     body = "\n\n".join(
         (
             subject,
+            *([gettext(ERASED_NOTICE)] if kind == "erased" else []),
             gettext("Open the referral in Lotse: %(link)s", link=link(base_url, referral)),
             gettext("For data protection, this email contains no personal data."),
         )
@@ -90,6 +97,15 @@ def status_changed(
         enqueue(
             session=session,
             kind="new_referral",
+            referral=referral,
+            base_url=base_url,
+            recipient=_receiver_email(session, referral),
+        )
+        return
+    if status == S.cancelled and referral.status_reason == "data_erased" and previous != S.draft:
+        enqueue(
+            session=session,
+            kind="erased",
             referral=referral,
             base_url=base_url,
             recipient=_receiver_email(session, referral),

@@ -19,6 +19,7 @@ from referrals.models import (
     ReferralRead,
     ReferralStatus,
 )
+from referrals.restriction import ensure_client_processable
 
 S = ReferralStatus
 
@@ -62,6 +63,7 @@ def post_message(
     actor: Actor,
     base_url: str,
 ) -> ReferralMessage:
+    ensure_client_processable(session=session, client_id=referral.client_id)
     # A draft is still the sender's own; once sent, every word flows to the partner and needs
     # the consent that let the referral go out (or a newer one).
     if referral.status != S.draft and (

@@ -28,12 +28,15 @@ from partners.models import PartnerOrganization, ReferralService
 from referrals import notifications
 from referrals.labels import status_label
 from referrals.models import Consent, Referral, ReferralEvent, ReferralStatus
+from referrals.restriction import ensure_client_processable
 
 S = ReferralStatus
 
 OPEN = frozenset({S.sent, S.accepted, S.in_progress, S.on_hold})
 FINISHED = frozenset({S.completed, S.not_completed, S.declined, S.expired})
 TERMINAL = frozenset({S.closed, S.cancelled, S.entered_in_error})
+# What stays possible for a restricted client (referrals/restriction.py).
+STOPS_PROCESSING = frozenset({S.cancelled, S.entered_in_error})
 
 DECLINE_REASONS = ("no_capacity", "not_eligible", "not_reachable", "out_of_scope", "other")
 NOT_COMPLETED_REASONS = ("client_not_reached", "client_withdrew", "other")
@@ -42,8 +45,11 @@ CANCEL_REASONS = (
     "need_changed",
     "sent_by_mistake",
     "consent_withdrawn",
+    "data_erased",
     "other",
 )
+# Reasons only the system gives: a withdrawn consent, the client's data erased (Art. 17 GDPR).
+SYSTEM_CANCEL_REASONS = frozenset({"consent_withdrawn", "data_erased"})
 OUTCOMES = ("need_met", "partly_met", "referred_on", "other")
 HOLD_KINDS = ("waitlist", "client_action")
 
@@ -299,6 +305,8 @@ def transition(
     if step is None or side not in step.sides:
         raise _illegal(current, status_label(target), side)
     _check_change(step, change)
+    if side in ("sender", "receiver") and target not in STOPS_PROCESSING:
+        ensure_client_processable(session=session, client_id=referral.client_id)
     if target == S.sent:
         consent = active_consent(session=session, referral=referral, today=now.date())
         if consent is None:
@@ -427,6 +435,7 @@ def book_appointment(
 ) -> Referral:
     if referral.status not in (S.accepted, S.in_progress, S.on_hold):
         raise _illegal(ReferralStatus(referral.status), gettext("appointment booked"), "receiver")
+    ensure_client_processable(session=session, client_id=referral.client_id)
     _compare_and_set(
         session,
         referral,

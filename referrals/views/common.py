@@ -84,7 +84,11 @@ def referral_page(
             "targets": workflow.legal_targets(ReferralStatus(referral.status), acting_sides),
             "decline_reasons": workflow.DECLINE_REASONS,
             "not_completed_reasons": workflow.NOT_COMPLETED_REASONS,
-            "cancel_reasons": workflow.CANCEL_REASONS,
+            "cancel_reasons": [
+                reason
+                for reason in workflow.CANCEL_REASONS
+                if reason not in workflow.SYSTEM_CANCEL_REASONS
+            ],
             "outcomes": workflow.OUTCOMES,
             "hold_kinds": workflow.HOLD_KINDS,
             "barriers": BARRIERS,

@@ -42,3 +42,15 @@ def test_only_static_files_are_read() -> None:
     ):
         with pytest.raises(ValueError):
             pdf._static_only(url)
+
+
+def test_a_page_with_the_print_stylesheet_renders() -> None:
+    """The fetcher in the shape the installed WeasyPrint calls: a linked stylesheet is read from
+    the static folder, a foreign one is skipped, and neither stops the PDF."""
+    page = (
+        '<html lang="de"><head><link rel="stylesheet" href="http://testserver/static/css/print.css">'
+        '<link rel="stylesheet" href="https://example.org/tracking.css"></head>'
+        "<body><h1>Auskunft</h1></body></html>"
+    )
+    reader = PdfReader(io.BytesIO(pdf.render(page)))
+    assert "Auskunft" in reader.pages[0].extract_text()

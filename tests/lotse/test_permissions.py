@@ -144,6 +144,17 @@ EXPECTED: dict[tuple[str, str], dict[str, str]] = {
     ("POST", "/clients/{client_id}/consents"): CASE_MANAGERS,
     ("POST", "/clients/{client_id}/consents/{consent_id}/withdraw"): CASE_MANAGERS,
     ("GET", "/clients/{client_id}/consents/{consent_id}/print"): CASE_MANAGERS,
+    # The data subject's rights (privacy/rights_views.py): case managers for their own clients
+    # (the data protection officer for every client). Erasing and restricting without a reason
+    # are answered 422, lifting a restriction that is not there 409: nothing changes here.
+    ("GET", "/privacy/clients/{client_id}"): CASE_MANAGERS,
+    ("GET", "/privacy/clients/{client_id}/export.json"): CASE_MANAGERS,
+    ("GET", "/privacy/clients/{client_id}/export"): CASE_MANAGERS,
+    ("GET", "/privacy/clients/{client_id}/export.pdf"): CASE_MANAGERS,
+    ("POST", "/privacy/clients/{client_id}/erase"): CASE_MANAGERS,
+    ("POST", "/privacy/clients/{client_id}/restrict"): CASE_MANAGERS,
+    ("POST", "/privacy/clients/{client_id}/lift"): CASE_MANAGERS,
+    ("GET", "/privacy/restricted"): CASE_MANAGERS,
     ("GET", "/services/{service_id}/refer"): CASE_MANAGERS,
     ("POST", "/services/{service_id}/refer"): CASE_MANAGERS,
     ("GET", "/referrals"): CASE_MANAGERS,
@@ -251,6 +262,13 @@ FOREIGN: dict[tuple[str, str], dict[str, str]] = {
     ("GET", "/clients/{client_id}/consents/{consent_id}/print"): hidden_for(
         CASE_MANAGERS, "case_manager"
     ),
+    ("GET", "/privacy/clients/{client_id}"): hidden_for(CASE_MANAGERS, "case_manager"),
+    ("GET", "/privacy/clients/{client_id}/export.json"): hidden_for(CASE_MANAGERS, "case_manager"),
+    ("GET", "/privacy/clients/{client_id}/export"): hidden_for(CASE_MANAGERS, "case_manager"),
+    ("GET", "/privacy/clients/{client_id}/export.pdf"): hidden_for(CASE_MANAGERS, "case_manager"),
+    ("POST", "/privacy/clients/{client_id}/erase"): hidden_for(CASE_MANAGERS, "case_manager"),
+    ("POST", "/privacy/clients/{client_id}/restrict"): hidden_for(CASE_MANAGERS, "case_manager"),
+    ("POST", "/privacy/clients/{client_id}/lift"): hidden_for(CASE_MANAGERS, "case_manager"),
     ("GET", "/referrals/{referral_id}/handout"): hidden_for(CASE_MANAGERS, "case_manager"),
     ("POST", "/referrals/{referral_id}/draft"): hidden_for(CASE_MANAGERS, "case_manager"),
     ("GET", "/referrals/{referral_id}/refer-elsewhere"): hidden_for(CASE_MANAGERS, "case_manager"),

@@ -34,7 +34,6 @@ NOTE = "Kniebeschwerden seit Mai"
 HEALTH_NOTE = "Diabetes Typ Zwei"
 MESSAGE = "Rueckruf Dienstagnachmittag erbeten"
 FEEDBACK = "Kursleiterin sehr geduldig"
-DECLINE_NOTE = "Kurs leider voll bis Sommer"
 
 
 @dataclass
