@@ -8,10 +8,9 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -22,8 +21,8 @@ from rich.progress import (
 )
 from sqlalchemy import Engine
 
-from lotse import migrate
-from lotse.db import DatabaseError, make_engine
+from lotse import commands
+from lotse.commands import console
 from lotse.errors import LotseError
 from lotse.settings import get_settings
 
@@ -32,25 +31,11 @@ if TYPE_CHECKING:
 
 import_app = typer.Typer(help="Import directory data from open formats.", no_args_is_help=True)
 export_app = typer.Typer(help="Export the directory in open formats.", no_args_is_help=True)
-console = Console(stderr=True)
-
-
-def _fail(message: str) -> NoReturn:
-    console.print(f"[bold red]Error:[/] {message}", highlight=False)
-    raise typer.Exit(code=1)
+_fail = commands.fail
 
 
 def _engine() -> Engine:
-    try:
-        settings = get_settings()
-    except ValueError as error:
-        _fail(f"invalid configuration:\n{error}")
-    engine = make_engine(settings.database_url)
-    try:
-        migrate.ensure_current(engine)
-    except DatabaseError as error:
-        _fail(str(error))
-    return engine
+    return commands.current_engine(commands.load_settings())
 
 
 @contextmanager

@@ -11,10 +11,10 @@ from typing import Annotated, Any, TypeVar
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from sqlalchemy import Engine
 from sqlmodel import Session
 
-from lotse import migrate
+from lotse import commands, migrate
+from lotse.commands import console
 from lotse.db import DatabaseError, check_connection, describe_url, make_engine
 from lotse.mailer import SessionFactory
 from lotse.settings import Settings, get_settings
@@ -61,30 +61,9 @@ def _register_domain_commands() -> None:
     app.add_typer(export_app, name="export")
 
 
-console = Console(stderr=True)
-
-
-def _fail(message: str) -> None:
-    console.print(f"[bold red]Error:[/] {message}", highlight=False)
-    raise typer.Exit(code=1)
-
-
-def _settings():
-    try:
-        return get_settings()
-    except ValueError as error:
-        _fail(f"invalid configuration:\n{error}")
-        raise  # unreachable, keeps type checkers calm
-
-
-def _current_engine(settings: Settings) -> Engine:
-    """An engine on the configured database; the command stops unless its schema is current."""
-    engine = make_engine(settings.database_url)
-    try:
-        migrate.ensure_current(engine)
-    except DatabaseError as error:
-        _fail(str(error))
-    return engine
+_fail = commands.fail
+_settings = commands.load_settings
+_current_engine = commands.current_engine
 
 
 @db_app.command("upgrade")

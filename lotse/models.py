@@ -184,7 +184,7 @@ class AuditCategory(StrEnum):
 class AuditEvent(SQLModel, table=True):
     """Append-only: who did what to which object, when and from where.
 
-    The migrations install triggers that refuse UPDATE, and DELETE of entries younger than 365
+    The migrations install triggers that refuse UPDATE, and DELETE of entries younger than 364
     days; the retention job (privacy/retention.py) deletes older ones after their period.
     """
 

@@ -8,7 +8,7 @@ import sys
 import uuid
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -21,15 +21,16 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 from rich.table import Table
-from sqlalchemy import Engine
 from sqlmodel import Session
 
-from lotse import migrate, pdf
+from lotse import pdf
 from lotse.audit import Actor
-from lotse.db import DatabaseError, make_engine, writing
+from lotse.commands import console, current_engine, fail
+from lotse.commands import load_settings as settings
+from lotse.db import DatabaseError, writing
 from lotse.errors import LotseError
 from lotse.mailer import SessionFactory
-from lotse.settings import Settings, get_settings
+from lotse.settings import Settings
 from lotse.timeutil import utcnow
 from privacy import access, erasure, restriction
 from privacy.forget import UnknownClient
@@ -43,29 +44,6 @@ app = typer.Typer(
     "(Art. 30 GDPR) and the data subject's rights.",
     no_args_is_help=True,
 )
-console = Console(stderr=True)
-
-
-def fail(message: str) -> NoReturn:
-    console.print(f"[bold red]Error:[/] {message}", highlight=False)
-    raise typer.Exit(code=1)
-
-
-def settings() -> Settings:
-    try:
-        return get_settings()
-    except ValueError as error:
-        fail(f"invalid configuration:\n{error}")
-
-
-def current_engine(settings: Settings) -> Engine:
-    """An engine on the configured database; the command stops unless its schema is current."""
-    engine = make_engine(settings.database_url)
-    try:
-        migrate.ensure_current(engine)
-    except DatabaseError as error:
-        fail(str(error))
-    return engine
 
 
 def _retention_periods(settings: Settings) -> None:

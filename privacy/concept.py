@@ -102,7 +102,7 @@ CLASSES: tuple[DataClass, ...] = (
         start_event=N_(
             "the client has no open referral, and neither the client nor any of their "
             "referrals or consents has changed since (the last referral was finished or the "
-            "case was left)"
+            "case was left); not while the client's data is restricted (Art. 18 GDPR)"
         ),
         period=days(730, 180, 1825),
         action=Action.anonymise,

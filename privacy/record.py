@@ -34,7 +34,7 @@ MEASURES: tuple[str, ...] = (
     ),
     N_(
         "Reads and changes of client data are written to the audit log, which the database "
-        "keeps unchanged and for at least a year."
+        "keeps unchanged and for at least 364 days."
     ),
     N_("Emails carry no client data, only a link."),
     N_("Gap reports show no count below 5."),

@@ -193,6 +193,8 @@ def _client_is_due(cutoff: datetime) -> ColumnElement[bool]:
     )
     return (
         col(Client.anonymised_at).is_(None)
+        # Restricted (Art. 18 GDPR): kept as it is, because the person needs it kept.
+        & col(Client.restricted_at).is_(None)
         & (col(Client.updated_at) < cutoff)
         & ~recent_referral
         & ~recent_consent

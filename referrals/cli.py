@@ -6,14 +6,13 @@ Registered in ``lotse/cli.py`` as the sub-command ``jobs``.
 import logging
 from collections.abc import Callable
 from functools import partial
-from typing import NoReturn
 
 import typer
-from rich.console import Console
 from sqlmodel import Session
 
 from directory.upkeep.reminders import remind_stale_providers
-from lotse import migrate
+from lotse import commands, migrate
+from lotse.commands import console
 from lotse.db import DatabaseError, make_engine, writing
 from lotse.mailer import SessionFactory
 from lotse.metrics import counted_job
@@ -24,7 +23,6 @@ app = typer.Typer(
     help="Scheduled work: referral reminders and expiry, stale-listing reminders, email delivery.",
     no_args_is_help=True,
 )
-console = Console(stderr=True)
 
 # Scheduled work of the domains above this one, added by lotse/cli.py (which may import them;
 # referrals may not). Each runs before the referral jobs, whose last step delivers the outbox,
@@ -36,9 +34,7 @@ EARLIER_JOBS: dict[str, JobStep] = {}
 LATER_JOBS: dict[str, JobStep] = {}
 
 
-def _fail(message: str) -> NoReturn:
-    console.print(f"[bold red]Error:[/] {message}", highlight=False)
-    raise typer.Exit(code=1)
+_fail = commands.fail
 
 
 @app.command("run")

@@ -2,8 +2,9 @@
 
 The deletion concept (privacy/concept.py, class audit_entries) keeps audit entries for a
 configurable period of at least 365 days. The triggers still refuse every UPDATE and every
-DELETE of a younger entry, so no code path and no mistaken statement can shorten the log below
-that floor; the retention job deletes what is older once its period has ended.
+DELETE of an entry younger than 364 days (a day's leeway for clocks that differ between
+machines), so no code path and no mistaken statement can shorten the log below that floor; the
+retention job deletes what is older once its period has ended.
 
 Revision ID: a7d13e7e4c01
 Revises: 42d6f8459b8c
@@ -20,10 +21,11 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 _REFUSAL = "audit_event is append-only"
-_YOUNG = "audit_event is append-only: entries younger than 365 days cannot be deleted"
-# The smallest period of the class audit_entries (privacy/concept.py), fixed here: what a
-# migration installs must not change when that module does.
-_FLOOR_DAYS = 365
+_YOUNG = "audit_event is append-only: entries younger than 364 days cannot be deleted"
+# A day less than the smallest period of the class audit_entries (privacy/concept.py: 365), so
+# that a job whose clock runs a little ahead of the database's is never refused; fixed here,
+# because what a migration installs must not change when that module does.
+_FLOOR_DAYS = 364
 
 
 def upgrade() -> None:

@@ -184,15 +184,19 @@ def test_a_client_is_anonymised_once_the_period_after_the_last_referral_ended(
                 at=now - 999 * DAY, id=referral.id
             )
         )
+        restricted = finished_client(session, at=now - 1000 * DAY, alias="Amsel Gesperrt")
+        restricted.restricted_at = now - 900 * DAY
+        session.add(restricted)
         session.commit()
-        ids = due.id, young.id, still_open.id
+        ids = due.id, young.id, still_open.id, restricted.id
 
     report = run(factory, settings, uploads, now=now)
 
     assert (report.results["clients"].due, report.results["clients"].done) == (1, 1)
     with factory() as session:
-        forgotten, kept, open_one = (session.get(Client, i) for i in ids)
-        assert forgotten and kept and open_one
+        forgotten, kept, open_one, restricted = (session.get(Client, i) for i in ids)
+        assert forgotten and kept and open_one and restricted
+        assert restricted.alias == "Amsel Gesperrt" and restricted.anonymised_at is None
         assert forgotten.alias == "" and forgotten.anonymised_at == now
         assert kept.alias == "Amsel Jung" and kept.anonymised_at is None
         assert open_one.alias == "Amsel Offen" and open_one.anonymised_at is None
