@@ -135,7 +135,7 @@ AuditSearchDep = Annotated[AuditSearch, Depends(_audit_search)]
 def _processing_record_url(request: Request) -> str | None:
     """The record of processing activities' page, where the app has one (privacy/)."""
     try:
-        return str(request.url_for("processing_record"))
+        return str(request.url_for("privacy_record"))
     except NoMatchFound:
         return None
 

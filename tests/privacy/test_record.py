@@ -3,14 +3,11 @@ the data protection officer and administrators, printable."""
 
 import re
 
-from lotse import PROJECT_ROOT, accounts
-from lotse.audit import SYSTEM
+from lotse import PROJECT_ROOT
 from lotse.i18n import language
-from lotse.models import Role
 from lotse.settings import get_settings
 from privacy import concept, record
 from tests.accounts import login
-from tests.referrals.factories import KIM_TEAM
 
 OFFICER_EMAIL = "datenschutz@demo.lotse.example.org"
 OFFICER_PASSWORD = "Lotse-Verzeichnis-2026"
@@ -41,19 +38,8 @@ def test_the_defaults_are_used_where_nothing_is_configured():
 
 
 def _officer_client(client, session):
-    accounts.create_user(
-        session=session,
-        actor=SYSTEM,
-        user_in=accounts.NewUser(
-            email=OFFICER_EMAIL,
-            display_name="Datenschutz",
-            organization_id=KIM_TEAM,
-            roles=frozenset({Role.privacy_officer}),
-            password=OFFICER_PASSWORD,
-        ),
-    )
-    session.flush()
-    assert login(client, OFFICER_EMAIL, OFFICER_PASSWORD).status_code == 303
+    """Signed in as the data protection officer of the test accounts."""
+    login(client, "privacy_officer")
     return client
 
 
@@ -71,6 +57,19 @@ def test_the_data_protection_officer_reads_the_record_with_this_installations_pe
     for entry in concept.CLASSES:
         assert f'id="{entry.key}"' in page.text
     assert 'class="processing-record"' in page.text
+
+
+def test_the_officer_finds_the_record_in_the_menu_and_on_the_audit_log(client, session):
+    _officer_client(client, session)
+
+    audit = client.get("/admin/audit", headers={"Accept-Language": "en"})
+
+    assert audit.status_code == 200
+    assert (
+        audit.text.count('href="http://testserver/privacy/record"')
+        + audit.text.count('href="/privacy/record"')
+        >= 2
+    ), "one link in the menu, one on the audit log"
 
 
 def test_case_managers_do_not_get_the_record(client):
