@@ -21,7 +21,8 @@ from typing import Any
 from sqlalchemy import MetaData, Table
 from sqlmodel import Session, col, select
 
-from directory.models import Service
+from directory.models import Service, TargetGroup, TaxonomyTerm
+from directory.translations import Localizer
 from findings.models import Finding, FindingEvidence
 from lotse import i18n
 from lotse.audit import Actor
@@ -362,8 +363,32 @@ def _parse(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value) if value else None
 
 
-def document(content: dict[str, Any], *, language: str, stylesheet: str, back_url: str = "") -> str:
-    """The export as a readable HTML page in ``language`` (print view and PDF)."""
+def vocabulary_names(*, session: Session, content: dict[str, Any], language: str) -> dict[str, str]:
+    """The names, in ``language``, of the needs (taxonomy terms) and the residence status group
+    (a target group) that the export records by code: the person reads words, not codes."""
+    client = content["client"]
+    codes = {*client.get("needs", []), client.get("residence_group") or ""} - {""}
+    if not codes:
+        return {}
+    records = [
+        *session.exec(select(TaxonomyTerm).where(col(TaxonomyTerm.code).in_(codes))),
+        *session.exec(select(TargetGroup).where(col(TargetGroup.code).in_(codes))),
+    ]
+    texts = Localizer(session=session, language=language).load(records)
+    return {record.code: texts.text(record, "name") for record in records}
+
+
+def document(
+    content: dict[str, Any],
+    *,
+    language: str,
+    stylesheet: str,
+    back_url: str = "",
+    names: dict[str, str] | None = None,
+) -> str:
+    """The export as a readable HTML page in ``language`` (print view and PDF); ``names`` gives
+    the words for the codes it records (``vocabulary_names``)."""
+    known = names or {}
     with i18n.language(language):
         return templates.env.get_template("privacy/access_document.html").render(
             {
@@ -372,6 +397,8 @@ def document(content: dict[str, Any], *, language: str, stylesheet: str, back_ur
                 "export": content,
                 "stylesheet": stylesheet,
                 "back_url": back_url,
+                "named": lambda code: known.get(code, code),
+                "named_all": lambda codes: ", ".join(known.get(code, code) for code in codes),
                 "moment": _parse,
                 "status_label": lambda code: status_label(code) if code else "",
                 "reason_label": reason_label,

@@ -195,9 +195,11 @@ def export(
         if output_format == "json":
             data = access.to_json(content).encode()
         else:
+            language = access.document_language(client)
             html = access.document(
                 content,
-                language=access.document_language(client),
+                language=language,
+                names=access.vocabulary_names(session=session, content=content, language=language),
                 stylesheet="/static/css/print.css",
             )
             try:

@@ -104,9 +104,12 @@ def privacy_export_json(
 
 
 def _document(request: Request, session: SessionDep, client: Client, *, back: bool) -> str:
+    content = _content(session, client)
+    language = access.document_language(client)
     return access.document(
-        _content(session, client),
-        language=access.document_language(client),
+        content,
+        language=language,
+        names=access.vocabulary_names(session=session, content=content, language=language),
         stylesheet=str(request.url_for("static", path="css/print.css")),
         back_url=str(request.url_for("privacy_client", client_id=client.id)) if back else "",
     )

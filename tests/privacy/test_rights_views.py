@@ -2,11 +2,13 @@
 
 import io
 import json
+from html import escape
 
 from fastapi.testclient import TestClient
 from pypdf import PdfReader
 from sqlmodel import Session, col, select
 
+from directory.models import TargetGroup, TaxonomyTerm
 from lotse.models import AuditEvent, Role, User, UserRole
 from lotse.outbox import OutboxMessage
 from referrals.models import Client, Referral, ReferralStatus
@@ -209,3 +211,23 @@ def test_the_data_protection_officer_acts_for_every_client(app, session: Session
         assert browser.get(_url(subject.client)).status_code == 200
         assert browser.get(_url(subject.client, "/export.json")).status_code == 200
         assert browser.get(f"/clients/{subject.client.id}").status_code == 403
+
+
+def test_the_document_names_needs_and_residence_group_in_words(app, session: Session) -> None:
+    """The person reads the names of their needs and status group, not the stored codes."""
+    term = session.exec(select(TaxonomyTerm).order_by(TaxonomyTerm.code)).first()
+    group = session.exec(select(TargetGroup).order_by(TargetGroup.code)).first()
+    assert term is not None and group is not None
+    subject = make_subject(session=session)
+    subject.client.languages = ["de"]
+    subject.client.needs = [term.code]
+    subject.client.residence_group = group.code
+    session.add(subject.client)
+    session.flush()
+    with TestClient(app) as browser:
+        login(browser, "case_manager")
+        page = browser.get(_url(subject.client, "/export"))
+    assert page.status_code == 200
+    facts = page.text.split('id="record-title"')[1].split("</section>")[0]
+    assert escape(term.name) in facts and escape(group.name) in facts
+    assert f">{term.code}<" not in facts and f">{group.code}<" not in facts
