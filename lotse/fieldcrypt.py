@@ -138,8 +138,10 @@ class EncryptedText(TypeDecorator[str]):
         self.context = context
 
     def process_bind_param(self, value: str | None, dialect: Any) -> str | None:
-        if value is None:
-            return None
+        # An empty text says nothing and stays empty, so that "is there a note?" can still be
+        # asked in SQL (``note != ''``: erasure and retention blank texts that way).
+        if not value:
+            return value
         return active_ring().encrypt(value, context=self.context)
 
     def process_result_value(self, value: str | None, dialect: Any) -> str | None:

@@ -32,7 +32,10 @@ from lotse.errors import LotseError
 from lotse.mailer import SessionFactory
 from lotse.settings import Settings
 from lotse.timeutil import utcnow
-from privacy import access, erasure, restriction
+
+# privacy.access, .erasure and .restriction are imported inside their commands: they load the page
+# templates, which read the settings, and a bad configuration must get its clear message from
+# every command (tests/lotse/test_cli.py).
 from privacy.forget import UnknownClient
 from referrals.models import Client
 
@@ -183,6 +186,8 @@ def export(
     ] = None,
 ) -> None:
     """Everything Lotse holds about one client (Art. 15 GDPR), with who received and read it."""
+    from privacy import access
+
     if output_format not in ("json", "pdf"):
         fail(f"--format must be json or pdf, not {output_format!r}")
     if output_format == "pdf" and output is None:
@@ -226,6 +231,8 @@ def erase(
 ) -> None:
     """Erase a client's data (Art. 17 GDPR): open referrals are cancelled with a notice to the
     partner, the anonymous statistics stay, the audit log records the erasure without whom."""
+    from privacy import erasure, restriction
+
     config = settings()
     engine = current_engine(config)
     with Session(writing(engine)) as session:
@@ -262,6 +269,8 @@ def restrict(
     lift: Annotated[bool, typer.Option("--lift", help="Lift the restriction")] = False,
 ) -> None:
     """Restrict the processing of a client's data (Art. 18 GDPR), or lift the restriction."""
+    from privacy import restriction
+
     config = settings()
     engine = current_engine(config)
     with Session(writing(engine)) as session:

@@ -358,6 +358,8 @@ CLASSES: tuple[DataClass, ...] = (
             "capacity_change",
             "finding",
             "finding_event",
+            "radar_decision",
+            "finding_conference",
         ),
         subjects=_STAFF,
         data=N_(
