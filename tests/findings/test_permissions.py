@@ -15,6 +15,8 @@ from tests.referrals.factories import VOLMETAL
 LOGIN, DENIED, HIDDEN = "login", 403, 404
 REPORTERS = ("case_manager", "partner_staff", "partner_admin")
 COORDINATING = ("coordinator", "admin")
+# The data protection officer reads the audit log and the processing record, never findings.
+OFFICER = "privacy_officer"
 
 
 def expect(anonymous, reporters, coordinating, *, case_manager=None) -> dict[str, object]:
@@ -25,6 +27,7 @@ def expect(anonymous, reporters, coordinating, *, case_manager=None) -> dict[str
         table[role] = coordinating
     if case_manager is not None:
         table["case_manager"] = case_manager
+    table[OFFICER] = DENIED
     return table
 
 

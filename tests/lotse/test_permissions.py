@@ -251,7 +251,7 @@ EXPECTED: dict[tuple[str, str], dict[str, str]] = {
     ("GET", "/findings/new"): REFERRAL_PARTIES,
     ("POST", "/findings/new"): REFERRAL_PARTIES,
     ("GET", "/findings/board"): COORDINATION,
-    ("GET", "/findings/export.csv"): SIGNED_IN,
+    ("GET", "/findings/export.csv"): WORKERS,
     ("GET", "/findings/conference"): COORDINATION,
     ("GET", "/findings/conference/print"): COORDINATION,
     ("GET", "/findings/conference.pdf"): COORDINATION,
