@@ -2,12 +2,14 @@
 see of a text's provenance: German fallback, machine translation, outdated translation."""
 
 import re
+from html import escape
 
 from sqlmodel import select
 
 from directory import versions
 from directory.models import Translation, TranslationKind
 from directory.upkeep import editing
+from lotse import i18n
 from lotse.models import User
 from tests import demo
 from tests.accounts import login, post
@@ -29,7 +31,7 @@ def test_translations_page_lists_listings_with_work_left(client, session):
     kim = demo.kim(session)
     set_texts(session, kim, summary="Beratung für neu Zugewanderte in Hagen.")
     login(client, "coordinator")
-    page = client.get("/translations", params={"language": "ro"})
+    page = client.get("/translations", params={"language": "ro"}, headers={"Accept-Language": "en"})
     assert page.status_code == 200
     assert re.search(r'<dd data-state="missing">[1-9]', page.text)
     row = page.text[page.text.index(kim.name) :]
@@ -61,10 +63,15 @@ def test_the_public_page_marks_fallback_machine_and_outdated_texts(client, sessi
     set_texts(session, kim, hours_note="Donnerstags und freitags nur mit Termin.")
     page = client.get(f"/services/{kim.id}", headers={"Accept-Language": "tr"}).text
     # Machine-made and outdated translations are shown, each with its note.
-    summary = page[page.index("Yeni gelenler") :][:300]
-    assert "Machine translation, not yet checked by a person." in summary
-    hours = page[page.index("Perşembe günleri sadece") :][:300]
-    assert "This translation may be out of date" in hours
+    with i18n.language("tr"):
+        machine = i18n.gettext("Machine translation, not yet checked by a person.")
+        outdated = i18n.gettext(
+            "This translation may be out of date: the German text has changed since."
+        )
+    summary = page[page.index("Yeni gelenler") :][:400]
+    assert escape(machine) in summary
+    hours = page[page.index("Perşembe günleri sadece") :][:400]
+    assert escape(outdated) in hours
 
 
 def test_the_fallback_notice_is_in_the_readers_language(client, session):
