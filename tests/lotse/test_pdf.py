@@ -54,6 +54,8 @@ def test_a_page_with_the_print_stylesheet_renders() -> None:
     )
     reader = PdfReader(io.BytesIO(pdf.render(page)))
     assert "Auskunft" in reader.pages[0].extract_text()
+
+
 def test_static_stylesheets_and_images_are_used() -> None:
     page = (
         '<html><head><link rel="stylesheet" href="http://testserver/static/css/print.css">'
