@@ -134,7 +134,12 @@ def census(*, engine: Engine) -> Counter[str]:
                     (value.like(f"{PREFIX}%"), sa.func.substr(value, len(PREFIX) + 1, 8)),
                     else_=sa.literal("plain"),
                 )
-                keys = sa.select(key.label("key")).where(value.is_not(None)).subquery()
+                # An empty text stays empty (EncryptedText): there is nothing to encrypt.
+                keys = (
+                    sa.select(key.label("key"))
+                    .where(value.is_not(None), value != sa.literal(""))
+                    .subquery()
+                )
                 query = sa.select(keys.c.key, sa.func.count()).group_by(keys.c.key)
                 for kid, count in connection.execute(query).all():
                     counts[kid] += count
