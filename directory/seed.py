@@ -233,9 +233,16 @@ def seed_districts(writer: Writer, region_dir: Path) -> dict[str, uuid.UUID]:
 
 class _DirectoryLoader:
     def __init__(
-        self, writer: Writer, *, districts: dict[str, uuid.UUID], timezone: str, state: str
+        self,
+        writer: Writer,
+        *,
+        districts: dict[str, uuid.UUID],
+        timezone: str,
+        state: str,
+        machine: dict[str, dict[str, dict[str, Any]]],
     ) -> None:
         self.w = writer
+        self.machine = machine
         self.session = writer.session
         self.districts = districts
         self.timezone = timezone
@@ -401,7 +408,11 @@ class _DirectoryLoader:
         seed_names = {"eligibility_description": "eligibility", "fees_description": "fees"}
         # Machine translations waiting for a native speaker's review, kept apart in the file
         # so that a person's translation of the same text wins.
-        by_machine = data.get("machine_translations", {})
+        inline, beside = data.get("machine_translations", {}), self.machine.get(key, {})
+        by_machine = {
+            language: {**inline.get(language, {}), **beside.get(language, {})}
+            for language in {*inline, *beside}
+        }
         for name, source in fields.items():
             seed_name = seed_names.get(name) or name
             machine = frozenset(
@@ -418,7 +429,7 @@ class _DirectoryLoader:
         self._links(service_id, data, locations, where)
         self._schedules(service_id, key, data.get("hours") or {}, where)
         self._languages(service_id, key, data.get("languages", []))
-        self._documents(service_id, key, data.get("required_documents", []), tr)
+        self._documents(service_id, key, data.get("required_documents", []), tr, by_machine)
         self._phones(
             Phone.service_id,
             service_id,
@@ -534,6 +545,7 @@ class _DirectoryLoader:
         key: str,
         documents: list[str],
         translations: dict[str, dict[str, Any]],
+        by_machine: dict[str, dict[str, Any]],
     ) -> None:
         ids = []
         for index, document in enumerate(documents):
@@ -545,14 +557,71 @@ class _DirectoryLoader:
                 document=document,
                 sort_order=index,
             )
-            per_language = {
-                language: {"document": texts["required_documents"][index]}
-                for language, texts in translations.items()
-                if len(texts.get("required_documents") or []) > index
-            }
-            _translate(self.w, "required_document", document_id, "document", document, per_language)
+            person = _nth_document(translations, index)
+            machine = _nth_document(by_machine, index)
+            _translate(
+                self.w,
+                "required_document",
+                document_id,
+                "document",
+                document,
+                {lang: {"document": text} for lang, text in {**machine, **person}.items()},
+                machine=frozenset(machine.keys() - person.keys()),
+            )
             ids.append(document_id)
         self.w.prune(RequiredDocument, col(RequiredDocument.service_id) == service_id, ids)
+
+
+def _nth_document(translations: dict[str, dict[str, Any]], index: int) -> dict[str, str]:
+    """The ``index``-th required document of each language that translates it."""
+    return {
+        language: texts["required_documents"][index]
+        for language, texts in translations.items()
+        if len(texts.get("required_documents") or []) > index and texts["required_documents"][index]
+    }
+
+
+MACHINE_FIELDS = frozenset(
+    {
+        "name",
+        "summary",
+        "description",
+        "eligibility",
+        "application_process",
+        "fees",
+        "languages_note",
+        "hours_note",
+        "alert",
+        "required_documents",
+    }
+)
+
+
+def read_machine_translations(
+    region_dir: Path, services: dict[str, dict[str, Any]]
+) -> dict[str, dict[str, dict[str, Any]]]:
+    """The machine translations kept beside the directory, one file a language
+    (``machine_translations/<code>.json``: ``{"services": {key: {field: text}}}``), by service
+    key and language. A file naming an unknown service or field, or translating a different
+    number of documents than the German text lists, is refused: it would be lost silently."""
+    found: dict[str, dict[str, dict[str, Any]]] = {}
+    for path in sorted((region_dir / "machine_translations").glob("*.json")):
+        language = path.stem
+        for key, texts in _read_json(path).get("services", {}).items():
+            where = f"{path.name}: {key}"
+            if key not in services:
+                raise SeedError(f"{where}: no service with this key")
+            unknown = set(texts) - MACHINE_FIELDS
+            if unknown:
+                raise SeedError(f"{where}: unknown fields {', '.join(sorted(unknown))}")
+            german = services[key].get("required_documents") or []
+            if "required_documents" in texts and len(texts["required_documents"]) != len(german):
+                raise SeedError(
+                    f"{where}: {len(texts['required_documents'])} documents, "
+                    f"the German text lists {len(german)}"
+                )
+            found.setdefault(key, {})[language] = texts
+    return found
 
 
 def seed(
@@ -573,14 +642,19 @@ def seed(
     districts = seed_districts(writer, region_dir)
     session.flush()
     gazetteer = _read_json(region_dir / "gazetteer.json")
-    loader = _DirectoryLoader(
-        writer, districts=districts, timezone=timezone, state=gazetteer.get("state", "")
-    )
     organizations = [
         (path.name, organization)
         for path in sorted(region_dir.glob("directory*.json"))
         for organization in _read_json(path)["organizations"]
     ]
+    services = {s["key"]: s for _, o in organizations for s in o.get("services", [])}
+    loader = _DirectoryLoader(
+        writer,
+        districts=districts,
+        timezone=timezone,
+        state=gazetteer.get("state", ""),
+        machine=read_machine_translations(region_dir, services),
+    )
     keys = [organization["key"] for _, organization in organizations]
     duplicates = {key for key in keys if keys.count(key) > 1}
     if duplicates:

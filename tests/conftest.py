@@ -98,24 +98,33 @@ def pytest_report_header() -> str:
     return f"lotse database backend: {BACKEND} ({DATABASE_URL})"
 
 
-@pytest.fixture(scope="session")
-def engine() -> Iterator[Engine]:
-    """The test database, migrated to head and seeded with the Hagen demo, once per run."""
+@contextmanager
+def demo_database(url: str) -> Iterator[Engine]:
+    """The database at ``url`` migrated to head and seeded with the Hagen demo; dropped after."""
     from directory.seed import seed
     from partners.demo import seed_demo_accounts
     from referrals.demo import seed_demo_referrals
 
     settings = get_settings()
-    migrate.upgrade(DATABASE_URL)
-    engine = make_engine(DATABASE_URL)
-    with Session(engine) as session:
-        seed(session=session, seed_dir=settings.seed_dir, region=settings.region)
-        seed_demo_accounts(session=session, region_dir=settings.seed_dir / settings.region)
-        seed_demo_referrals(session=session, base_url=settings.base_url)
-        session.commit()
-    yield engine
-    engine.dispose()
-    drop_database(DATABASE_URL)
+    migrate.upgrade(url)
+    engine = make_engine(url)
+    try:
+        with Session(engine) as session:
+            seed(session=session, seed_dir=settings.seed_dir, region=settings.region)
+            seed_demo_accounts(session=session, region_dir=settings.seed_dir / settings.region)
+            seed_demo_referrals(session=session, base_url=settings.base_url)
+            session.commit()
+        yield engine
+    finally:
+        engine.dispose()
+        drop_database(url)
+
+
+@pytest.fixture(scope="session")
+def engine() -> Iterator[Engine]:
+    """The test database, migrated to head and seeded with the Hagen demo, once per run."""
+    with demo_database(DATABASE_URL) as engine:
+        yield engine
 
 
 @pytest.fixture

@@ -4,6 +4,7 @@ import json
 import shutil
 from datetime import time
 
+import pytest
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
@@ -19,9 +20,11 @@ from directory.models import (
     TaxonomyTerm,
     Translation,
 )
-from directory.seed import seed, stable_id
+from directory.seed import SeedError, seed, stable_id
 from lotse.settings import get_settings
 from tests import demo
+
+KIM = "stadt-hagen-kim-case-management"
 
 
 def count(session: Session, model) -> int:
@@ -166,3 +169,49 @@ def test_topics_and_target_groups_are_named_in_every_interface_language(session,
     page = client.get("/").text
     assert turkish in page
     assert "Wohnen" not in page
+
+
+def _machine_file(seed_dir, region: str, language: str, services: dict) -> None:
+    folder = seed_dir / region / "machine_translations"
+    folder.mkdir(exist_ok=True)
+    (folder / f"{language}.json").write_text(json.dumps({"services": services}))
+
+
+def test_a_language_file_beside_the_directory_is_stored_as_machine_made(session, tmp_path):
+    settings = get_settings()
+    seed_dir = tmp_path / "seed_data"
+    shutil.copytree(settings.seed_dir, seed_dir)
+    _machine_file(
+        seed_dir,
+        settings.region,
+        "so",
+        {KIM: {"name": "Maareynta kiiska KIM", "required_documents": ["Baasaboor", "Warqad", "X"]}},
+    )
+    seed(session=session, seed_dir=seed_dir, region=settings.region)
+    service_id = stable_id("service", KIM)
+    name = session.exec(
+        select(Translation).where(Translation.entity_id == service_id, Translation.language == "so")
+    ).one()
+    assert (name.field, name.text, name.kind) == ("name", "Maareynta kiiska KIM", "machine")
+    first = stable_id("required_document", KIM, "0")
+    document = session.exec(
+        select(Translation).where(Translation.entity_id == first, Translation.language == "so")
+    ).one()
+    assert (document.text, document.kind) == ("Baasaboor", "machine")
+
+
+@pytest.mark.parametrize(
+    ("services", "message"),
+    [
+        ({"no-such-service": {"name": "x"}}, "no service with this key"),
+        ({KIM: {"nmae": "x"}}, "unknown fields nmae"),
+        ({KIM: {"required_documents": ["nur eins"]}}, "1 documents, the German text lists 3"),
+    ],
+)
+def test_a_language_file_that_would_lose_text_is_refused(session, tmp_path, services, message):
+    settings = get_settings()
+    seed_dir = tmp_path / "seed_data"
+    shutil.copytree(settings.seed_dir, seed_dir)
+    _machine_file(seed_dir, settings.region, "so", services)
+    with pytest.raises(SeedError, match=message):
+        seed(session=session, seed_dir=seed_dir, region=settings.region)
