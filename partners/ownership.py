@@ -42,10 +42,11 @@ def linked_organizations_of(session: Session, partner_organization_id: uuid.UUID
     return {row for row in rows if row is not None}
 
 
-def address_for(session: Session, organization_id: uuid.UUID) -> str | None:
-    """The notification address of the first active partner linked to the organisation."""
-    return session.exec(
-        select(PartnerOrganization.notification_email)
+def address_for(session: Session, organization_id: uuid.UUID) -> tuple[str, str | None] | None:
+    """The notification address of the first active partner linked to the organisation, and
+    the language its emails are written in (None: the default)."""
+    row = session.exec(
+        select(PartnerOrganization.notification_email, PartnerOrganization.notification_language)
         .where(
             PartnerOrganization.directory_organization_id == organization_id,
             col(PartnerOrganization.is_active).is_(True),
@@ -53,6 +54,7 @@ def address_for(session: Session, organization_id: uuid.UUID) -> str | None:
         )
         .order_by(col(PartnerOrganization.created_at))
     ).first()
+    return (row[0], row[1]) if row and row[0] else None
 
 
 keepers.use(

@@ -441,9 +441,7 @@ class _Checker:
             try:
                 code = lotse_languages.normalize(entered)
             except lotse_languages.InvalidLanguageCode:
-                self.fail(
-                    key, N_("“%(code)s” is not a language code such as de, en or uk."), code=entered
-                )
+                self.fail(key, lotse_languages.UNKNOWN, code=entered)
                 continue
             languages[code] = _text(item.get("note")) or None
         return [{"code": code, "note": languages[code]} for code in sorted(languages)]

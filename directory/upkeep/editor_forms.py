@@ -199,11 +199,12 @@ def values_from_form(
         elif key in ("phones", "required_documents"):
             values[key] = _lines(text(key))
         elif key == "languages":
-            languages = []
-            for line in _lines(text(key)):
-                code, _, note = line.partition(":")
-                languages.append({"code": code.strip(), "note": note.strip() or None})
-            values[key] = languages
+            # Boxes and the search field share the name; a note field per language shown.
+            codes = [c.strip() for c in form.getlist(key) if isinstance(c, str) and c.strip()]
+            values[key] = [
+                {"code": code, "note": text(f"language_note_{code}").strip() or None}
+                for code in dict.fromkeys(codes)
+            ]
         elif key == "schedules":
             slots = []
             for weekday in range(1, 8):
@@ -258,10 +259,8 @@ def form_values(kind: ListingKind, snapshot: dict[str, Any]) -> dict[str, Any]:
                     if slot["weekday"] == weekday
                 )
         elif key == "languages":
-            shown[key] = "\n".join(
-                f"{item['code']}: {item['note']}" if item.get("note") else item["code"]
-                for item in value
-            )
+            shown[key] = [item["code"] for item in value]
+            shown["language_notes"] = {item["code"]: item.get("note") or "" for item in value}
         elif key in ("phones", "required_documents"):
             shown[key] = "\n".join(value)
         elif key == "address":

@@ -25,8 +25,9 @@ class Keepers:
     organizations_of: Callable[[Session, uuid.UUID], set[uuid.UUID]]
     # The listing an active partner organisation is linked to (what its staff may verify).
     linked_organizations_of: Callable[[Session, uuid.UUID], set[uuid.UUID]]
-    # Where reminders about a directory organisation's listings go, if a partner reads them.
-    address_for: Callable[[Session, uuid.UUID], str | None]
+    # Where reminders about a directory organisation's listings go, if a partner reads them,
+    # and the language the partner reads its emails in (None: the default language).
+    address_for: Callable[[Session, uuid.UUID], tuple[str, str | None] | None]
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ from directory import listings
 from directory.models import Organization, Service
 from directory.upkeep import keepers
 from directory.upkeep.verification import stale_cutoff
-from lotse import outbox
+from lotse import i18n, outbox
 from lotse.i18n import N_, gettext
 from lotse.settings import Settings
 from lotse.timeutil import utcnow
@@ -61,9 +61,14 @@ def _due(session: Session, cutoff: datetime) -> dict[uuid.UUID, list[uuid.UUID]]
     return due
 
 
-def recipient_of(session: Session, organization: Organization) -> str | None:
-    partner_address = keepers.current().address_for(session, organization.id)
-    return partner_address or organization.email or None
+def recipient_of(session: Session, organization: Organization) -> tuple[str, str] | None:
+    """The address the reminder goes to and the language it is written in: a linked partner's
+    notification address in the partner's language, else the organisation's public address in
+    the default language."""
+    partner = keepers.current().address_for(session, organization.id)
+    if partner:
+        return partner[0], partner[1] or i18n.DEFAULT_LANGUAGE
+    return (organization.email, i18n.DEFAULT_LANGUAGE) if organization.email else None
 
 
 def _remind_organization(
@@ -97,6 +102,17 @@ def _remind_organization(
             claimed.append(session.exec(select(Service.name).where(Service.id == service_id)).one())
     if not claimed:
         return 0
+    address, language = recipient
+    with i18n.language(language):
+        subject, body = _reminder(organization, claimed, base_url)
+    outbox.enqueue(
+        session=session, kind=KIND, recipient=address, subject=subject, body=body, now=now
+    )
+    return len(claimed)
+
+
+def _reminder(organization: Organization, claimed: list[str], base_url: str) -> tuple[str, str]:
+    """The reminder's subject and body, in the current language."""
     subject = gettext(SUBJECT)
     body = "\n\n".join(
         (
@@ -113,10 +129,7 @@ def _remind_organization(
             gettext("For data protection, this email contains no personal data."),
         )
     )
-    outbox.enqueue(
-        session=session, kind=KIND, recipient=recipient, subject=subject, body=body, now=now
-    )
-    return len(claimed)
+    return subject, body
 
 
 def remind_stale_providers(

@@ -1,6 +1,7 @@
 """Coordinators' edits: validated, versioned, archived and restored, and found by search."""
 
 import itertools
+import re
 from datetime import UTC, datetime
 
 import pytest
@@ -288,6 +289,7 @@ def edit_form(html: str) -> dict:
             "categories",
             "target_groups",
             "locations",
+            "languages",
         ) else data.__setitem__(name, value)
     for name, body in re.findall(
         r'<select id="([^"]+)" name="[^"]+"[^>]*>(.*?)</select>', form, re.S
@@ -350,6 +352,41 @@ def test_form_errors_are_shown_next_to_the_field_and_nothing_changes(client, ses
         )
     session.expire_all()
     assert versions.snapshot(session, demo.kim(session)) == before
+
+
+def test_languages_are_chosen_from_a_picker_with_a_note_each(client, session):
+    """The languages spoken at a service: boxes for the common ones, a searchable field for any
+    other (Dari is typed as a name and sent as its code), a note per language, and an unknown
+    language a message next to the field that changes nothing."""
+    from tests.accounts import login, post
+
+    login(client, "coordinator")
+    kim = demo.kim(session)
+    page = client.get(f"/editor/service/{kim.id}").text
+    assert 'list="languages-options"' in page and '<option value="prs">' in page
+    assert re.search(r'<input type="checkbox" name="languages" value="uk" checked>', page)
+    data = edit_form(page)
+    assert "uk" in data["languages"] and 'id="language_note_uk"' in page
+
+    before = versions.snapshot(session, kim)
+    refused = post(
+        client,
+        f"/editor/service/{kim.id}",
+        data | {"languages": [*data["languages"], "Klingonisch"]},
+    )
+    assert refused.status_code == 422
+    assert 'id="languages-error"' in refused.text and "Klingonisch" in refused.text
+    session.expire_all()
+    assert versions.snapshot(session, demo.kim(session)) == before
+
+    chosen = {**data, "languages": ["de", "uk", "prs"], "language_note_uk": "donnerstags"}
+    assert post(client, f"/editor/service/{kim.id}", chosen).status_code == 303
+    session.expire_all()
+    spoken = {language.code: language.note for language in demo.kim(session).languages}
+    assert spoken == {"de": None, "uk": "donnerstags", "prs": None}
+    again = client.get(f"/editor/service/{kim.id}").text
+    assert re.search(r'<input type="checkbox" name="languages" value="prs" checked>', again)
+    assert 'id="language_note_prs"' in again and 'value="donnerstags"' in again
 
 
 def test_coordinator_creates_archives_and_restores_through_pages(client, session):

@@ -346,6 +346,39 @@ def test_providers_get_one_reminder_per_organisation_and_not_again_within_the_pe
         assert service.stale_reminded_at == T
 
 
+def test_the_reminder_is_written_in_the_language_the_partner_reads(factory):
+    from lotse import i18n
+    from partners.models import PartnerOrganization
+    from tests.referrals.factories import VOLMETAL
+
+    school = services_of(factory, VOLMETAL_LISTING)[:1]
+    make_stale(factory, [s.id for s in school], when=T - timedelta(days=PERIOD + 30))
+    with factory() as session:
+        partner = session.get(PartnerOrganization, VOLMETAL)
+        partner.notification_language = "tr"
+        session.add(partner)
+        session.commit()
+    try:
+        settings = Settings(stale_after_days=PERIOD)
+        remind_stale_providers(session_factory=factory, settings=settings, now=T)
+        with factory() as session:
+            message = session.exec(
+                select(OutboxMessage).where(OutboxMessage.recipient == VOLMETAL_NOTIFICATIONS)
+            ).one()
+    finally:
+        with factory() as session:
+            partner = session.get(PartnerOrganization, VOLMETAL)
+            partner.notification_language = None
+            session.add(partner)
+            session.commit()
+    with i18n.language("tr"):
+        subject = i18n.gettext("Please check your entries in the Lotse directory")
+        privacy = i18n.gettext("For data protection, this email contains no personal data.")
+    assert subject != "Please check your entries in the Lotse directory"
+    assert message.subject == subject and privacy in message.body
+    assert school[0].name in message.body
+
+
 def test_a_reminder_comes_again_after_the_period_unless_verified(factory):
     school = services_of(factory, VOLMETAL_LISTING)[:2]
     make_stale(factory, [s.id for s in school], when=T - timedelta(days=PERIOD + 30))
