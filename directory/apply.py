@@ -106,6 +106,7 @@ class Writer:
         self.counts: Counter[str] = Counter()
         self._rows: dict[type[SQLModel], dict[uuid.UUID, Any]] = defaultdict(dict)
         self._looked_up: dict[type[SQLModel], set[uuid.UUID]] = defaultdict(set)
+        self._whole: set[type[SQLModel]] = set()  # tables preloaded whole: nothing else exists
         self._befores: dict[tuple[ListingKind, uuid.UUID], dict[str, Any] | None] = {}
         self._bulk = False
 
@@ -120,6 +121,13 @@ class Writer:
                 self._rows[model][row.id] = row  # type: ignore[attr-defined]
         self._looked_up[model].update(wanted)
 
+    def preload_table(self, model: type[SQLModel]) -> None:
+        """Load every row of the table in one query; ``upsert`` then queries it no more (for
+        the seed, which writes most rows of the tables it fills)."""
+        for row in self.session.exec(select(model)).all():
+            self._rows[model][row.id] = row  # type: ignore[attr-defined]
+        self._whole.add(model)
+
     def loaded(self, model: type[SQLModel], row_id: uuid.UUID) -> Any:
         """The row with this id if ``preload`` or ``upsert`` saw it, else None."""
         return self._rows[model].get(row_id)
@@ -127,7 +135,7 @@ class Writer:
     def upsert(self, model: type[M], row_id: uuid.UUID, /, **values: Any) -> tuple[M, str]:
         """Create the row or set the values that differ; 'created', 'updated' or 'unchanged'."""
         row = self._rows[model].get(row_id)
-        if row is None and row_id not in self._looked_up[model]:
+        if row is None and row_id not in self._looked_up[model] and model not in self._whole:
             row = self.session.get(model, row_id)
         if row is None:
             row = model(id=row_id, **values)
@@ -161,7 +169,13 @@ class Writer:
     def prune(self, model: type[Any], scope: Any, keep: Iterable[Any], key: Any = None) -> int:
         """Delete rows in ``scope`` whose key (default: id) is not in ``keep``."""
         key_column = key if key is not None else model.id
-        result = self.session.exec(delete(model).where(scope, col(key_column).not_in(list(keep))))
+        # "fetch": the rows deleted are looked up by key, not every object in the session
+        # tested against the criteria (quadratic in a seed that holds thousands of rows).
+        result = self.session.exec(
+            delete(model)
+            .where(scope, col(key_column).not_in(list(keep)))
+            .execution_options(synchronize_session="fetch")
+        )
         self._bulk = True
         removed = result.rowcount or 0
         self.counts["deleted"] += removed

@@ -638,6 +638,7 @@ def seed(
         raise SeedError(f"No seed data for region {region!r} in {seed_dir}")
     # No versions: the seed is demo data, not an edit anyone made.
     writer = Writer(session)
+    writer.preload_table(Translation)
     seed_taxonomy(writer, seed_dir)
     districts = seed_districts(writer, region_dir)
     session.flush()
