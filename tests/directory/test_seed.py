@@ -13,6 +13,7 @@ from directory.models import (
     Language,
     Location,
     Organization,
+    RequiredDocument,
     Schedule,
     Service,
     ServiceAtLocation,
@@ -92,6 +93,44 @@ def test_most_services_have_english_names_and_descriptions(session):
         )
     ).one()
     assert translated / total >= 0.8
+
+
+def test_every_demo_service_reads_in_every_language(session):
+    """Name and summary of every service in all 13 languages; the full texts in the five
+    languages most of Hagen's newcomers read (uk, ar, tr, ru, ro); machine-made where no person
+    translated them."""
+    services = session.exec(select(Service)).all()
+    rows = session.exec(select(Translation).where(Translation.entity_type == "service")).all()
+    have: dict = {}
+    for row in rows:
+        have.setdefault((row.entity_id, row.language), {})[row.field] = row.kind
+    every = {"en", "uk", "ru", "ar", "tr", "ro", "bg", "pl", "el", "it", "fa", "ku"}
+    full = {
+        "description",
+        "eligibility_description",
+        "application_process",
+        "fees_description",
+        "languages_note",
+        "hours_note",
+        "alert",
+    }
+    for service in services:
+        assert service.summary, service.name
+        for language in every:
+            fields = have.get((service.id, language), {})
+            assert {"name", "summary"} <= fields.keys(), (service.name, language)
+        for language in ("uk", "ar", "tr", "ru", "ro"):
+            fields = have[(service.id, language)]
+            wanted = {name for name in full if getattr(service, name)}
+            assert wanted <= fields.keys(), (service.name, language, wanted - fields.keys())
+    machine = [row for row in rows if row.language == "fa" and row.field == "summary"]
+    assert len(machine) == len(services) and {row.kind for row in machine} == {"machine"}
+    documents = session.exec(
+        select(func.count()).where(
+            Translation.entity_type == "required_document", Translation.language == "tr"
+        )
+    ).one()
+    assert documents == count(session, RequiredDocument)
 
 
 def test_kim_case_management_is_the_real_public_offer(session):

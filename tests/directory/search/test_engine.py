@@ -97,7 +97,9 @@ def test_explain_names_the_matching_fields(client):
     item = search(client, q="Deutschkurs", explain="true")["items"][0]
     assert item["matched"]["name"]
     assert all(
-        field in ("name", "description", "provider", "category") for field in item["matched"]
+        field
+        in ("name", "summary", "description", "eligibility_description", "provider", "category")
+        for field in item["matched"]
     )
     assert item["score"] > 0
 
