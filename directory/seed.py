@@ -7,6 +7,7 @@ also tells the search index.
 """
 
 import json
+import logging
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -66,6 +67,8 @@ _LOCATION_CHILDREN = (
     col(Language.location_id),
     col(Phone.location_id),
 )
+
+_log = logging.getLogger(__name__)
 
 
 class SeedError(ValueError):
@@ -602,15 +605,17 @@ def read_machine_translations(
 ) -> dict[str, dict[str, dict[str, Any]]]:
     """The machine translations kept beside the directory, one file a language
     (``machine_translations/<code>.json``: ``{"services": {key: {field: text}}}``), by service
-    key and language. A file naming an unknown service or field, or translating a different
-    number of documents than the German text lists, is refused: it would be lost silently."""
+    key and language. A file naming an unknown field, or translating a different number of
+    documents than the German text lists, is refused: it would be lost silently. Translations
+    of a service no longer in the directory are left out, with a warning in the log."""
     found: dict[str, dict[str, dict[str, Any]]] = {}
     for path in sorted((region_dir / "machine_translations").glob("*.json")):
         language = path.stem
         for key, texts in _read_json(path).get("services", {}).items():
             where = f"{path.name}: {key}"
             if key not in services:
-                raise SeedError(f"{where}: no service with this key")
+                _log.warning("%s: no service with this key; its translations are left out", where)
+                continue
             unknown = set(texts) - MACHINE_FIELDS
             if unknown:
                 raise SeedError(f"{where}: unknown fields {', '.join(sorted(unknown))}")

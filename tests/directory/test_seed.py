@@ -239,10 +239,19 @@ def test_a_language_file_beside_the_directory_is_stored_as_machine_made(session,
     assert (document.text, document.kind) == ("Baasaboor", "machine")
 
 
+def test_translations_of_a_removed_service_are_left_out_with_a_warning(session, tmp_path, caplog):
+    settings = get_settings()
+    seed_dir = tmp_path / "seed_data"
+    shutil.copytree(settings.seed_dir, seed_dir)
+    _machine_file(seed_dir, settings.region, "so", {"no-such-service": {"name": "x"}})
+    seed(session=session, seed_dir=seed_dir, region=settings.region)
+    assert "so.json: no-such-service: no service with this key" in caplog.text
+    assert not session.exec(select(Translation).where(Translation.language == "so")).all()
+
+
 @pytest.mark.parametrize(
     ("services", "message"),
     [
-        ({"no-such-service": {"name": "x"}}, "no service with this key"),
         ({KIM: {"nmae": "x"}}, "unknown fields nmae"),
         ({KIM: {"required_documents": ["nur eins"]}}, "1 documents, the German text lists 3"),
     ],
