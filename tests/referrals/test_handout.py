@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime
 import pytest
 from babel.messages.pofile import read_po
 from fastapi.testclient import TestClient
+from markupsafe import escape
 from sqlmodel import Session, select
 
 from directory.models import Translation
@@ -105,10 +106,27 @@ def test_service_handout_in_ukrainian(client: TestClient, session: Session):
     assert translation(session, KIM, "name", "uk") in page
     assert "Години роботи" in page  # "Opening hours"
     assert "понеділок" in page  # Monday, from Babel
-    # The seed has no Ukrainian how-to-apply text: it is shown in German, marked and announced.
-    assert "Деяка інформація доступна лише німецькою мовою" in page
-    assert 'lang="de" dir="ltr" class="in-german">Termin telefonisch' in page
+    # The demo's Ukrainian how-to-apply text is a machine's, and the sheet says so.
+    assert str(escape(translation(session, KIM, "application_process", "uk"))) in page
+    assert "Termin telefonisch" not in page
+    with i18n.language("uk"):
+        machine = i18n.gettext(
+            "Parts of this handout were translated by a machine and not yet checked by a person. "
+            "If something is unclear, please ask."
+        )
+    assert machine in page
     assert "Öffnungszeiten" not in page
+
+
+def test_service_handout_in_polish_shows_german_where_no_translation_exists(
+    client: TestClient, session: Session
+):
+    """Polish has the offer's name and summary, not its full texts: those are German, marked
+    and announced in Polish."""
+    page = client.get(f"/services/{KIM}/handout", params={"lang": "pl"}).text
+    assert translation(session, KIM, "name", "pl") in page
+    assert "Niektóre informacje są dostępne tylko w języku niemieckim" in page
+    assert 'lang="de" dir="ltr" class="in-german">Termin telefonisch' in page
 
 
 def test_service_handout_in_arabic_is_right_to_left(client: TestClient, session: Session):
@@ -117,8 +135,11 @@ def test_service_handout_in_arabic_is_right_to_left(client: TestClient, session:
     assert translation(session, KIM, "name", "ar") in response.text
     assert "مواعيد العمل" in response.text  # "Opening hours"
     assert "الاثنين" in response.text  # Monday
-    # German fallback text runs left to right inside the right-to-left page.
-    assert 'lang="de" dir="ltr" class="in-german">' in response.text
+    # German fallback text runs left to right inside the right-to-left page (Persian has the
+    # name and summary, not the full texts).
+    persian = client.get(f"/services/{KIM}/handout", params={"lang": "fa"}).text
+    assert html_tag(persian) == '<html lang="fa" dir="rtl">'
+    assert 'lang="de" dir="ltr" class="in-german">' in persian
 
 
 def test_service_handout_in_english_needs_no_german_notice(client: TestClient):
