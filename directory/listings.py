@@ -383,9 +383,45 @@ def spoken_languages(*, session: Session) -> list[str]:
 
 
 def is_stale(service: Service, *, stale_after_days: int, now: datetime | None = None) -> bool:
+    """Not verified within ``stale_after_days`` (or never); ``stale_condition`` in SQL."""
     if service.assured_at is None:
         return True
     return (now or utcnow()) - service.assured_at > timedelta(days=stale_after_days)
+
+
+def listed_services(
+    session: Session, *, filters: ServiceFilters | None = None
+) -> SelectOfScalar[Service]:
+    """The services a visitor sees (``is_listed``), filtered."""
+    return _filtered(session, filters or ServiceFilters())
+
+
+def stale_condition(*, stale_after_days: int, now: datetime) -> Any:
+    """``is_stale`` as a query condition."""
+    cutoff = now - timedelta(days=stale_after_days)
+    return col(Service.assured_at).is_(None) | (col(Service.assured_at) < cutoff)
+
+
+def stale_services(
+    session: Session,
+    *,
+    stale_after_days: int,
+    now: datetime,
+    filters: ServiceFilters | None = None,
+    among: set[uuid.UUID] | None = None,
+) -> SelectOfScalar[Service]:
+    """The stale listings: listed services (``is_listed``) that are stale, optionally only
+    ``among`` some. The one definition the stale list and the directory health report count."""
+    query = listed_services(session, filters=filters).where(
+        stale_condition(stale_after_days=stale_after_days, now=now)
+    )
+    if among is not None:
+        query = query.where(col(Service.id).in_(among))
+    return query
+
+
+def count_of(session: Session, query: SelectOfScalar[Any]) -> int:
+    return session.scalar(select(func.count()).select_from(query.subquery())) or 0
 
 
 def merged_target(*, session: Session, kind: ListingKind, listing_id: uuid.UUID) -> uuid.UUID:

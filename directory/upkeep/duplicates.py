@@ -46,7 +46,7 @@ from directory.upkeep import keepers
 from directory.versions import Author
 from lotse import audit
 from lotse.errors import Conflict, NotFound
-from lotse.i18n import N_
+from lotse.i18n import N_, ngettext
 from lotse.models import AuditCategory
 from lotse.timeutil import utcnow
 
@@ -328,6 +328,24 @@ def get_listing(*, session: Session, kind: ListingKind, listing_id: uuid.UUID):
     if listing is None:
         raise ListingNotFound()
     return listing
+
+
+# How the comparison page names what hangs on a record (keys of ``attached_counts``).
+_ATTACHED_LABELS = {
+    "versions": lambda n: ngettext(
+        "%(num)d version in the history", "%(num)d versions in the history", n
+    ),
+    "suggestions": lambda n: ngettext("%(num)d change suggestion", "%(num)d change suggestions", n),
+    "referrals": lambda n: ngettext("%(num)d referral", "%(num)d referrals", n),
+    "services": lambda n: ngettext("%(num)d service", "%(num)d services", n),
+    "locations": lambda n: ngettext("%(num)d location", "%(num)d locations", n),
+}
+
+
+def attached_label(name: str, number: int) -> str:
+    """ "3 referrals": one count of ``attached_counts`` as a person reads it."""
+    labelled = _ATTACHED_LABELS.get(name)
+    return labelled(number) if labelled else f"{name}: {number}"
 
 
 def attached_counts(

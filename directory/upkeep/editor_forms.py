@@ -4,6 +4,7 @@ Shared by the coordinators' editor, the review queue and the suggestion form
 (``editor_views.py``), so that each reads and shows a listing the same way.
 """
 
+import difflib
 import re
 from collections.abc import Callable
 from typing import Any
@@ -146,10 +147,42 @@ def describe(key: str, value: Any) -> str:
     return str(value)
 
 
+_WORD_OR_SPACE = re.compile(r"\s+|[^\s]+")
+
+
+def word_diff(before: str, after: str) -> list[tuple[str, str]]:
+    """``after`` against ``before`` word by word, as (``equal``|``removed``|``added``, text)
+    pieces in reading order: a replaced stretch is its removed words, then its added ones."""
+    old, new = _WORD_OR_SPACE.findall(before), _WORD_OR_SPACE.findall(after)
+    pieces: list[tuple[str, str]] = []
+    matcher = difflib.SequenceMatcher(a=old, b=new, autojunk=False)
+    for tag, old_start, old_end, new_start, new_end in matcher.get_opcodes():
+        if tag == "equal":
+            pieces.append(("equal", "".join(old[old_start:old_end])))
+            continue
+        if old_start < old_end:
+            pieces.append(("removed", "".join(old[old_start:old_end])))
+        if new_start < new_end:
+            pieces.append(("added", "".join(new[new_start:new_end])))
+    return pieces
+
+
+def shows_word_diff(before: Any, after: Any) -> bool:
+    """Two different texts, long enough that reading them whole hides what changed."""
+    return (
+        isinstance(before, str)
+        and isinstance(after, str)
+        and before != after
+        and max(len(before), len(after)) > 80
+    )
+
+
 def helpers() -> dict[str, Callable[..., Any]]:
     return {
         "label": label,
         "describe": describe,
+        "word_diff": word_diff,
+        "shows_word_diff": shows_word_diff,
         "kind_label": lambda kind: gettext(KIND_LABELS[ListingKind(kind)]),
         "status_label": lambda status: gettext(STATUS_LABELS[status]),
         "capacity_label": lambda status: gettext(CAPACITY_LABELS[status]),

@@ -17,7 +17,7 @@ from directory import listings, versions
 from directory.models import ListingKind, Organization, Service
 from directory.search.params import BlankCode
 from directory.translations import Localizer
-from directory.upkeep import duplicates, verification
+from directory.upkeep import duplicates, editor_forms, verification
 from lotse import i18n
 from lotse.account_views import client_ip
 from lotse.audit import Actor
@@ -235,14 +235,49 @@ def duplicate_report(request: Request, session: SessionDep, principal: Coordinat
     )
 
 
-def _side(session: SessionDep, kind: ListingKind, listing: Service | Organization) -> dict:
+def _readable_snapshot(session: SessionDep, listing: Service | Organization) -> dict[str, Any]:
+    """The record's fields with names where the snapshot holds ids or codes."""
     snapshot = versions.snapshot(session, listing)
-    snapshot.pop("translations", None)
-    return {
-        "listing": listing,
-        "snapshot": snapshot,
-        "counts": duplicates.attached_counts(session=session, kind=kind, listing_id=listing.id),
-    }
+    for internal in ("translations", "archived", "is_demo"):
+        snapshot.pop(internal, None)
+    if isinstance(listing, Service):
+        loc = Localizer(session=session, language=i18n.get_language())
+        loc.load([*listing.categories, *listing.target_groups])
+        snapshot["organization_id"] = listing.organization.name
+        snapshot["categories"] = sorted(loc.text(term, "name") for term in listing.categories)
+        snapshot["target_groups"] = sorted(
+            loc.text(group, "name") for group in listing.target_groups
+        )
+        snapshot["locations"] = sorted(location.name for location in listing.locations)
+    return snapshot
+
+
+def _comparison(
+    session: SessionDep, first: Service | Organization, second: Service | Organization
+) -> list[dict[str, Any]]:
+    """Field by field, as the editor labels and shows them: label, both values, differ or not."""
+    sides = [_readable_snapshot(session, first), _readable_snapshot(session, second)]
+    rows = []
+    for key in dict.fromkeys([*sides[0], *sides[1]]):
+        values = [side.get(key) for side in sides]
+        rows.append(
+            {
+                "label": editor_forms.label(key),
+                "values": [editor_forms.describe(key, value) for value in values],
+                "differs": values[0] != values[1],
+            }
+        )
+    return rows
+
+
+def _attached(session: SessionDep, kind: ListingKind, listing_id: uuid.UUID) -> list[str]:
+    """What hangs on a record, as sentences ("3 referrals")."""
+    return [
+        duplicates.attached_label(name, number)
+        for name, number in duplicates.attached_counts(
+            session=session, kind=kind, listing_id=listing_id
+        ).items()
+    ]
 
 
 def _compare_page(
@@ -254,43 +289,33 @@ def _compare_page(
     *,
     errors: dict[str, str] | None = None,
     keep: str = "",
+    confirm: bool = False,
     status_code: int = 200,
 ) -> HTMLResponse:
     first = duplicates.get_listing(session=session, kind=kind, listing_id=first_id)
     second = duplicates.get_listing(session=session, kind=kind, listing_id=second_id)
-    sides = [_side(session, kind, first), _side(session, kind, second)]
-    keys = list(dict.fromkeys([*sides[0]["snapshot"], *sides[1]["snapshot"]]))
+    listings_by_id = {str(first.id): first, str(second.id): second}
     pair = duplicates.compare(session=session, kind=kind, first_id=first_id, second_id=second_id)
+    kept = listings_by_id.get(keep) if confirm else None
     return render(
         request,
         "directory/maintenance/duplicate_compare.html",
         {
             "kind": kind.value,
-            "sides": sides,
-            "keys": keys,
+            "sides": [
+                {"listing": listing, "attached": _attached(session, kind, listing.id)}
+                for listing in (first, second)
+            ],
+            "rows": _comparison(session, first, second),
             "pair": pair,
             "errors": errors or {},
             "keep": keep,
+            "kept": kept,
+            "removed": (second if kept is first else first) if kept else None,
             "field_label": lambda name: i18n.gettext(duplicates.FIELD_LABELS[name]),
-            "show": _show,
         },
         status_code=status_code,
     )
-
-
-def _show(value: Any) -> str:
-    if value is None or value == [] or value == "":
-        return "–"
-    if isinstance(value, bool):
-        return i18n.gettext("yes") if value else i18n.gettext("no")
-    if isinstance(value, list):
-        return "; ".join(
-            ", ".join(f"{v}" for v in item.values() if v) if isinstance(item, dict) else str(item)
-            for item in value
-        )
-    if isinstance(value, dict):
-        return ", ".join(str(v) for v in value.values() if v)
-    return str(value)
 
 
 @router.get("/duplicates/compare", name="duplicate_compare", response_class=HTMLResponse)
@@ -316,6 +341,7 @@ def duplicate_merge(
     first: Annotated[str, Form(max_length=40)] = "",
     second: Annotated[str, Form(max_length=40)] = "",
     keep: Annotated[str, Form(max_length=40)] = "",
+    confirmed: Annotated[str, Form(max_length=3)] = "",
 ) -> Response:
     try:
         listing_kind = ListingKind(kind)
@@ -349,6 +375,10 @@ def duplicate_merge(
 
     if keep not in (first, second):
         return refused(i18n.gettext("Please choose which record to keep."), 422)
+    if confirmed != "yes":
+        return _compare_page(
+            request, session, listing_kind, first_id, second_id, keep=keep, confirm=True
+        )
     keep_id = uuid.UUID(keep)
     remove_id = second_id if keep_id == first_id else first_id
     try:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import nulls_first
-from sqlmodel import Session, col, func, select
+from sqlmodel import Session, col, func
 
 from directory import listings, versions
 from directory.listings import ServiceFilters
@@ -44,10 +44,6 @@ def is_stale(service: Service, *, stale_after_days: int, now: datetime | None = 
     return listings.is_stale(service, stale_after_days=stale_after_days, now=now)
 
 
-def _stale_condition(cutoff: datetime):
-    return col(Service.assured_at).is_(None) | (col(Service.assured_at) < cutoff)
-
-
 @dataclass(frozen=True)
 class StaleListing:
     service: Service
@@ -72,12 +68,15 @@ def stale_services(
     category codes raise ``listings.UnknownFilterValue``.
     """
     moment = now or utcnow()
-    query = listings._filtered(session, ServiceFilters(category=category, district=district)).where(
-        _stale_condition(stale_cutoff(now=moment, stale_after_days=stale_after_days))
+    query = listings.stale_services(
+        session,
+        stale_after_days=stale_after_days,
+        now=moment,
+        filters=ServiceFilters(category=category, district=district),
     )
     if organization_id is not None:
         query = query.where(Service.organization_id == organization_id)
-    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    total = listings.count_of(session, query)
     query = query.options(*listings.service_loading()).order_by(
         nulls_first(col(Service.assured_at).asc()), func.lower(Service.name), col(Service.id)
     )

@@ -8,6 +8,7 @@ from directory import listings
 from directory.models import (
     ListingKind,
     Schedule,
+    Service,
     ServiceAtLocation,
     Translation,
 )
@@ -43,10 +44,13 @@ def report(*, session: Session, query: ReportQuery) -> Report:
                 "partners for their own listings."
             ),
         )
-    services = lookups.active_services(session, query)
+    # The listings a visitor sees, as the stale list counts them (listings.stale_services).
+    filters = listings.ServiceFilters(district=query.district)
     wanted = lookups.in_scope_services(session, query.scope)
+    listed = listings.listed_services(session, filters=filters)
     if wanted is not None:
-        services = [s for s in services if s.id in wanted]
+        listed = listed.where(col(Service.id).in_(wanted))
+    services = list(session.exec(listed).all())
     ids = [s.id for s in services]
 
     with_hours: set[uuid.UUID] = set()
@@ -65,10 +69,15 @@ def report(*, session: Session, query: ReportQuery) -> Report:
                 .where(col(ServiceAtLocation.service_id).in_(ids))
             ).all()
         )
-    stale = sum(
-        1
-        for s in services
-        if listings.is_stale(s, stale_after_days=query.stale_after_days, now=query.now)
+    stale = listings.count_of(
+        session,
+        listings.stale_services(
+            session,
+            stale_after_days=query.stale_after_days,
+            now=query.now,
+            filters=filters,
+            among=wanted,
+        ),
     )
     overview = build_table(
         "overview",
@@ -76,7 +85,7 @@ def report(*, session: Session, query: ReportQuery) -> Report:
         gettext("Listings"),
         [("services", gettext("Services"))],
         (
-            Row("active", gettext("Active services"), (count(len(services)),)),
+            Row("active", gettext("Listed services"), (count(len(services)),)),
             Row("stale", gettext("Not verified recently (stale)"), (count(stale),)),
             Row(
                 "without_hours",
@@ -140,7 +149,7 @@ def report(*, session: Session, query: ReportQuery) -> Report:
         (overview, translation_table),
         notes=(
             gettext(
-                "Active listings now, whatever the period. A listing is stale when nobody "
+                "Listed services now, whatever the period. A listing is stale when nobody "
                 "verified it for %(days)s days. Texts are the name, description, eligibility, "
                 "how to apply, fees and alert of a service, where the German text exists.",
                 days=query.stale_after_days,

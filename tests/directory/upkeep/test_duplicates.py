@@ -301,7 +301,13 @@ def test_merging_services_keeps_referrals_and_history_attached(client, session, 
     response = post(
         client,
         "/maintenance/duplicates/merge",
-        {"kind": "service", "first": str(kept.id), "second": str(removed.id), "keep": kept.id},
+        {
+            "kind": "service",
+            "first": str(kept.id),
+            "second": str(removed.id),
+            "keep": kept.id,
+            "confirmed": "yes",
+        },
     )
     assert response.status_code == 303
     assert response.headers["location"].startswith("/maintenance/duplicates?merged=service")
@@ -373,6 +379,7 @@ def test_merging_organisations_moves_their_services_and_locations(client, sessio
             "first": str(kept.id),
             "second": str(removed.id),
             "keep": str(kept.id),
+            "confirmed": "yes",
         },
     )
     assert response.status_code == 303
@@ -439,6 +446,7 @@ def test_a_refused_merge_is_explained_and_changes_nothing(client, session, fixtu
         "first": str(fixture.course.id),
         "second": str(fixture.course_again.id),
         "keep": str(fixture.course.id),
+        "confirmed": "yes",
     }
     response = post(client, "/maintenance/duplicates/merge", data)
     assert response.status_code == 409
@@ -458,3 +466,59 @@ def test_the_report_page_lists_pairs_for_coordinators(client, fixture):
     assert page.status_code == 200
     assert "Integrationskurs (Quarzweg)" in page.text
     assert "Sprachschule Ennepetal-Nord" in page.text
+
+
+def test_the_comparison_shows_what_a_person_reads(client, session, fixture):
+    """Labels and values as the editor shows them, names instead of ids, counts in words."""
+    from datetime import time
+
+    from directory.models import Schedule
+
+    session.add(
+        Schedule(service_id=fixture.course.id, weekday=1, opens_at=time(18), closes_at=time(21, 15))
+    )
+    session.commit()
+    login(client, "coordinator")
+    page = client.get(
+        "/maintenance/duplicates/compare",
+        params={
+            "kind": "service",
+            "first": str(fixture.course.id),
+            "second": str(fixture.course_again.id),
+        },
+    )
+    assert page.status_code == 200
+    table = page.text[page.text.index("<table") : page.text.index("</table>")]
+    for internal in (
+        "fees_description",
+        "has_places",
+        "organization_id",
+        "versions:",
+        "suggestions:",
+    ):
+        assert internal not in table
+    assert str(fixture.school.id) not in table and str(fixture.course.id) not in table
+    assert "Kosten" in table or "Fees" in table
+    assert "Sprachschule Ennepetal Nord (Test)" in table  # the provider by name
+    assert "18:00–21:15" in table and "1, 18:00" not in table
+    assert "0 Versionen" in table or "0 versions" in table
+
+
+def test_merging_asks_before_it_merges(client, session, fixture):
+    login(client, "coordinator")
+    data = {
+        "kind": "service",
+        "first": str(fixture.course.id),
+        "second": str(fixture.course_again.id),
+        "keep": str(fixture.course.id),
+    }
+    asked = post(client, "/maintenance/duplicates/merge", data)
+    assert asked.status_code == 200
+    assert 'id="merge-confirm"' in asked.text and 'name="confirmed" value="yes"' in asked.text
+    session.expire_all()
+    assert session.get_one(Service, fixture.course_again.id).merged_into_id is None
+
+    merged = post(client, "/maintenance/duplicates/merge", {**data, "confirmed": "yes"})
+    assert merged.status_code == 303
+    session.expire_all()
+    assert session.get_one(Service, fixture.course_again.id).merged_into_id == fixture.course.id

@@ -354,6 +354,23 @@ def test_form_errors_are_shown_next_to_the_field_and_nothing_changes(client, ses
     assert versions.snapshot(session, demo.kim(session)) == before
 
 
+def test_several_domain_errors_are_reported_at_once_each_next_to_its_field(client, session):
+    """Every field reads, but the domain refuses three of them: all three are reported in one
+    answer, not one per try."""
+    from tests.accounts import login, post
+
+    login(client, "coordinator")
+    kim = demo.kim(session)
+    data = edit_form(client.get(f"/editor/service/{kim.id}").text)
+    data |= {"name": "", "email": "kaputt", "minimum_age": "30", "maximum_age": "18"}
+    response = post(client, f"/editor/service/{kim.id}", data)
+    assert response.status_code == 422
+    summary = response.text[response.text.index('id="error-summary"') :]
+    for name in ("name", "email", "maximum_age"):
+        assert f'id="{name}-error"' in response.text
+        assert f'<a href="#{name}">' in summary
+
+
 def test_languages_are_chosen_from_a_picker_with_a_note_each(client, session):
     """The languages spoken at a service: boxes for the common ones, a searchable field for any
     other (Dari is typed as a name and sent as its code), a note per language, and an unknown

@@ -295,3 +295,45 @@ def test_partner_suggests_through_the_page_and_coordinator_approves(app, session
     assert course.description == "Abendkurs mit Kinderbetreuung (Demo)"
     session.refresh(suggestion)
     assert suggestion.status == SuggestionStatus.approved
+
+
+def test_word_diff_marks_removed_and_added_words():
+    from directory.upkeep.editor_forms import word_diff
+
+    pieces = word_diff(
+        "Wir beraten montags von 9 bis 12 Uhr.", "Wir beraten dienstags von 9 bis 12 Uhr, online."
+    )
+    assert pieces == [
+        ("equal", "Wir beraten "),
+        ("removed", "montags"),
+        ("added", "dienstags"),
+        ("equal", " von 9 bis 12 "),
+        ("removed", "Uhr."),
+        ("added", "Uhr, online."),
+    ]
+    assert "".join(text for kind, text in pieces if kind != "added") == (
+        "Wir beraten montags von 9 bis 12 Uhr."
+    )
+
+
+def test_the_review_shows_what_changes_in_a_long_text_word_by_word(client, session, partner):
+    """Removed and added words are marked, and a screen reader hears which is which."""
+    from tests.accounts import login
+
+    course = demo.service(session, VOLMETAL_COURSE)
+    now = course.description
+    assert now and len(now) > 80
+    words = now.split(" ")
+    proposed = " ".join([*words[:3], "Neu:", *words[4:]])
+    suggestion = partner_proposes(session, partner, course, {"description": proposed})
+    session.commit()
+    login(client, "coordinator")
+    page = client.get(f"/editor/review/{suggestion.id}")
+    assert page.status_code == 200
+    diff = page.text[page.text.index('class="word-diff') :]
+    diff = diff[: diff.index("</p>")]
+    removed = '<del><span class="visually-hidden">'
+    added = '<ins><span class="visually-hidden">'
+    assert diff.count(removed) == 1 and diff.count(added) == 1
+    assert f"</span>{words[3]}<span" in diff.split(removed)[1]
+    assert "</span>Neu:<span" in diff.split(added)[1]
