@@ -125,6 +125,8 @@ class SharedClient:
     languages: list[str] = field(default_factory=list)
     interpreter_needed: bool | None = None
     needs: list[str] = field(default_factory=list)
+    # The need this referral is about, one of the taxonomy's codes.
+    need: str | None = None
     residence_group: str | None = None
     contact_preference: str | None = None
     contact_detail: str | None = None
@@ -158,7 +160,7 @@ def shared_client(
     if shared(DataCategory.languages):
         view.languages, view.interpreter_needed = client.languages, client.interpreter_needed
     if shared(DataCategory.needs):
-        view.needs = client.needs
+        view.needs, view.need = client.needs, referral.need
     if shared(DataCategory.residence_status):
         view.residence_group = client.residence_group
     if shared(DataCategory.contact):

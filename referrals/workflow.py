@@ -66,6 +66,8 @@ class Step:
     sides: frozenset[str]
     requires: tuple[str, ...] = ()
     reasons: tuple[str, ...] = ()
+    # The kinds of hold a person may choose on this step.
+    hold_kinds: tuple[str, ...] = HOLD_KINDS
 
 
 def _step(
@@ -73,8 +75,9 @@ def _step(
     *sides: str,
     requires: tuple[str, ...] = (),
     reasons: tuple[str, ...] = (),
+    hold_kinds: tuple[str, ...] = HOLD_KINDS,
 ) -> Step:
-    return Step(target, frozenset(sides), requires, reasons)
+    return Step(target, frozenset(sides), requires, reasons, hold_kinds)
 
 
 # The steps that stand in several states of the table, written once.
@@ -100,6 +103,8 @@ TRANSITIONS: dict[ReferralStatus, dict[ReferralStatus, Step]] = {
             S.declined, "receiver", requires=("reason", "note"), reasons=DECLINE_REASONS
         ),
         S.expired: _step(S.expired, "system"),
+        # A partner with no place free now puts a new referral straight on its waiting list.
+        S.on_hold: _step(S.on_hold, "receiver", requires=("hold_kind",), hold_kinds=("waitlist",)),
         S.cancelled: _CANCEL,
     },
     S.accepted: {
@@ -289,7 +294,7 @@ def _check_change(step: Step, change: Change, side: str) -> None:
         raise InvalidReason()
     if "outcome" in step.requires and change.outcome not in OUTCOMES:
         raise InvalidReason()
-    hold_kinds = SYSTEM_HOLD_KINDS if side == "system" else HOLD_KINDS
+    hold_kinds = SYSTEM_HOLD_KINDS if side == "system" else step.hold_kinds
     if "hold_kind" in step.requires and change.hold_kind not in hold_kinds:
         raise InvalidReason()
 
@@ -341,7 +346,7 @@ def transition(
         values["sent_at"] = now
         days = response_days(session=session, referral=referral, default=response_default_days)
         values["response_due_at"] = add_working_days(now, days)
-    if current == S.sent and target in (S.accepted, S.declined):
+    if current == S.sent and target in (S.accepted, S.declined, S.on_hold):
         values["responded_at"] = now
     if target in (S.declined, S.not_completed, S.cancelled):
         values["status_reason"] = change.reason

@@ -6,6 +6,7 @@ a PDF download, made from the same template (``lotse/pdf.py``).
 """
 
 import uuid
+from datetime import date
 from typing import Annotated
 from urllib.parse import urlencode
 
@@ -19,9 +20,9 @@ from lotse.auth import Principal
 from lotse.db import SessionDep
 from lotse.permissions import Access
 from lotse.templating import render, render_pdf
-from referrals import auditing, handout
-from referrals.dependencies import CaseManager, SentReferralDep, actor_of
-from referrals.models import Client, Referral
+from referrals import auditing, handout, sides
+from referrals.dependencies import Case, ReferralDep, ReferralParty, actor_of
+from referrals.models import Client, DataCategory
 
 router = APIRouter(include_in_schema=False)
 
@@ -120,16 +121,23 @@ def _referral_sheet(
     request: Request,
     session: Session,
     principal: Principal,
-    referral: Referral,
+    case: Case,
     lang: str | None,
     *,
     form: str,
 ) -> tuple[handout.Handout, uuid.UUID]:
+    referral, side = case.referral, case.side
     service = listings.get_service(session=session, service_id=referral.service_id)
+    client = session.get(Client, referral.client_id)
+    # The receiving organisation learns the client's language only if it was shared.
+    if client is not None and side == "receiver":
+        today = date.today()
+        consent = sides.consent_of(session=session, referral=referral, today=today)
+        shared = sides.shared_client(referral=referral, client=client, consent=consent, today=today)
+        if DataCategory.languages.value not in shared.categories:
+            client = None
     language = handout.handout_language(
-        requested=lang,
-        client=session.get(Client, referral.client_id),
-        ui_language=i18n.get_language(),
+        requested=lang, client=client, ui_language=i18n.get_language()
     )
     sheet = handout.build(
         session=session,
@@ -156,13 +164,13 @@ def _referral_sheet(
 def referral_handout(
     request: Request,
     session: SessionDep,
-    principal: CaseManager,
-    # Only the sending side prints for the client; a receiver never learns it exists.
-    case: SentReferralDep,
+    # The case manager who sent it, or the partner who booked the client's appointment.
+    principal: ReferralParty,
+    case: ReferralDep,
     lang: LanguageParam = None,
 ) -> Response:
     referral = case.referral
-    sheet, service_id = _referral_sheet(request, session, principal, referral, lang, form="page")
+    sheet, service_id = _referral_sheet(request, session, principal, case, lang, form="page")
     response = _render(
         request,
         sheet,
@@ -178,12 +186,12 @@ def referral_handout(
 def referral_handout_pdf(
     request: Request,
     session: SessionDep,
-    principal: CaseManager,
-    case: SentReferralDep,
+    principal: ReferralParty,
+    case: ReferralDep,
     lang: LanguageParam = None,
 ) -> Response:
     referral = case.referral
-    sheet, service_id = _referral_sheet(request, session, principal, referral, lang, form="pdf")
+    sheet, service_id = _referral_sheet(request, session, principal, case, lang, form="pdf")
     # Recorded only once the PDF exists: a server that cannot make one printed nothing.
     response = _render(
         request,

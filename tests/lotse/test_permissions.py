@@ -118,9 +118,9 @@ EXPECTED: dict[tuple[str, str], dict[str, str]] = {
     ("GET", "/hsds/taxonomy_terms"): EVERYONE,
     ("GET", "/hsds/service_at_locations"): EVERYONE,
     ("GET", "/services/{service_id}/handout"): EVERYONE,
-    ("GET", "/referrals/{referral_id}/handout"): CASE_MANAGERS,
+    ("GET", "/referrals/{referral_id}/handout"): REFERRAL_PARTIES,
     ("GET", "/services/{service_id}/handout.pdf"): EVERYONE,
-    ("GET", "/referrals/{referral_id}/handout.pdf"): CASE_MANAGERS,
+    ("GET", "/referrals/{referral_id}/handout.pdf"): REFERRAL_PARTIES,
     # Gap reports: everyone signed in who takes part in the casework or keeps the directory,
     # each scoped to their own figures in the queries; not the data protection officer.
     ("GET", "/reports"): WORKERS,
@@ -302,8 +302,8 @@ FOREIGN: dict[tuple[str, str], dict[str, str]] = {
     ("GET", "/clients/{client_id}/consents/{consent_id}/print.pdf"): hidden_for(
         CASE_MANAGERS, "case_manager"
     ),
-    ("GET", "/referrals/{referral_id}/handout"): hidden_for(CASE_MANAGERS, "case_manager"),
-    ("GET", "/referrals/{referral_id}/handout.pdf"): hidden_for(CASE_MANAGERS, "case_manager"),
+    ("GET", "/referrals/{referral_id}/handout"): hidden_for(REFERRAL_PARTIES, *PARTY_ROLES),
+    ("GET", "/referrals/{referral_id}/handout.pdf"): hidden_for(REFERRAL_PARTIES, *PARTY_ROLES),
     ("POST", "/referrals/{referral_id}/draft"): hidden_for(CASE_MANAGERS, "case_manager"),
     ("GET", "/referrals/{referral_id}/refer-elsewhere"): hidden_for(CASE_MANAGERS, "case_manager"),
     ("POST", "/referrals/{referral_id}/appointment"): hidden_for(PARTNERS, *PARTNERS_ROLES),

@@ -34,7 +34,7 @@ def test_a_partner_system_answers_referrals_through_the_api(app, session):
         assert detail["side"] == "receiver" and detail["client"]["alias"] == "Roter Faden"
         assert detail["client"]["health_note"] is None
         assert detail["consent_purpose"] == "Anmeldung zum Integrationskurs"
-        assert set(detail["legal_next_steps"]) == {"accepted", "declined", "cancelled"}
+        assert set(detail["legal_next_steps"]) == {"accepted", "declined", "on_hold", "cancelled"}
         assert session.get(Referral, referral_id).received_at is not None
 
         illegal = machine.post(

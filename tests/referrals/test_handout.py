@@ -74,7 +74,13 @@ def make_consent(session: Session, client: Client, **values) -> Consent:
     return consent
 
 
-def make_referral(session: Session, *, languages: list[str], appointment: bool = True) -> Referral:
+def make_referral(
+    session: Session,
+    *,
+    languages: list[str],
+    appointment: bool = True,
+    shared: tuple[str, ...] = ("identity", "languages"),
+) -> Referral:
     client = make_client(session, languages=languages)
     consent = make_consent(session, client)
     referral = Referral(
@@ -86,6 +92,8 @@ def make_referral(session: Session, *, languages: list[str], appointment: bool =
         sender_id=client.case_manager_id,
         sender_organization_id=client.organization_id,
         status=ReferralStatus.in_progress,
+        shared_categories=list(shared),
+        sent_at=APPOINTMENT,
         appointment_at=APPOINTMENT if appointment else None,
         appointment_place="Raum 2.14" if appointment else None,
     )
@@ -272,15 +280,56 @@ def test_another_case_manager_cannot_print_the_handout(client: TestClient, sessi
 
 
 @pytest.mark.parametrize("who", ["partner_staff", "partner_admin"])
-def test_the_receiving_partner_cannot_print_the_handout(
+def test_the_receiving_partner_prints_the_appointment_slip(
     client: TestClient, session: Session, who: str
 ):
-    referral = make_referral(session, languages=["uk"])
+    referral = make_referral(session, languages=["uk", "ru"])
     login(client, who)
+    page = client.get(f"/referrals/{referral.id}").text
+    assert f"/referrals/{referral.id}/handout" in page
     response = client.get(f"/referrals/{referral.id}/handout")
-    # The handout is case-manager work: partners are refused before the referral is looked up.
-    assert response.status_code == 403
-    assert "V-2026-99901" not in response.text
+    assert response.status_code == 200
+    # The client's language was shared with the partner: the slip is in Ukrainian.
+    assert html_tag(response.text) == '<html lang="uk" dir="ltr">'
+    assert "18:30" in response.text and "Raum 2.14" in response.text
+    assert "V-2026-99901" in response.text
+    assert client.get(f"/referrals/{referral.id}/handout.pdf").status_code == 200
+    events = session.exec(
+        select(AuditEvent).where(
+            AuditEvent.action == "referral.handout_printed",
+            AuditEvent.object_id == str(referral.id),
+        )
+    ).all()
+    assert events and events[0].actor_email == PASSWORDS[who][0]
+
+
+def test_the_partner_learns_no_unshared_language_from_the_slip(
+    client: TestClient, session: Session
+):
+    referral = make_referral(session, languages=["uk"], shared=("identity",))
+    login(client, "partner_staff")
+    response = client.get(f"/referrals/{referral.id}/handout")
+    assert response.status_code == 200
+    assert html_tag(response.text) == '<html lang="de" dir="ltr">'
+    assert "Ihr Termin" in response.text
+
+
+def test_another_partner_cannot_print_the_slip(client: TestClient, session: Session):
+    referral = make_referral(session, languages=["uk"])
+    login(client, "other_partner")
+    for path in ("handout", "handout.pdf"):
+        response = client.get(f"/referrals/{referral.id}/{path}")
+        assert response.status_code == 404
+        assert "V-2026-99901" not in response.text
+
+
+def test_the_partner_cannot_print_a_referral_never_sent(client: TestClient, session: Session):
+    referral = make_referral(session, languages=["uk"])
+    referral.sent_at = None
+    session.add(referral)
+    session.flush()
+    login(client, "partner_staff")
+    assert client.get(f"/referrals/{referral.id}/handout").status_code == 404
 
 
 def test_anonymous_visitors_must_log_in_for_a_referral_handout(

@@ -52,6 +52,7 @@ ALLOWED = {
     (S.sent, S.accepted): {"receiver"},
     (S.sent, S.declined): {"receiver"},
     (S.sent, S.expired): {"system"},
+    (S.sent, S.on_hold): {"receiver"},
     (S.sent, S.cancelled): {"sender", "receiver", "system"},
     (S.accepted, S.in_progress): {"receiver"},
     (S.accepted, S.on_hold): {"receiver", "system"},
@@ -378,3 +379,78 @@ def test_partners_never_see_referrals_that_were_not_sent(client, app, session):
         login(partner, "partner_staff")
         assert partner.get(f"/referrals/{referral_id}").status_code == 404
         assert str(referral_id) not in partner.get("/inbox").text
+
+
+def test_a_partner_puts_a_new_referral_straight_on_the_waiting_list(client, app, session):
+    login(client, "case_manager")
+    _, referral_id = consented_draft(client)
+    act(client, referral_id, "sent")
+    with TestClient(app) as partner:
+        login(partner, "partner_staff")
+        page = partner.get(f"/referrals/{referral_id}").text
+        assert 'name="hold_kind" value="waitlist"' in page
+        # From new, the waiting list is the only hold: waiting for the client needs an answer.
+        refused = act(partner, referral_id, "on_hold", hold_kind="client_action")
+        assert refused.status_code == 422
+        held = act(
+            partner,
+            referral_id,
+            "on_hold",
+            hold_kind="waitlist",
+            waitlist_position="4",
+            waitlist_until="2027-03-01",
+        )
+        assert held.status_code == 303
+    referral = session.get(Referral, referral_id)
+    session.refresh(referral)
+    assert (referral.status, referral.hold_kind, referral.waitlist_position) == (
+        S.on_hold,
+        "waitlist",
+        4,
+    )
+    assert referral.responded_at is not None
+    event = session.exec(
+        select(ReferralEvent).where(
+            ReferralEvent.referral_id == referral_id, ReferralEvent.to_status == S.on_hold
+        )
+    ).one()
+    assert event.from_status == S.sent and event.actor_id == user(session, "partner_staff").id
+    mails = session.exec(
+        select(OutboxMessage).where(OutboxMessage.recipient == PASSWORDS["case_manager"][0])
+    ).all()
+    assert any(referral.number in mail.subject for mail in mails)
+    # The case manager sees that the client waits for a place, on the referral and the list.
+    for path in (f"/referrals/{referral_id}", "/referrals"):
+        text = client.get(path).text
+        assert "Warteliste" in text or "Waiting list" in text, path
+
+
+def test_partners_see_the_shared_needs_and_the_need_of_the_referral(client, app, session):
+    login(client, "case_manager")
+    client_id = new_client(client)
+    consent(client, client_id)  # covers the needs
+    with_needs = draft(client, client_id, shared=["identity", "needs"])
+    without = draft(client, client_id, shared=["identity"])
+    act(client, with_needs, "sent")
+    act(client, without, "sent")
+    own_page = client.get(f"/referrals/{with_needs}").text
+    assert "Bedarfe" in own_page or "Needs (topics of support)" in own_page
+    with TestClient(app) as partner:
+        login(partner, "partner_staff")
+        shown = partner.get(f"/referrals/{with_needs}").text
+        hidden = partner.get(f"/referrals/{without}").text
+    assert 'id="referral-need"' in shown and 'id="client-needs"' in shown
+    assert "Integrationskurs" in shown.split('id="client-needs"')[1].split("</dd>")[0]
+    assert 'id="referral-need"' not in hidden and 'id="client-needs"' not in hidden
+
+
+def test_needs_not_covered_by_the_consent_stay_hidden(client, app, session):
+    login(client, "case_manager")
+    client_id = new_client(client)
+    consent(client, client_id, categories=["identity"])
+    referral_id = draft(client, client_id, shared=["identity", "needs"])
+    act(client, referral_id, "sent")
+    with TestClient(app) as partner:
+        login(partner, "partner_staff")
+        page = partner.get(f"/referrals/{referral_id}").text
+    assert 'id="referral-need"' not in page and 'id="client-needs"' not in page
