@@ -117,6 +117,21 @@ def test_closing_needs_the_feedback(app, session):
     assert referral.feedback_helpful is None
 
 
+def _origin(page: str) -> str:
+    return page.split('id="referral-origin"')[1].split("</p>")[0]
+
+
+def test_a_draft_says_who_drafted_it_and_only_a_sent_referral_who_sent_it(client, session):
+    login(client, "case_manager")
+    _, referral_id = consented_draft(client, alias="Lila Mütze")
+    client.cookies.set("lotse_lang", "en")
+    draft = _origin(client.get(f"/referrals/{referral_id}").text)
+    assert "Drafted by" in draft and "Sent by" not in draft
+    assert act(client, referral_id, "sent").status_code == 303
+    sent = _origin(client.get(f"/referrals/{referral_id}").text)
+    assert "Sent by" in sent and "Drafted by" not in sent
+
+
 def test_messages_go_to_the_other_side_and_empty_ones_are_refused(app, session):
     with TestClient(app) as case_manager:
         login(case_manager, "case_manager")
