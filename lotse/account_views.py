@@ -59,14 +59,24 @@ def _login_page(
     )
 
 
-# Where a role whose work is not the directory starts after logging in: the data protection
+# Where each role's day starts after logging in, the first that applies for someone with
+# several: their referrals, the inbox, the review queue, the user accounts; the data protection
 # officer reads no case content, only the audit log and the record of processing activities.
-START_PAGES: dict[frozenset[Role], str] = {frozenset({Role.privacy_officer}): "audit_log"}
+START_PAGES: tuple[tuple[Role, str], ...] = (
+    (Role.case_manager, "referral_dashboard"),
+    (Role.partner_staff, "inbox"),
+    (Role.partner_admin, "inbox"),
+    (Role.coordinator, "review_queue"),
+    (Role.admin, "user_list"),
+    (Role.privacy_officer, "audit_log"),
+)
 
 
 def _start_page(request: Request, *, roles: frozenset[Role]) -> str:
-    route = START_PAGES.get(roles)
-    return request.app.url_path_for(route) if route else "/"
+    for role, route in START_PAGES:
+        if role in roles:
+            return request.app.url_path_for(route)
+    return "/"
 
 
 def _signed_in(

@@ -17,7 +17,7 @@ from lotse import commands, migrate
 from lotse.commands import console
 from lotse.db import DatabaseError, check_connection, describe_url, make_engine
 from lotse.mailer import SessionFactory
-from lotse.settings import Settings, get_settings
+from lotse.settings import Settings, get_settings, serving_base_url
 
 app = typer.Typer(
     help=(
@@ -284,6 +284,12 @@ def serve(
     import uvicorn
 
     settings = _settings()
+    if "base_url" not in settings.model_fields_set:
+        # Links and handouts point where this server listens; the app and its worker
+        # processes read their settings from the environment.
+        os.environ["LOTSE_BASE_URL"] = serving_base_url(host, port)
+        get_settings.cache_clear()
+        settings = _settings()
     _current_engine(settings)
     from lotse.logs import logging_config
 

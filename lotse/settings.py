@@ -236,6 +236,18 @@ class Settings(BaseSettings):
         return not self.sso_enabled or self.oidc_password_login_for_staff
 
 
+def serving_base_url(host: str, port: int) -> str:
+    """Where a browser on this machine reaches ``lotse serve --host host --port port``: the
+    address in links and handouts while LOTSE_BASE_URL does not name another."""
+    if host in ("", "0.0.0.0"):  # noqa: S104 - the wildcard is read here, not listened on
+        host = "127.0.0.1"
+    elif host == "::":
+        host = "::1"
+    if ":" in host:
+        host = f"[{host}]"
+    return f"http://{host}:{port}"
+
+
 @lru_cache
 def get_settings() -> Settings:
     return Settings()

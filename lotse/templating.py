@@ -4,7 +4,13 @@ from datetime import date, datetime, time
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
-from babel.dates import format_date, format_datetime, format_time, get_day_names
+from babel.dates import (
+    format_date,
+    format_skeleton,
+    format_time,
+    get_datetime_format,
+    get_day_names,
+)
 from babel.numbers import format_decimal
 from fastapi import Request
 from fastapi.templating import Jinja2Templates
@@ -48,11 +54,19 @@ def _format_date(value: date | datetime | None, format: str = "medium") -> str:
 
 
 def _format_datetime(value: datetime | None, format: str = "medium") -> str:
+    """A moment as people write it in the reader's language: "Sa., 12.12.2026, 09:00" in
+    German, "Sat, 12/12/2026, 9:00 AM" in English, without seconds or the time zone's name
+    (every time is local). ``short`` leaves out the weekday, for tables and lists; any other
+    of Babel's names (medium, long, full) reads the weekday too."""
     if value is None:
         return ""
-    return format_datetime(
-        value, format=format, tzinfo=ZoneInfo(get_settings().timezone), locale=i18n.babel_locale()
-    )
+    locale = i18n.babel_locale()
+    moment = local_time(value)
+    width: Literal["short", "medium"] = "short" if format == "short" else "medium"
+    day = format_skeleton("yMd" if width == "short" else "yMEd", moment, locale=locale)
+    clock = format_time(moment, format="short", locale=locale)
+    joined = str(get_datetime_format(width, locale=locale))
+    return joined.replace("'", "").format(clock, day)
 
 
 def _format_time(value: time) -> str:

@@ -1,5 +1,7 @@
 """Each demo role logs in in a real browser and sees the navigation its role allows."""
 
+import re
+
 import pytest
 from playwright.sync_api import expect
 
@@ -36,6 +38,18 @@ def test_each_role_sees_its_navigation(page, role):
     assert links & ADMIN_LINKS == NAVIGATION[role], links
     page.get_by_role("button", name="Abmelden").click()
     expect(page.get_by_role("link", name="Anmelden")).to_be_visible()
+
+
+def test_a_case_manager_lands_on_their_referrals(page):
+    email, password = PASSWORDS["case_manager"]
+    page.goto("/")
+    page.get_by_role("link", name="Anmelden").click()
+    page.get_by_label("E-Mail-Adresse").fill(email)
+    page.get_by_label("Passwort").fill(password)
+    page.get_by_role("button", name="Anmelden").click()
+    expect(page).to_have_url(re.compile(r"/referrals$"))
+    navigation = page.get_by_role("navigation", name="Hauptnavigation")
+    expect(navigation.locator('a[aria-current="page"]')).to_have_text("Meine Vermittlungen")
 
 
 def test_wrong_password_and_login_page_accessibility(page):

@@ -2,6 +2,7 @@
 
 from datetime import timedelta
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import select
 
@@ -26,12 +27,47 @@ def user(session, who: str) -> User:
 
 def test_login_sets_a_safe_cookie_and_shows_the_account(client, session):
     response = login(client, "case_manager")
-    assert response.status_code == 303 and response.headers["location"] == "/"
+    assert response.status_code == 303 and response.headers["location"] == "/referrals"
     cookie = response.headers["set-cookie"]
     assert "lotse_session=" in cookie and "HttpOnly" in cookie and "SameSite=lax" in cookie
     page = client.get("/account")
     assert page.status_code == 200 and "Mira Demir (Demo)" in page.text
     assert "login.succeeded" in actions(session, PASSWORDS["case_manager"][0])
+
+
+@pytest.mark.parametrize(
+    ("who", "start"),
+    [
+        ("case_manager", "/referrals"),
+        ("partner_staff", "/inbox"),
+        ("partner_admin", "/inbox"),
+        ("coordinator", "/editor/review"),
+        ("admin", "/admin/users"),
+        ("privacy_officer", "/admin/audit"),
+    ],
+)
+def test_each_role_lands_where_its_day_starts(app, session, who, start):
+    with TestClient(app) as client:
+        response = login(client, who)
+        assert response.status_code == 303 and response.headers["location"] == start
+        assert client.get(start).status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("asked", "landed"),
+    [
+        ("/services?q=Deutschkurs", "/services?q=Deutschkurs"),
+        ("/", "/inbox"),
+        ("//evil.example/inbox", "/inbox"),
+        ("https://evil.example/", "/inbox"),
+        ("/\\evil.example", "/inbox"),
+    ],
+)
+def test_a_local_next_target_wins_over_the_start_page_and_no_other(app, session, asked, landed):
+    with TestClient(app) as client:
+        email, password = PASSWORDS["partner_staff"]
+        response = post(client, "/login", {"email": email, "password": password, "next": asked})
+        assert response.status_code == 303 and response.headers["location"] == landed
 
 
 def test_secure_cookie_over_https(app, session):

@@ -4,6 +4,11 @@ import os
 import subprocess
 import sys
 
+import pytest
+from typer.testing import CliRunner
+
+from lotse.settings import get_settings, serving_base_url
+
 LOTSE = [sys.executable, "-m", "lotse.cli"]
 
 
@@ -61,3 +66,54 @@ def test_user_create_for_the_first_admin(tmp_path):
     assert again.returncode == 1 and "Traceback" not in again.stderr
     wrong_role = create("x@stadt.example", "boss")
     assert wrong_role.returncode == 1 and "unknown role" in wrong_role.stderr
+
+
+@pytest.fixture
+def serving(monkeypatch):
+    """``lotse serve`` up to the point where uvicorn would start: what it would be given."""
+    import logging.config
+
+    import uvicorn
+
+    from lotse import cli
+
+    started: dict[str, object] = {}
+    monkeypatch.setattr(uvicorn, "run", lambda app, **options: started.update(options))
+    monkeypatch.setattr(cli, "_current_engine", lambda settings: None)
+    monkeypatch.setattr(logging.config, "dictConfig", lambda config: None)
+    monkeypatch.delenv("LOTSE_BASE_URL", raising=False)
+    monkeypatch.delenv("LOTSE_ACCESS_LOG", raising=False)
+    get_settings.cache_clear()
+
+    def serve(*args: str) -> dict[str, object]:
+        result = CliRunner().invoke(cli.app, ["serve", *args])
+        assert result.exit_code == 0, result.output
+        return started
+
+    yield serve
+    monkeypatch.undo()
+    get_settings.cache_clear()
+
+
+def test_links_and_handouts_follow_the_port_being_served(serving):
+    assert serving("--port", "8101")["port"] == 8101
+    assert get_settings().base_url == "http://127.0.0.1:8101"
+
+
+def test_a_configured_base_url_is_kept_whatever_the_port(serving, monkeypatch):
+    monkeypatch.setenv("LOTSE_BASE_URL", "https://lotse.hagen.example")
+    serving("--port", "8101")
+    assert get_settings().base_url == "https://lotse.hagen.example"
+
+
+@pytest.mark.parametrize(
+    ("host", "base_url"),
+    [
+        ("127.0.0.1", "http://127.0.0.1:8000"),
+        ("0.0.0.0", "http://127.0.0.1:8000"),  # noqa: S104 - an address read, not listened on
+        ("::", "http://[::1]:8000"),
+        ("lotse.local", "http://lotse.local:8000"),
+    ],
+)
+def test_the_served_address_is_one_a_browser_can_open(host, base_url):
+    assert serving_base_url(host, 8000) == base_url

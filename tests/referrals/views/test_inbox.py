@@ -71,3 +71,21 @@ def test_an_appointment_needs_a_date_and_an_accepted_referral(app, session):
     session.expire_all()
     referral = session.get(Referral, referral_id)
     assert referral.appointment_at is not None and referral.appointment_place is None
+
+
+def test_the_appointment_reads_as_people_write_it_in_the_readers_language(app, session):
+    with TestClient(app) as case_manager, TestClient(app) as partner:
+        login(case_manager, "case_manager")
+        referral_id = _sent(case_manager, "Blauer Hut")
+        login(partner, "partner_staff")
+        assert act(partner, referral_id, "accepted").status_code == 303
+        slot = {"appointment_day": "2026-12-12", "appointment_time": "09:00"}
+        assert post(partner, f"/referrals/{referral_id}/appointment", slot).status_code == 303
+
+        case_manager.cookies.set("lotse_lang", "de")
+        german = case_manager.get(f"/referrals/{referral_id}")
+        assert '<dd id="appointment">Sa., 12.12.2026, 09:00</dd>' in german.text
+        assert "Normalzeit" not in german.text and "09:00:00" not in german.text
+        case_manager.cookies.set("lotse_lang", "en")
+        english = case_manager.get(f"/referrals/{referral_id}")
+        assert '<dd id="appointment">Sat, 12/12/2026, 9:00\u202fAM</dd>' in english.text

@@ -117,6 +117,43 @@ def test_closing_needs_the_feedback(app, session):
     assert referral.feedback_helpful is None
 
 
+def _origin(page: str) -> str:
+    return page.split('id="referral-origin"')[1].split("</p>")[0]
+
+
+def test_a_draft_says_who_drafted_it_and_only_a_sent_referral_who_sent_it(client, session):
+    login(client, "case_manager")
+    _, referral_id = consented_draft(client, alias="Lila Mütze")
+    client.cookies.set("lotse_lang", "en")
+    draft = _origin(client.get(f"/referrals/{referral_id}").text)
+    assert "Drafted by" in draft and "Sent by" not in draft
+    assert act(client, referral_id, "sent").status_code == 303
+    sent = _origin(client.get(f"/referrals/{referral_id}").text)
+    assert "Sent by" in sent and "Drafted by" not in sent
+
+
+def test_the_closing_feedback_is_shown_to_the_sender_but_not_to_the_partner(app, session):
+    with TestClient(app) as case_manager, TestClient(app) as partner:
+        login(case_manager, "case_manager")
+        referral_id = _sent(case_manager, "Rosa Schirm")
+        login(partner, "partner_staff")
+        declined = act(partner, referral_id, "declined", reason="out_of_scope", note="x")
+        assert declined.status_code == 303
+        feedback = {"got_help": "no", "helpful": "partly", "feedback_note": "Kam nie an"}
+        assert act(case_manager, referral_id, "closed", **feedback).status_code == 303
+
+        case_manager.cookies.set("lotse_lang", "en")
+        partner.cookies.set("lotse_lang", "en")
+        page = case_manager.get(f"/referrals/{referral_id}").text
+        assert "The client did not get help." in page
+        assert "Was it helpful?" in page and '<dd id="feedback-helpful">partly</dd>' in page
+        assert "Kam nie an" in page
+        # The partner reads whether the client got help, not the case manager's judgement.
+        theirs = partner.get(f"/referrals/{referral_id}").text
+        assert "The client did not get help." in theirs
+        assert "feedback-helpful" not in theirs and "Kam nie an" not in theirs
+
+
 def test_messages_go_to_the_other_side_and_empty_ones_are_refused(app, session):
     with TestClient(app) as case_manager:
         login(case_manager, "case_manager")
