@@ -62,7 +62,21 @@ def _capitals_outside(text: str, element: str) -> str:
 @dataclass
 class FakeDeepL(FakeProvider):
     key: str = "good-key"
-    targets: tuple[str, ...] = ("EN-GB", "EN-US", "UK", "AR", "TR", "RU", "RO", "PT-PT", "ZH")
+    targets: tuple[str, ...] = (
+        "EN-GB",
+        "EN-US",
+        "UK",
+        "AR",
+        "TR",
+        "RU",
+        "RO",
+        "PL",
+        "IT",
+        "BG",
+        "EL",
+        "PT-PT",
+        "ZH",
+    )
     glossary_pairs: tuple[tuple[str, str], ...] = (("de", "en"), ("de", "uk"))
     glossaries: dict[str, dict[str, Any]] = field(default_factory=dict)
 

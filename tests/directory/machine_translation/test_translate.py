@@ -110,9 +110,9 @@ def test_missing_and_outdated_texts_are_stored_as_machine_translations(
 
 def test_a_provider_failing_in_the_middle_writes_nothing(session, coordinator, deepl_server):
     kim = demo.kim(session)
-    todo = texts_to_translate(session=session, listing=kim, language="uk")
+    todo = texts_to_translate(session=session, listing=kim, language="pl")
     assert len(todo) >= 2
-    before = rows(session, kim, "uk")
+    before = rows(session, kim, "pl")
     history = versions.history(session=session, kind=ListingKind.service, entity_id=kim.id)
     deepl_server.answers.extend([None, (456, {"message": "Quota exceeded"})])
 
@@ -120,14 +120,14 @@ def test_a_provider_failing_in_the_middle_writes_nothing(session, coordinator, d
         translate_listing(
             session=session,
             listing=kim,
-            language="uk",
+            language="pl",
             provider=provider(deepl_server, batch_size=1),
             author=coordinator,
         )
 
     assert len(deepl_server.paths("POST", "/v2/translate")) == 2
     session.expire_all()
-    assert rows(session, kim, "uk") == before
+    assert rows(session, kim, "pl") == before
     assert versions.history(session=session, kind=ListingKind.service, entity_id=kim.id) == history
 
 
@@ -135,24 +135,24 @@ def test_the_work_list_holds_listings_with_missing_or_outdated_texts(
     session, coordinator, deepl_server
 ):
     kim = demo.kim(session)
-    assert (ListingKind.service, kim.id) in listings_to_translate(session=session, language="ar")
+    assert (ListingKind.service, kim.id) in listings_to_translate(session=session, language="it")
     with provider(deepl_server) as deepl:
         translate_listing(
-            session=session, listing=kim, language="ar", provider=deepl, author=coordinator
+            session=session, listing=kim, language="it", provider=deepl, author=coordinator
         )
-    work = listings_to_translate(session=session, language="ar")
+    work = listings_to_translate(session=session, language="it")
     assert (ListingKind.service, kim.id) not in work
-    assert work, "other listings still wait for Arabic texts"
+    assert work, "other listings still wait for Italian texts"
     editing.update(
         session=session,
         listing=kim,
         values={"name": kim.name + " (neu)"},
         author=coordinator,
     )
-    assert (ListingKind.service, kim.id) in listings_to_translate(session=session, language="ar")
+    assert (ListingKind.service, kim.id) in listings_to_translate(session=session, language="it")
     editing.archive(session=session, listing=kim, author=coordinator)
     assert (ListingKind.service, kim.id) not in listings_to_translate(
-        session=session, language="ar"
+        session=session, language="it"
     )
 
 

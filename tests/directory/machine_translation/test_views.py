@@ -75,8 +75,14 @@ def test_the_public_page_marks_fallback_machine_and_outdated_texts(client, sessi
 
 
 def test_the_fallback_notice_is_in_the_readers_language(client, session):
-    # A demo service whose summary nobody has translated.
+    # A service whose summary nobody has translated (the demo's translations removed).
     advice = demo.service(session, "fluechtlingsberatung-hagen-nord-demo-asylverfahrensberatung")
+    for row in session.exec(
+        select(Translation).where(
+            Translation.entity_id == advice.id, Translation.field == "summary"
+        )
+    ).all():
+        session.delete(row)
     set_texts(session, advice, summary="Beratung für neu Zugewanderte.")
     page = client.get(f"/services/{advice.id}", headers={"Accept-Language": "en"}).text
     assert (

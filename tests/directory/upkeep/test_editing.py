@@ -126,7 +126,7 @@ def test_translations_show_missing_machine_and_outdated(session, coordinator):
     overview = editing.translation_overview(session=session, listing=kim)
     assert overview.states["en"]["name"].state == "done"
     assert overview.states["tr"]["description"].state == "machine"
-    assert overview.states["ku"]["name"].state == "missing"
+    assert overview.states["ku"]["description"].state == "missing"
     editing.update(session=session, listing=kim, values={"name": "KIM – neu"}, author=coordinator)
     overview = editing.translation_overview(session=session, listing=kim)
     assert overview.states["en"]["name"].state == "outdated"
