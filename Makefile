@@ -3,12 +3,15 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-# Reinstall whenever the dependencies change.
-INSTALLED := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
+# Reinstall whenever the dependencies change: serving needs the package alone (`make run` is
+# quick on a fresh clone), the tests and the linters need its `dev` extra besides.
+DEPS := $(shell cat pyproject.toml | sha1sum | cut -c1-12)
+SERVING := $(VENV)/.serving-$(DEPS)
+INSTALLED := $(VENV)/.installed-$(DEPS)
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: help install run serve test test-setup test-sqlite test-postgresql lint fmt messages bench bench-http clean
+.PHONY: help install install-serving run serve test test-setup test-sqlite test-postgresql lint fmt messages bench bench-http clean
 
 help:
 	@echo "make run    - set up, migrate, seed the Hagen demo (SQLite) and serve http://$(HOST):$(PORT)"
@@ -19,22 +22,31 @@ help:
 	@echo "make bench  - run the benchmarks in bench/ (not part of make test)"
 	@echo "make bench-http - only the HTTP load test of the search API"
 
-$(INSTALLED): pyproject.toml
+$(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit("Lotse needs Python 3.11 or newer, found " + sys.version.split()[0]) if sys.version_info < (3, 11) else None'
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
-	@rm -f $(VENV)/.installed-*
+
+$(SERVING): pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e .
+	@rm -f $(VENV)/.serving-*
 	@touch $@
+
+$(INSTALLED): pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[dev]'
+	@rm -f $(VENV)/.installed-* $(VENV)/.serving-*
+	@touch $@ $(SERVING)
 
 install: $(INSTALLED)
 
-run: install
+install-serving: $(SERVING)
+
+run: install-serving
 	$(BIN)/lotse db upgrade
 	LOTSE_ENVIRONMENT=$${LOTSE_ENVIRONMENT:-demo} $(BIN)/lotse seed
 	LOTSE_ENVIRONMENT=$${LOTSE_ENVIRONMENT:-demo} $(BIN)/lotse serve --host $(HOST) --port $(PORT)
 
-serve: install
+serve: install-serving
 	$(BIN)/lotse serve --host $(HOST) --port $(PORT)
 
 test: test-setup lint test-sqlite test-postgresql

@@ -163,7 +163,7 @@ def _read(session: SessionDep, principal: Principal, referral: Referral, side: s
     acting_sides = [side] + (["admin"] if principal.has_role(Role.admin) else [])
     return ReferralRead(
         **_summary(referral, side, service),
-        need=referral.need,
+        need=referral.need if side == "sender" else shared.need,
         note=referral.note,
         client=SharedClientRead(**{**vars(shared), "shared_categories": shared.categories}),
         consent_purpose=consent.purpose if consent and side == "receiver" else None,

@@ -99,8 +99,9 @@ def pytest_report_header() -> str:
 
 
 @contextmanager
-def demo_database(url: str) -> Iterator[Engine]:
-    """The database at ``url`` migrated to head and seeded with the Hagen demo; dropped after."""
+def demo_database(url: str, *, referrals: bool = True) -> Iterator[Engine]:
+    """The database at ``url`` migrated to head and seeded with the Hagen demo (its referrals
+    only with ``referrals``); dropped after."""
     from directory.seed import seed
     from partners.demo import seed_demo_accounts
     from referrals.demo import seed_demo_referrals
@@ -112,7 +113,8 @@ def demo_database(url: str) -> Iterator[Engine]:
         with Session(engine) as session:
             seed(session=session, seed_dir=settings.seed_dir, region=settings.region)
             seed_demo_accounts(session=session, region_dir=settings.seed_dir / settings.region)
-            seed_demo_referrals(session=session, base_url=settings.base_url)
+            if referrals:
+                seed_demo_referrals(session=session, base_url=settings.base_url)
             session.commit()
         yield engine
     finally:

@@ -191,26 +191,12 @@ def own_database(name: str) -> Iterator[Engine]:
     expire and mail the demo referrals, whose dates follow the real clock, so its counts would
     depend on the day and other tests would find the demo changed.
     """
-    from directory.seed import seed
-    from lotse import migrate
-    from lotse.db import make_engine
-    from lotse.settings import get_settings
-    from partners.demo import seed_demo_accounts
-    from tests.conftest import TEST_DATABASE_NAME, drop_database, fresh_database_url
+    from tests.conftest import TEST_DATABASE_NAME, demo_database, fresh_database_url
 
-    settings = get_settings()
-    url = fresh_database_url(f"{TEST_DATABASE_NAME}_{name}")
-    migrate.upgrade(url)
-    engine = make_engine(url)
-    try:
-        with Session(engine) as session:
-            seed(session=session, seed_dir=settings.seed_dir, region=settings.region)
-            seed_demo_accounts(session=session, region_dir=settings.seed_dir / settings.region)
-            session.commit()
+    with demo_database(
+        fresh_database_url(f"{TEST_DATABASE_NAME}_{name}"), referrals=False
+    ) as engine:
         yield engine
-    finally:
-        engine.dispose()
-        drop_database(url)
 
 
 @contextmanager

@@ -11,7 +11,7 @@ from lotse.models import AuditEvent
 from partners import capacity
 from referrals.models import Referral, ReferralEvent
 from tests.accounts import login, post
-from tests.referrals.test_loop import VOLMETAL, act, consented_draft
+from tests.referrals.test_loop import VOLMETAL, act, consent, consented_draft, draft, new_client
 
 
 def token_for(client: TestClient, who: str) -> dict[str, str]:
@@ -33,6 +33,7 @@ def test_a_partner_system_answers_referrals_through_the_api(app, session):
         detail = machine.get(f"/api/v1/referrals/{referral_id}", headers=bearer).json()
         assert detail["side"] == "receiver" and detail["client"]["alias"] == "Roter Faden"
         assert detail["client"]["health_note"] is None
+        assert detail["need"] is None  # needs were not shared with the partner
         assert detail["consent_purpose"] == "Anmeldung zum Integrationskurs"
         assert set(detail["legal_next_steps"]) == {"accepted", "declined", "on_hold", "cancelled"}
         assert session.get(Referral, referral_id).received_at is not None
@@ -65,6 +66,20 @@ def test_a_partner_system_answers_referrals_through_the_api(app, session):
             json={"target": "accepted", "version": detail["version"]},
         )
         assert accepted.status_code == 200 and accepted.json()["status"] == "accepted"
+
+
+def test_the_partner_system_gets_the_need_only_when_the_needs_are_shared(app, session):
+    with TestClient(app) as case_manager, TestClient(app) as browser, TestClient(app) as machine:
+        login(case_manager, "case_manager")
+        client_id = new_client(case_manager, alias="Grüner Faden")
+        consent(case_manager, client_id)
+        shared = ["identity", "languages", "needs", "contact"]
+        referral_id = draft(case_manager, client_id, shared=shared)
+        act(case_manager, referral_id, "sent")
+        bearer = token_for(browser, "partner_staff")
+        detail = machine.get(f"/api/v1/referrals/{referral_id}", headers=bearer).json()
+        assert detail["need"] == "integrationskurs"
+        assert "needs" in detail["client"]["shared_categories"]
 
 
 def test_other_organisations_get_404_through_the_api(app, session):

@@ -436,18 +436,22 @@ def test_a_merge_that_fails_halfway_changes_nothing(session, fixture, monkeypatc
     )
 
 
+def course_pair(fixture) -> dict[str, str]:
+    """The merge form for the two evening courses, keeping the first."""
+    return {
+        "kind": "service",
+        "first": str(fixture.course.id),
+        "second": str(fixture.course_again.id),
+        "keep": str(fixture.course.id),
+    }
+
+
 def test_a_refused_merge_is_explained_and_changes_nothing(client, session, fixture):
     fixture.course_again.archived_at = fixture.course_again.created_at
     session.add(fixture.course_again)
     session.commit()
     login(client, "coordinator")
-    data = {
-        "kind": "service",
-        "first": str(fixture.course.id),
-        "second": str(fixture.course_again.id),
-        "keep": str(fixture.course.id),
-        "confirmed": "yes",
-    }
+    data = {**course_pair(fixture), "confirmed": "yes"}
     response = post(client, "/maintenance/duplicates/merge", data)
     assert response.status_code == 409
     assert 'class="field-error"' in response.text
@@ -506,12 +510,7 @@ def test_the_comparison_shows_what_a_person_reads(client, session, fixture):
 
 def test_merging_asks_before_it_merges(client, session, fixture):
     login(client, "coordinator")
-    data = {
-        "kind": "service",
-        "first": str(fixture.course.id),
-        "second": str(fixture.course_again.id),
-        "keep": str(fixture.course.id),
-    }
+    data = course_pair(fixture)
     asked = post(client, "/maintenance/duplicates/merge", data)
     assert asked.status_code == 200
     assert 'id="merge-confirm"' in asked.text and 'name="confirmed" value="yes"' in asked.text
