@@ -16,7 +16,7 @@ snapshot-shaped values (``directory.versions.snapshot``) and hand them to a ``Wr
 
 import uuid
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping
 from datetime import time
 from typing import Any, TypeVar
 
@@ -107,6 +107,7 @@ class Writer:
         self._rows: dict[type[SQLModel], dict[uuid.UUID, Any]] = defaultdict(dict)
         self._looked_up: dict[type[SQLModel], set[uuid.UUID]] = defaultdict(set)
         self._whole: set[type[SQLModel]] = set()  # tables preloaded whole: nothing else exists
+        self._natural: dict[type[SQLModel], dict[Hashable, uuid.UUID]] = defaultdict(dict)
         self._befores: dict[tuple[ListingKind, uuid.UUID], dict[str, Any] | None] = {}
         self._bulk = False
 
@@ -121,12 +122,21 @@ class Writer:
                 self._rows[model][row.id] = row  # type: ignore[attr-defined]
         self._looked_up[model].update(wanted)
 
-    def preload_table(self, model: type[SQLModel]) -> None:
+    def preload_table(
+        self, model: type[SQLModel], natural_key: Callable[[Any], Hashable] | None = None
+    ) -> None:
         """Load every row of the table in one query; ``upsert`` then queries it no more (for
-        the seed, which writes most rows of the tables it fills)."""
+        the seed, which writes most rows of the tables it fills). With ``natural_key``, rows
+        can be found by it (``natural_id``): rows made elsewhere have ids of their own."""
         for row in self.session.exec(select(model)).all():
             self._rows[model][row.id] = row  # type: ignore[attr-defined]
+            if natural_key:
+                self._natural[model][natural_key(row)] = row.id  # type: ignore[attr-defined]
         self._whole.add(model)
+
+    def natural_id(self, model: type[SQLModel], key: Hashable) -> uuid.UUID | None:
+        """The id of the preloaded row with this natural key, if there is one."""
+        return self._natural[model].get(key)
 
     def loaded(self, model: type[SQLModel], row_id: uuid.UUID) -> Any:
         """The row with this id if ``preload`` or ``upsert`` saw it, else None."""

@@ -44,6 +44,7 @@ from directory.models import (
     TranslationKind,
 )
 from directory.translations import SOURCE_LANGUAGE, source_hash
+from lotse import languages as lotse_languages
 
 NAMESPACE = uuid.UUID("6f1c1d55-4a4e-4c1e-9a57-0b7a3c2f8e10")
 WEEKDAYS = {"mo": 1, "tu": 2, "we": 3, "th": 4, "fr": 5, "sa": 6, "su": 7}
@@ -109,9 +110,12 @@ def _translate(
         if not text or not source or language == SOURCE_LANGUAGE:
             continue
         wanted.add(language)
+        # A translation made in the app for the same text has an id of its own: update it.
+        natural = (record_type, record_id, field_name, language)
         writer.upsert(
             Translation,
-            stable_id("translation", record_type, str(record_id), field_name, language),
+            writer.natural_id(Translation, natural)
+            or stable_id("translation", record_type, str(record_id), field_name, language),
             entity_type=record_type,
             entity_id=record_id,
             field=field_name,
@@ -611,6 +615,8 @@ def read_machine_translations(
     found: dict[str, dict[str, dict[str, Any]]] = {}
     for path in sorted((region_dir / "machine_translations").glob("*.json")):
         language = path.stem
+        if not lotse_languages.is_valid(language) or language == SOURCE_LANGUAGE:
+            raise SeedError(f"{path.name}: {language!r} is not a language to translate into")
         for key, texts in _read_json(path).get("services", {}).items():
             where = f"{path.name}: {key}"
             if key not in services:
@@ -643,7 +649,9 @@ def seed(
         raise SeedError(f"No seed data for region {region!r} in {seed_dir}")
     # No versions: the seed is demo data, not an edit anyone made.
     writer = Writer(session)
-    writer.preload_table(Translation)
+    writer.preload_table(
+        Translation, natural_key=lambda t: (t.entity_type, t.entity_id, t.field, t.language)
+    )
     seed_taxonomy(writer, seed_dir)
     districts = seed_districts(writer, region_dir)
     session.flush()

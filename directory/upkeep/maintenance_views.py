@@ -373,13 +373,16 @@ def duplicate_merge(
             status_code=status_code,
         )
 
-    if keep not in (first, second):
+    try:
+        keep_id = uuid.UUID(keep)
+    except ValueError:
+        keep_id = None
+    if keep_id not in (first_id, second_id):
         return refused(i18n.gettext("Please choose which record to keep."), 422)
     if confirmed != "yes":
         return _compare_page(
-            request, session, listing_kind, first_id, second_id, keep=keep, confirm=True
+            request, session, listing_kind, first_id, second_id, keep=str(keep_id), confirm=True
         )
-    keep_id = uuid.UUID(keep)
     remove_id = second_id if keep_id == first_id else first_id
     try:
         result = duplicates.merge(
@@ -392,7 +395,7 @@ def duplicate_merge(
         )
     except duplicates.MergeRefused as error:
         session.rollback()
-        return refused(error.translated(), 409, kept=keep)
+        return refused(error.translated(), 409, kept=str(keep_id))
     except LotseError:
         session.rollback()
         raise

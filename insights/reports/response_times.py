@@ -40,7 +40,8 @@ def _durations(events: list[ReferralEvent]) -> dict[str, float]:
             (
                 e.at
                 for e in events
-                if e.from_status == S.sent and e.to_status in (S.accepted, S.declined)
+                # Putting a new referral on the waiting list answers it, as accepting does.
+                if e.from_status == S.sent and e.to_status in (S.accepted, S.declined, S.on_hold)
             ),
             None,
         ),

@@ -263,3 +263,55 @@ def test_a_language_file_that_would_lose_text_is_refused(session, tmp_path, serv
     _machine_file(seed_dir, settings.region, "so", services)
     with pytest.raises(SeedError, match=message):
         seed(session=session, seed_dir=seed_dir, region=settings.region)
+
+
+@pytest.mark.parametrize("code", ["ua", "de"])
+def test_a_language_file_must_be_named_after_a_language_to_translate_into(session, tmp_path, code):
+    settings = get_settings()
+    seed_dir = tmp_path / "seed_data"
+    shutil.copytree(settings.seed_dir, seed_dir)
+    _machine_file(seed_dir, settings.region, code, {KIM: {"name": "x"}})
+    message = "is not a language to translate into"
+    with pytest.raises(SeedError, match=message):
+        seed(session=session, seed_dir=seed_dir, region=settings.region)
+
+
+def test_seeding_again_updates_a_translation_made_in_the_app(session):
+    """A translation saved on the translations page has an id of its own; seeding again must
+    not add a second one for the same field and language (it would break the unique key)."""
+    import uuid
+
+    settings = get_settings()
+    service_id = stable_id("service", KIM)
+    seeded = session.exec(
+        select(Translation).where(
+            Translation.entity_id == service_id,
+            Translation.field == "name",
+            Translation.language == "pl",
+        )
+    ).one()
+    text = seeded.text
+    session.delete(seeded)
+    session.flush()
+    own = Translation(
+        id=uuid.uuid4(),
+        entity_type="service",
+        entity_id=service_id,
+        field="name",
+        language="pl",
+        text="Zarządzanie przypadkami KIM (własne)",
+        kind="human",
+        source_hash=seeded.source_hash,
+    )
+    session.add(own)
+    session.flush()
+    seed(session=session, seed_dir=settings.seed_dir, region=settings.region)
+    session.flush()
+    rows = session.exec(
+        select(Translation).where(
+            Translation.entity_id == service_id,
+            Translation.field == "name",
+            Translation.language == "pl",
+        )
+    ).all()
+    assert [(row.id, row.text) for row in rows] == [(own.id, text)]

@@ -81,8 +81,12 @@ def serving(monkeypatch):
     monkeypatch.setattr(uvicorn, "run", lambda app, **options: started.update(options))
     monkeypatch.setattr(cli, "_current_engine", lambda settings: None)
     monkeypatch.setattr(logging.config, "dictConfig", lambda config: None)
-    monkeypatch.delenv("LOTSE_BASE_URL", raising=False)
-    monkeypatch.delenv("LOTSE_ACCESS_LOG", raising=False)
+    # `serve` writes both into the environment for uvicorn's workers: set them first, so that
+    # undoing restores the state before (unset), and no later test sees this test's port.
+    before = {name: os.environ.get(name) for name in ("LOTSE_BASE_URL", "LOTSE_ACCESS_LOG")}
+    for name in before:
+        monkeypatch.setenv(name, "")
+        monkeypatch.delenv(name)
     get_settings.cache_clear()
 
     def serve(*args: str) -> dict[str, object]:
@@ -93,6 +97,7 @@ def serving(monkeypatch):
     yield serve
     monkeypatch.undo()
     get_settings.cache_clear()
+    assert {name: os.environ.get(name) for name in before} == before
 
 
 def test_links_and_handouts_follow_the_port_being_served(serving):

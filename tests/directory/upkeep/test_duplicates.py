@@ -514,6 +514,9 @@ def test_merging_asks_before_it_merges(client, session, fixture):
     asked = post(client, "/maintenance/duplicates/merge", data)
     assert asked.status_code == 200
     assert 'id="merge-confirm"' in asked.text and 'name="confirmed" value="yes"' in asked.text
+    # An id written otherwise (upper case) is the same record: asked the same way.
+    upper = post(client, "/maintenance/duplicates/merge", {**data, "keep": data["keep"].upper()})
+    assert upper.status_code == 200 and 'id="merge-confirm"' in upper.text
     session.expire_all()
     assert session.get_one(Service, fixture.course_again.id).merged_into_id is None
 

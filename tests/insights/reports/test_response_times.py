@@ -40,3 +40,22 @@ def test_response_times_over_fewer_than_five_referrals_are_suppressed(session, d
 def test_percentile_is_the_nearest_rank():
     assert response_times.percentile_90([1.0, 2.0, 3.0, 4.0, 5.0]) == 5.0
     assert response_times.percentile_90([float(n) for n in range(1, 21)]) == 18.0
+
+
+def test_putting_a_new_referral_on_the_waiting_list_is_its_first_response():
+    from datetime import UTC, datetime, timedelta
+
+    from referrals.models import ReferralEvent, ReferralStatus
+
+    sent_at = datetime(2026, 3, 2, 9, tzinfo=UTC)
+    events = [
+        ReferralEvent(from_status=ReferralStatus.draft, to_status=ReferralStatus.sent, at=sent_at),
+        ReferralEvent(
+            from_status=ReferralStatus.sent,
+            to_status=ReferralStatus.on_hold,
+            at=sent_at + timedelta(days=2),
+        ),
+    ]
+    durations = response_times._durations(events)
+    assert durations["first_response"] == 2.0
+    assert "acceptance" not in durations
