@@ -17,7 +17,7 @@ help:
 	@echo "make run    - set up, migrate, seed the Hagen demo (SQLite) and serve http://$(HOST):$(PORT)"
 	@echo "make test   - install what the tests need (Chromium, PostgreSQL, ...), lint, then every test"
 	@echo "             on SQLite and on PostgreSQL, browser tests included"
-	@echo "make lint   - ruff, mypy and the import check (tests/check_imports.py);  make fmt - format the code"
+	@echo "make lint   - ruff, mypy, the import check and the catalog check;  make fmt - format the code"
 	@echo "make messages - extract translatable strings and update the catalogs"
 	@echo "make bench  - run the benchmarks in bench/ (not part of make test)"
 	@echo "make bench-http - only the HTTP load test of the search API"
@@ -70,6 +70,7 @@ lint: install
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	$(BIN)/python tests/check_imports.py
+	$(BIN)/python tests/check_catalogs.py
 
 fmt: install
 	$(BIN)/ruff format .
