@@ -396,9 +396,8 @@ def listed_services(
     return _filtered(session, filters or ServiceFilters())
 
 
-def stale_condition(*, stale_after_days: int, now: datetime) -> Any:
-    """``is_stale`` as a query condition."""
-    cutoff = now - timedelta(days=stale_after_days)
+def stale_condition(*, cutoff: datetime) -> Any:
+    """``is_stale`` as a query condition: not verified since ``cutoff`` (now minus the period)."""
     return col(Service.assured_at).is_(None) | (col(Service.assured_at) < cutoff)
 
 
@@ -413,7 +412,7 @@ def stale_services(
     """The stale listings: listed services (``is_listed``) that are stale, optionally only
     ``among`` some. The one definition the stale list and the directory health report count."""
     query = listed_services(session, filters=filters).where(
-        stale_condition(stale_after_days=stale_after_days, now=now)
+        stale_condition(cutoff=now - timedelta(days=stale_after_days))
     )
     if among is not None:
         query = query.where(col(Service.id).in_(among))

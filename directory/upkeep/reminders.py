@@ -50,7 +50,7 @@ def _due(session: Session, cutoff: datetime) -> dict[uuid.UUID, list[uuid.UUID]]
         select(Service.organization_id, Service.id)
         .where(
             listings.is_listed(),
-            or_(col(Service.assured_at).is_(None), col(Service.assured_at) < cutoff),
+            listings.stale_condition(cutoff=cutoff),
             or_(col(Service.stale_reminded_at).is_(None), col(Service.stale_reminded_at) < cutoff),
         )
         .order_by(col(Service.organization_id), col(Service.name))
